@@ -1,0 +1,9 @@
+from celery import shared_task
+
+
+@shared_task(name="portal.tasks.ping")
+def ping(value: str) -> dict:
+    """A round trip through the broker and a worker, for health checks and tests."""
+    import os
+
+    return {"echo": value, "worker_pid": os.getpid()}

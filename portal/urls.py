@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from consent import urls as consent_urls
+from portal import api, views
+from recognition import urls as recognition_urls
+
+accounts = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.login_password, name="login"),
+    path("accounts/login/code/", views.login_code, name="login-code"),
+    path("accounts/login/face/", views.login_face, name="login-face"),
+    path("accounts/logout/", views.logout_view, name="logout"),
+    path("accounts/two-factor/", views.two_factor, name="two-factor"),
+]
+
+api_v1 = [
+    path("me/", api.MeView.as_view(), name="api-me"),
+]
+
+api_v1 += consent_urls.api_urlpatterns + recognition_urls.api_urlpatterns
+
+urlpatterns = [
+    path("", include((accounts, "portal"))),
+    path("", include((consent_urls.urlpatterns, "consent"))),
+    path("", include((recognition_urls.urlpatterns, "recognition"))),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+]

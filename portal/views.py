@@ -1,0 +1,143 @@
+import base64
+from io import BytesIO
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal import signin
+from portal.forms import CodeForm, PasswordSignInForm
+
+BACKUP_CODES = 10
+
+
+def _next_url(request) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return reverse("portal:home")
+
+
+@login_required
+def home(request):
+    return render(request, "portal/home.html")
+
+
+@sensitive_post_parameters("password")
+@never_cache
+def login_password(request):
+    next_url = _next_url(request)
+    form = PasswordSignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        ip = signin.client_ip(request)
+        wait = signin.check_password_throttle(username, ip)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        else:
+            from django.contrib.auth import authenticate
+
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                wait = signin.password_failed(username, ip)
+                form.add_error(
+                    None,
+                    signin.locked_message(wait)
+                    if wait
+                    else _("The username or password is not correct."),
+                )
+            else:
+                signin.throttle.reset("password-user", username.lower())
+                if signin.has_second_factor(user):
+                    signin.start_pending(request, user, next_url)
+                    return redirect("portal:login-code")
+                signin.finish(request, user)
+                if user.second_factor_required():
+                    return redirect("portal:two-factor")
+                return redirect(next_url)
+    return render(request, "portal/login.html", {"form": form, "next": next_url})
+
+
+@sensitive_post_parameters("code")
+@never_cache
+def login_code(request):
+    user, next_url = signin.pending_user(request)
+    if user is None:
+        messages.info(request, _("Please sign in again: the sign-in step timed out."))
+        return redirect("portal:login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device, error = signin.verify_code(user, form.cleaned_data["code"])
+        if device is not None:
+            signin.finish(request, user, device)
+            return redirect(next_url or "portal:home")
+        form.add_error("code", error)
+    return render(request, "portal/login_code.html", {"form": form})
+
+
+@never_cache
+def login_face(request):
+    return render(request, "portal/login_face.html")
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("portal:login")
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@login_required
+def two_factor(request):
+    user = request.user
+    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if confirmed is not None:
+        return render(request, "portal/two_factor_done.html", {"device": confirmed})
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = _new_backup_codes(user)
+            otp_login(request, device)
+            return render(request, "portal/backup_codes.html", {"codes": codes})
+        form.add_error("code", _("That code is not correct. Check the time on your phone."))
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "portal/two_factor.html",
+        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret},
+    )
+
+
+def _new_backup_codes(user) -> list[str]:
+    backup, _created = StaticDevice.objects.get_or_create(
+        user=user, name="backup", defaults={"confirmed": True}
+    )
+    backup.token_set.all().delete()
+    codes = [StaticToken.random_token() for _i in range(BACKUP_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
+    return codes

@@ -1,0 +1,23 @@
+"""Test settings: the production shape (PostgreSQL, Redis, DEBUG off) with test-only secrets."""
+
+import os
+
+os.environ["DEBUG"] = "false"
+os.environ["SECRET_KEY"] = "test-secret-key-" + "x" * 60
+os.environ.setdefault(
+    "FACE_ENCRYPTION_KEYS",
+    "kIjqZ8vYbM7w2wQ1n3hJmVQeYcX1rT5uP0aLsDfGhJk=,c2VjcmV0LWtleS1mb3Itb2xkLWVtYmVkZGluZ3MtMDE=",
+)
+os.environ["DATABASE_URL"] = os.environ.get(
+    "TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"
+)
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault(
+    "PORTAL_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test")
+)
+
+from portal.settings import *  # noqa: E402,F403
+
+SECURE_SSL_REDIRECT = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
