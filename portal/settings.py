@@ -212,7 +212,7 @@ CELERY_BEAT_SCHEDULE = {
 # The face engine (run only in Celery workers, or in-process in the embedded default).
 DEEPFACE_HOME = Path(env_str("DEEPFACE_HOME", str(VAR_DIR / "deepface")))
 FACE_MODEL = env_str("FACE_MODEL", "Dlib")
-FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib")
+FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib-hog")
 FACE_THRESHOLD = env_float("FACE_THRESHOLD", 0.07, minimum=0.0, maximum=2.0)
 FACE_MAX_SIDE = env_int("FACE_MAX_SIDE", 1024, minimum=256, maximum=4096)
 FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000, minimum=1_000_000)
@@ -250,3 +250,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# Retention of the logs around face data (the templates' own retention is per purpose).
+ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 180, minimum=1)
+RENEWAL_GRACE_DAYS = env_int("RENEWAL_GRACE_DAYS", 30, minimum=0)
