@@ -1,0 +1,404 @@
+"""Purposes, versioned notices, impact assessments, consents and their history, the audit log.
+
+Written only by `consent.services` (and `consent.audit` for the log); read through managers.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent import rules
+from portal import clock
+
+LANGUAGES = ("en", "zh-hans")
+NOTICE_SECTIONS = (
+    ("purpose", _("Purpose")),
+    ("method", _("How your face is used")),
+    ("data", _("Data collected")),
+    ("retention", _("How long it is kept")),
+    ("necessity_and_impact", _("Why it is necessary and its impact on you")),
+    ("alternatives", _("Ways in without your face")),
+    ("rights", _("Your rights and how to exercise them")),
+    ("withdrawal", _("How to withdraw")),
+)
+SECTION_KEYS = tuple(key for key, _label in NOTICE_SECTIONS)
+
+ALTERNATIVE_LABELS = {
+    "password_code": _("password and one-time code"),
+    "door_code": _("door code"),
+    "card": _("access card"),
+    "staff_assisted": _("staff-assisted entry"),
+}
+
+
+class PurposeQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=rules.ACTIVE)
+
+    def for_buildings(self, building_ids):
+        return self.filter(building_id__in=building_ids)
+
+    def visible_to(self, person):
+        """Purposes a person is asked about: active ones of their current buildings, and any
+        purpose they once decided on (so history and receipts stay reachable)."""
+        from portal.models import Membership
+
+        buildings = Membership.objects.current().filter(user=person).values("building_id")
+        return self.filter(
+            Q(building_id__in=buildings, status=rules.ACTIVE) | Q(consents__person=person)
+        ).distinct()
+
+
+class Purpose(models.Model):
+    METHOD_CHOICES = [
+        (rules.VERIFICATION, _("1:1 verification (you show your face to confirm who you are)")),
+        (rules.IDENTIFICATION, _("door identification (1:N, the door recognises you)")),
+    ]
+    STATUS_CHOICES = [
+        (rules.DRAFT, _("draft")),
+        (rules.ACTIVE, _("active")),
+        (rules.RETIRED, _("retired")),
+    ]
+    ALTERNATIVE_CHOICES = [(key, label) for key, label in ALTERNATIVE_LABELS.items()]
+
+    building = models.ForeignKey(
+        "portal.Building", on_delete=models.PROTECT, related_name="purposes"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    specific_purpose = models.TextField(_("specific purpose"))
+    necessity_and_impact = models.TextField(
+        _("necessity and impact"),
+        help_text=_("Why face processing is necessary for this purpose and its impact on people."),
+    )
+    method = models.CharField(_("method"), max_length=16, choices=METHOD_CHOICES)
+    retention_days = models.PositiveIntegerField(_("retention in days"), null=True, blank=True)
+    until_person_leaves = models.BooleanField(
+        _("kept until the person leaves"),
+        default=False,
+        help_text=_("Face data is deleted when the person leaves the building or job."),
+    )
+    alternatives = models.JSONField(
+        _("non-face alternatives"),
+        default=list,
+        help_text=_("At least one way in that does not use the face."),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=STATUS_CHOICES, default=rules.DRAFT
+    )
+    current_notice = models.ForeignKey(
+        "Notice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"))
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+
+    objects = PurposeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
+        ordering = ["building_id", "name", "id"]
+        indexes = [models.Index(fields=["building", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if rules.alternatives_problem(self.alternatives) is not None:
+            errors["alternatives"] = _(
+                "Offer at least one non-face alternative, each once, from: %(choices)s."
+            ) % {"choices": ", ".join(rules.ALTERNATIVES)}
+        if rules.retention_problem(self.retention_days, self.until_person_leaves) is not None:
+            errors["retention_days"] = _(
+                "Say how long face data is kept: a number of days (at least 1), "
+                "until the person leaves, or both."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def alternative_labels(self) -> list[str]:
+        return [str(ALTERNATIVE_LABELS.get(a, a)) for a in self.alternatives]
+
+    def material_terms(self, data_collected: str) -> dict:
+        return rules.material_terms(
+            specific_purpose=self.specific_purpose,
+            method=self.method,
+            data_collected=data_collected,
+            retention_days=self.retention_days,
+            until_person_leaves=self.until_person_leaves,
+        )
+
+
+class Notice(models.Model):
+    """One published, immutable version of the notice shown before consent."""
+
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="notices")
+    version = models.PositiveIntegerField(_("version"))
+    handler_name = models.CharField(_("personal information handler"), max_length=200)
+    handler_contact = models.CharField(_("handler contact"), max_length=300)
+    data_collected = models.TextField(_("data collected"))
+    terms = models.JSONField(_("material terms"))
+    texts = models.JSONField(
+        _("text"), help_text=_("The notice sections in each language, by section key.")
+    )
+    text_hash = models.CharField(_("text hash"), max_length=64)
+    requires_renewal = models.BooleanField(_("requires renewal"), default=False)
+    published_at = models.DateTimeField(_("published at"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["purpose_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "version"], name="notice_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose_id} v{self.version}"
+
+    def sections(self, language: str | None) -> list[tuple[str, str]]:
+        """(heading, text) pairs in the asked language, falling back to English."""
+        language = (language or "en").lower()
+        chosen = self.texts.get(language) or self.texts.get("en") or {}
+        return [(label, chosen.get(key, "")) for key, label in NOTICE_SECTIONS]
+
+
+class Assessment(models.Model):
+    """A personal-information protection impact assessment (PIPIA) for one purpose."""
+
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="assessments")
+    lawfulness_and_necessity = models.TextField(
+        _("lawfulness, legitimacy and necessity of the purpose and method")
+    )
+    impact_and_mitigations = models.TextField(_("impact on rights and interests, mitigations"))
+    security_risks = models.TextField(_("risks of leakage, tampering, loss or misuse"))
+    protection_adequacy = models.TextField(_("adequacy and effectiveness of protection measures"))
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    keep_until = models.DateField(_("keep until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("impact assessment")
+        verbose_name_plural = _("impact assessments")
+        ordering = ["purpose_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"PIPIA {self.pk} ({self.purpose_id})"
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_at is not None
+
+
+class ConsentQuerySet(models.QuerySet):
+    def active(self, now=None):
+        """Consents that allow face processing now, as one SQL filter (usable in subqueries).
+
+        Granted, not renewal-needed, not expired, for an active purpose; a person under 14
+        counts only with a guardian's grant.
+        """
+        now = now or clock.now()
+        adult_cutoff = rules.adult_born_on_or_before(timezone.localdate(now))
+        return self.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            Q(granted_by__isnull=False)
+            | Q(person__birth_date__isnull=True)
+            | Q(person__birth_date__lte=adult_cutoff),
+            status=rules.GRANTED,
+            renewal_needed_at__isnull=True,
+            purpose__status=rules.ACTIVE,
+        )
+
+    def active_for(self, person, purpose, now=None):
+        """The active consent of `person` for `purpose`, or None."""
+        return self.active(now).filter(person=person, purpose=purpose).first()
+
+    def for_buildings(self, building_ids):
+        return self.filter(purpose__building_id__in=building_ids)
+
+
+class Consent(models.Model):
+    """The current decision of one person about one purpose; its history is ConsentEvent."""
+
+    CHANNEL_CHOICES = [
+        ("web", _("web page")),
+        ("api", _("API")),
+        ("kiosk", _("kiosk")),
+        ("staff", _("staff on the person's behalf")),
+        ("system", _("system")),
+    ]
+    STATUS_CHOICES = [
+        (rules.GRANTED, _("granted")),
+        (rules.REFUSED, _("refused")),
+        (rules.WITHDRAWN, _("withdrawn")),
+        (rules.ENDED, _("ended (left)")),
+    ]
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="consents")
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="consents")
+    notice_hash = models.CharField(_("hash of the notice shown"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=STATUS_CHOICES)
+    decided_at = models.DateTimeField(_("decided at"))
+    granted_at = models.DateTimeField(_("granted at"), null=True, blank=True)
+    refused_at = models.DateTimeField(_("refused at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    renewal_needed_at = models.DateTimeField(_("renewal needed since"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The guardian who granted consent for a person under 14."),
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=CHANNEL_CHOICES)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "purpose"], name="consent_one_per_purpose")
+        ]
+        indexes = [
+            models.Index(fields=["purpose", "status"]),
+            models.Index(fields=["purpose", "-id"], name="consent_purpose_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} / {self.purpose_id}: {self.status}"
+
+    def state(self, now=None) -> str:
+        now = now or clock.now()
+        return rules.effective_state(
+            self.status,
+            now=now,
+            renewal_needed_at=self.renewal_needed_at,
+            expires_at=self.expires_at,
+            purpose_status=self.purpose.status,
+            guardian_needed=rules.guardian_required(
+                self.person.birth_date, timezone.localdate(now)
+            ),
+            granted_by_guardian=self.granted_by_id is not None,
+        )
+
+
+class ConsentEvent(models.Model):
+    """Append-only history of one consent: who decided what, when, on which notice."""
+
+    KIND_CHOICES = [
+        (rules.GRANTED, _("granted")),
+        (rules.REFUSED, _("refused")),
+        (rules.WITHDRAWN, _("withdrawn")),
+        (rules.RENEWAL_NEEDED, _("renewal needed (the notice changed)")),
+        (rules.ENDED, _("ended (left)")),
+    ]
+
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="events")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("event"), max_length=16, choices=KIND_CHOICES)
+    at = models.DateTimeField(_("at"))
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Consent.CHANNEL_CHOICES)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["person", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.consent_id} {self.kind} {self.at:%Y-%m-%d}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """A message for a person inside the portal (a notice changed, consent needs renewal)."""
+
+    NOTICE_CHANGED = "notice_changed"
+    KIND_CHOICES = [(NOTICE_CHANGED, _("notice changed: please decide again"))]
+    MESSAGES = {
+        NOTICE_CHANGED: _(
+            "The notice for \u201c%(purpose)s\u201d changed what you agreed to. Face use for it "
+            "is paused until you read the new notice and decide again."
+        ),
+    }
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_notifications"
+    )
+    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["person", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.kind}"
+
+    def message(self) -> str:
+        return self.MESSAGES[self.kind] % {"purpose": self.purpose.name}
+
+
+class AuditEntry(models.Model):
+    """One link of the append-only, hash-chained audit log. Ids only: no biometric content.
+
+    People and buildings are plain ids, not foreign keys, so the log outlives them; the
+    database refuses UPDATE and DELETE on this table (see the migration's trigger).
+    """
+
+    at = models.DateTimeField()
+    event = models.CharField(max_length=64)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    building_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["building_id", "-id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event}"

@@ -1,0 +1,113 @@
+"""Everything held about a person, gathered from every app without consent importing them.
+
+Receivers of `collect_personal_data` (kwargs: person) return one section:
+`{"key": str, "title": lazy str, "rows": list[dict], "template": optional template name}`.
+Rows hold plain JSON values; a section without a template is shown as a table of its rows.
+"""
+
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import AuditEntry, Consent, ConsentEvent, Notification
+from portal.models import Membership
+
+collect_personal_data = Signal()
+
+
+def _when(value):
+    return timezone.localtime(value).isoformat() if value else None
+
+
+def own_sections(person) -> list[dict]:
+    account = {
+        "username": person.username,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "date_of_birth": person.birth_date.isoformat() if person.birth_date else None,
+        "guardian": person.guardian.username if person.guardian_id else None,
+        "joined": _when(person.date_joined),
+        "last_sign_in": _when(person.last_login),
+    }
+    memberships = [
+        {
+            "building": m.building.name,
+            "role": m.role,
+            "joined": _when(m.joined_at),
+            "left": _when(m.left_at),
+        }
+        for m in Membership.objects.filter(user=person).select_related("building")
+    ]
+    consents = [
+        {
+            "purpose": c.purpose.name,
+            "building": c.purpose.building.name,
+            "status": c.status,
+            "notice_version": c.notice.version,
+            "notice_hash": c.notice_hash,
+            "granted_at": _when(c.granted_at),
+            "refused_at": _when(c.refused_at),
+            "withdrawn_at": _when(c.withdrawn_at),
+            "renewal_needed_at": _when(c.renewal_needed_at),
+            "expires_at": _when(c.expires_at),
+            "granted_by": c.granted_by.username if c.granted_by_id else None,
+            "channel": c.channel,
+            "ip": c.ip,
+            "user_agent": c.user_agent,
+            "receipt_id": str(c.receipt_id),
+        }
+        for c in Consent.objects.filter(person=person).select_related(
+            "purpose__building", "notice", "granted_by"
+        )
+    ]
+    events = [
+        {
+            "at": _when(e.at),
+            "purpose": e.consent.purpose.name,
+            "event": e.kind,
+            "notice_version": e.notice.version,
+            "by": e.actor.username if e.actor_id else None,
+            "channel": e.channel,
+            "ip": e.ip,
+            "user_agent": e.user_agent,
+        }
+        for e in ConsentEvent.objects.filter(person=person).select_related(
+            "consent__purpose", "notice", "actor"
+        )
+    ]
+    notifications = [
+        {"at": _when(n.created_at), "message": str(n.message()), "read_at": _when(n.read_at)}
+        for n in Notification.objects.filter(person=person).select_related("purpose")
+    ]
+    audit = [
+        {"at": _when(a.at), "event": a.event, "entry": a.pk, "details": a.data}
+        for a in AuditEntry.objects.filter(person_id=person.pk).order_by("-id")
+    ]
+    return [
+        {"key": "account", "title": _("Your account"), "rows": [account]},
+        {"key": "memberships", "title": _("Buildings"), "rows": memberships},
+        {"key": "consents", "title": _("Consents"), "rows": consents},
+        {"key": "consent_events", "title": _("Consent history"), "rows": events},
+        {"key": "notifications", "title": _("Messages"), "rows": notifications},
+        {"key": "audit", "title": _("Audit log entries about you"), "rows": audit},
+    ]
+
+
+def collect(person) -> list[dict]:
+    """All sections: consent's own, then every app's, in the order receivers answer."""
+    sections = own_sections(person)
+    for _receiver, section in collect_personal_data.send(sender=Consent, person=person):
+        if section:
+            sections.append(section)
+    return sections
+
+
+def as_json(person) -> dict:
+    return {
+        "person": person.username,
+        "generated_at": timezone.localtime().isoformat(),
+        "sections": {
+            s["key"]: {"title": str(s["title"]), "rows": s["rows"]} for s in collect(person)
+        },
+    }

@@ -1,0 +1,257 @@
+"""Pure consent rules: plain values in, plain values out, an explicit `now`, no ORM.
+
+This is where the law lives (PIPL art. 14, 15, 29, 31; the 2025 face-recognition Measures):
+separate consent per purpose, a guardian's consent under 14, withdrawal at any time, renewal
+when what was agreed to changes, at least one non-face alternative.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+
+# Purpose status.
+DRAFT = "draft"
+ACTIVE = "active"
+RETIRED = "retired"
+
+# Purpose method.
+VERIFICATION = "verification"  # 1:1, the person claims who they are
+IDENTIFICATION = "identification"  # 1:N at a door
+
+# Non-face alternatives a purpose may offer; at least one is required.
+ALTERNATIVES = ("password_code", "door_code", "card", "staff_assisted")
+
+# Stored consent status (the last decision) and the events that lead to it.
+GRANTED = "granted"
+REFUSED = "refused"
+WITHDRAWN = "withdrawn"
+ENDED = "ended"  # the person left the building or job
+RENEWAL_NEEDED = "renewal_needed"  # an event only: the stored status stays "granted"
+
+# Effective states shown to people and computed from the stored row and the dates.
+NOT_ASKED = "not_asked"
+STATE_ACTIVE = "active"
+STATE_RENEWAL_NEEDED = "renewal_needed"
+STATE_EXPIRED = "expired"
+STATE_AWAITING_GUARDIAN = "awaiting_guardian"
+STATE_PURPOSE_RETIRED = "purpose_retired"
+
+GUARDIAN_AGE = 14
+ASSESSMENT_KEEP_YEARS = 3
+
+# The fields of a notice whose change means people must agree again.
+MATERIAL_FIELDS = ("specific_purpose", "method", "data_collected", "retention")
+
+
+class TransitionError(ValueError):
+    """An event that cannot follow the current status (withdrawing what was never granted)."""
+
+
+# Which event may follow which stored status, and the status it leads to.
+_TRANSITIONS: dict[tuple[str | None, str], str] = {
+    (None, GRANTED): GRANTED,
+    (None, REFUSED): REFUSED,
+    (GRANTED, GRANTED): GRANTED,  # renewing after a notice change or expiry
+    (GRANTED, REFUSED): REFUSED,  # refusing the renewal
+    (GRANTED, WITHDRAWN): WITHDRAWN,
+    (GRANTED, RENEWAL_NEEDED): GRANTED,
+    (GRANTED, ENDED): ENDED,
+    (REFUSED, GRANTED): GRANTED,
+    (REFUSED, REFUSED): REFUSED,
+    (REFUSED, ENDED): ENDED,
+    (WITHDRAWN, GRANTED): GRANTED,
+    (WITHDRAWN, REFUSED): REFUSED,
+    (WITHDRAWN, ENDED): ENDED,
+    (ENDED, GRANTED): GRANTED,  # the person came back
+    (ENDED, REFUSED): REFUSED,
+}
+EVENTS = (GRANTED, REFUSED, WITHDRAWN, RENEWAL_NEEDED, ENDED)
+
+
+def next_status(status: str | None, event: str) -> str:
+    """The stored status after `event`; raises TransitionError when the event cannot happen.
+
+    >>> next_status(None, GRANTED)
+    'granted'
+    >>> next_status(GRANTED, WITHDRAWN)
+    'withdrawn'
+    """
+    try:
+        return _TRANSITIONS[(status, event)]
+    except KeyError:
+        raise TransitionError(f"{event} cannot follow {status}") from None
+
+
+def replay(events: Iterable[tuple[str, datetime]]) -> tuple[str | None, datetime | None]:
+    """Folds (event, at) pairs in order into (stored status, renewal-needed time).
+
+    A grant clears a pending renewal; a renewal-needed event only marks a granted consent.
+    """
+    status: str | None = None
+    renewal_needed_at: datetime | None = None
+    for event, at in events:
+        status = next_status(status, event)
+        if event == RENEWAL_NEEDED:
+            renewal_needed_at = renewal_needed_at or at
+        elif event in (GRANTED, REFUSED, WITHDRAWN, ENDED):
+            renewal_needed_at = None
+    return status, renewal_needed_at
+
+
+def expires_at(granted_at: datetime, retention_days: int | None) -> datetime | None:
+    """When a consent lapses by the purpose's retention rule (None: no fixed number of days)."""
+    if retention_days is None:
+        return None
+    return granted_at + timedelta(days=retention_days)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years of age on `day`.
+
+    >>> age_on(date(2012, 2, 29), date(2026, 2, 28)), age_on(date(2012, 2, 29), date(2026, 3, 1))
+    (13, 14)
+    """
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def guardian_required(birth_date: date | None, day: date) -> bool:
+    """Under 14 on `day` (PIPL art. 31): a guardian must consent. Unknown birth date: adult."""
+    return birth_date is not None and age_on(birth_date, day) < GUARDIAN_AGE
+
+
+def adult_born_on_or_before(day: date) -> date:
+    """The latest birth date of a person who is at least 14 on `day` (for SQL filters).
+
+    >>> adult_born_on_or_before(date(2028, 2, 29))
+    datetime.date(2014, 2, 28)
+    """
+    year = day.year - GUARDIAN_AGE
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February in a year without one
+        return date(year, 2, 28)
+
+
+def effective_state(
+    status: str | None,
+    *,
+    now: datetime,
+    renewal_needed_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    purpose_status: str = ACTIVE,
+    guardian_needed: bool = False,
+    granted_by_guardian: bool = False,
+) -> str:
+    """What a consent means right now, from its stored status and its dates.
+
+    Only `STATE_ACTIVE` allows face processing for the purpose.
+    """
+    if status is None:
+        return STATE_PURPOSE_RETIRED if purpose_status == RETIRED else NOT_ASKED
+    if status != GRANTED:
+        return status
+    if purpose_status == RETIRED:
+        return STATE_PURPOSE_RETIRED
+    if renewal_needed_at is not None:
+        return STATE_RENEWAL_NEEDED
+    if expires_at is not None and expires_at <= now:
+        return STATE_EXPIRED
+    if guardian_needed and not granted_by_guardian:
+        return STATE_AWAITING_GUARDIAN
+    return STATE_ACTIVE
+
+
+def needs_decision(
+    state: str, decided_notice_id: int | None, current_notice_id: int | None
+) -> bool:
+    """Whether to ask the person for a decision now.
+
+    Never asked: yes. Renewal needed or expired: yes. Refused or withdrawn: only once the
+    notice has changed since that decision, so a "no" is not met with the same question again.
+    """
+    if current_notice_id is None:
+        return False
+    if state in (NOT_ASKED, STATE_RENEWAL_NEEDED, STATE_EXPIRED, STATE_AWAITING_GUARDIAN):
+        return True
+    if state in (REFUSED, WITHDRAWN, ENDED):
+        return decided_notice_id != current_notice_id
+    return False
+
+
+def material_terms(
+    *,
+    specific_purpose: str,
+    method: str,
+    data_collected: str,
+    retention_days: int | None,
+    until_person_leaves: bool,
+) -> dict:
+    """The terms of a notice people agree to; a change to any of them needs a new consent."""
+    return {
+        "specific_purpose": specific_purpose.strip(),
+        "method": method,
+        "data_collected": data_collected.strip(),
+        "retention": [retention_days, bool(until_person_leaves)],
+    }
+
+
+def changed_terms(old: Mapping | None, new: Mapping) -> list[str]:
+    """Names of the material terms that differ between two notices (none for a first notice)."""
+    if old is None:
+        return []
+    return [name for name in MATERIAL_FIELDS if old.get(name) != new.get(name)]
+
+
+def notice_change_requires_renewal(old: Mapping | None, new: Mapping) -> bool:
+    """A new notice version that changes purpose, method, data or retention needs renewal.
+
+    Wording fixes, a new contact address or a translation do not.
+    """
+    return bool(changed_terms(old, new))
+
+
+def assessment_must_be_redone(changed: Iterable[str]) -> bool:
+    """PIPIA is redone when the purpose or the method changes (Measures art. 9)."""
+    return bool({"specific_purpose", "method"} & set(changed))
+
+
+def alternatives_problem(alternatives: object) -> str | None:
+    """Why a list of non-face alternatives is not acceptable, or None. Face is never the only way.
+
+    >>> alternatives_problem([]), alternatives_problem(["card"])
+    ('none', None)
+    """
+    if not isinstance(alternatives, list | tuple) or not alternatives:
+        return "none"
+    if any(a not in ALTERNATIVES for a in alternatives):
+        return "unknown"
+    if len(set(alternatives)) != len(alternatives):
+        return "duplicate"
+    return None
+
+
+def retention_problem(retention_days: int | None, until_person_leaves: bool) -> str | None:
+    """A purpose must say how long face data is kept: a number of days and/or until leaving."""
+    if retention_days is None and not until_person_leaves:
+        return "none"
+    if retention_days is not None and retention_days < 1:
+        return "not_positive"
+    return None
+
+
+def activation_missing(*, has_approved_assessment: bool, has_published_notice: bool) -> list[str]:
+    """What a purpose still lacks before it may be activated (empty: it may)."""
+    missing = []
+    if not has_approved_assessment:
+        missing.append("assessment")
+    if not has_published_notice:
+        missing.append("notice")
+    return missing
+
+
+def assessment_keep_until(approved_at: datetime) -> date:
+    """An approved assessment is kept at least three years (Measures art. 9)."""
+    day = approved_at.date()
+    try:
+        return day.replace(year=day.year + ASSESSMENT_KEEP_YEARS)
+    except ValueError:
+        return date(day.year + ASSESSMENT_KEEP_YEARS, 3, 1)
