@@ -229,7 +229,7 @@ class ConsentQuerySet(models.QuerySet):
         return self.active(now).filter(person=person, purpose=purpose).first()
 
     def for_buildings(self, building_ids):
-        return self.filter(purpose__building_id__in=building_ids)
+        return self.filter(building_id__in=building_ids)
 
 
 class Consent(models.Model):
@@ -253,6 +253,10 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents"
     )
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="consents")
+    # Copied from the purpose so admin lists page through one index (building, -id).
+    building = models.ForeignKey(
+        "portal.Building", on_delete=models.PROTECT, related_name="consents"
+    )
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="consents")
     notice_hash = models.CharField(_("hash of the notice shown"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=STATUS_CHOICES)
@@ -286,7 +290,7 @@ class Consent(models.Model):
         ]
         indexes = [
             models.Index(fields=["purpose", "status"]),
-            models.Index(fields=["purpose", "-id"], name="consent_purpose_recent"),
+            models.Index(fields=["building", "-id"], name="consent_building_recent"),
         ]
 
     def __str__(self) -> str:

@@ -553,7 +553,7 @@ def grant_consent(
     ):
         return consent
     status = rules.next_status(consent.status if consent else None, rules.GRANTED)
-    consent = consent or Consent(person=person, purpose=purpose)
+    consent = consent or Consent(person=person, purpose=purpose, building_id=purpose.building_id)
     evidence = _evidence(channel, ip, user_agent)
     consent.notice = notice
     consent.notice_hash = notice.text_hash
@@ -596,7 +596,7 @@ def refuse_consent(
     consent = _locked_consent(person, purpose)
     previous = consent.status if consent else None
     status = rules.next_status(previous, rules.REFUSED)
-    consent = consent or Consent(person=person, purpose=purpose)
+    consent = consent or Consent(person=person, purpose=purpose, building_id=purpose.building_id)
     evidence = _evidence(channel, ip, user_agent)
     consent.notice = notice
     consent.notice_hash = notice.text_hash
@@ -664,7 +664,7 @@ def mark_person_left(person, building, actor) -> int:
     Membership.objects.current().filter(user=person, building=building).update(left_at=now)
     consents = list(
         Consent.objects.select_for_update()
-        .filter(person=person, purpose__building=building)
+        .filter(person=person, building=building)
         .exclude(status=rules.ENDED)
     )
     evidence = _evidence("system", None, None)

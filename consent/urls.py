@@ -1,2 +1,91 @@
-urlpatterns: list = []
-api_urlpatterns: list = []
+from django.urls import path
+
+from consent import api, views
+
+urlpatterns = [
+    path("consents/", views.my_consents, name="mine"),
+    path("consents/purposes/<int:purpose_id>/decide/", views.decide, name="decide"),
+    path("consents/messages/read/", views.notifications_read, name="notifications-read"),
+    path("consents/notices/<int:notice_id>/", views.notice, name="notice"),
+    path("consents/<int:consent_id>/receipt/", views.receipt, name="receipt"),
+    path("consents/<int:consent_id>/receipt.json", views.receipt_json, name="receipt-json"),
+    path("consents/wards/", views.wards, name="wards"),
+    path("consents/wards/<int:ward_id>/", views.ward_consents, name="ward"),
+    path(
+        "consents/wards/<int:ward_id>/purposes/<int:purpose_id>/decide/",
+        views.decide,
+        name="ward-decide",
+    ),
+    path("my-data/", views.my_data, name="my-data"),
+    path("my-data.json", views.my_data_json, name="my-data-json"),
+    path("manage/purposes/", views.admin_purposes, name="admin-purposes"),
+    path(
+        "manage/purposes/<int:purpose_id>/<str:action>/",
+        views.admin_purpose_action,
+        name="admin-purpose-action",
+    ),
+    path(
+        "manage/buildings/<int:building_id>/consents/",
+        views.admin_consents,
+        name="admin-consents",
+    ),
+]
+
+api_urlpatterns = [
+    path("consents/", api.MyConsentsView.as_view(), name="consent-list"),
+    path("consents/<int:pk>/", api.ConsentDetailView.as_view(), name="consent-detail"),
+    path("consents/<int:pk>/receipt/", api.ReceiptView.as_view(), name="consent-receipt"),
+    path("purposes/<int:pk>/grant/", api.GrantView.as_view(), name="consent-grant"),
+    path("purposes/<int:pk>/refuse/", api.RefuseView.as_view(), name="consent-refuse"),
+    path("purposes/<int:pk>/withdraw/", api.WithdrawView.as_view(), name="consent-withdraw"),
+    path("my-data/", api.MyDataView.as_view(), name="consent-my-data"),
+    path("admin/purposes/", api.AdminPurposeListView.as_view(), name="consent-admin-purposes"),
+    path(
+        "admin/purposes/<int:pk>/",
+        api.AdminPurposeDetailView.as_view(),
+        name="consent-admin-purpose",
+    ),
+    path(
+        "admin/purposes/<int:pk>/activate/",
+        api.AdminActivateView.as_view(),
+        name="consent-admin-activate",
+    ),
+    path(
+        "admin/purposes/<int:pk>/retire/",
+        api.AdminRetireView.as_view(),
+        name="consent-admin-retire",
+    ),
+    path(
+        "admin/purposes/<int:pk>/notices/",
+        api.AdminNoticeListView.as_view(),
+        name="consent-admin-notices",
+    ),
+    path(
+        "admin/notices/<int:pk>/", api.AdminNoticeDetailView.as_view(), name="consent-admin-notice"
+    ),
+    path(
+        "admin/purposes/<int:pk>/assessments/",
+        api.AdminAssessmentListView.as_view(),
+        name="consent-admin-assessments",
+    ),
+    path(
+        "admin/assessments/<int:pk>/",
+        api.AdminAssessmentDetailView.as_view(),
+        name="consent-admin-assessment",
+    ),
+    path(
+        "admin/assessments/<int:pk>/approve/",
+        api.AdminApproveView.as_view(),
+        name="consent-admin-approve",
+    ),
+    path(
+        "admin/buildings/<int:pk>/consents/",
+        api.AdminConsentListView.as_view(),
+        name="consent-admin-consents",
+    ),
+    path(
+        "admin/buildings/<int:pk>/people/<int:person_id>/left/",
+        api.AdminPersonLeftView.as_view(),
+        name="consent-admin-person-left",
+    ),
+]

@@ -1,0 +1,95 @@
+"""The "my consents" read model: every purpose of a person's buildings with their decision.
+
+Three queries whatever the number of purposes and events: purposes (with building and current
+notice), the person's consents (with notice and guardian), the person's events.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent import rules
+from consent.models import Consent, ConsentEvent, Notice, Purpose
+from portal import clock
+
+
+STATE_LABELS = {
+    rules.NOT_ASKED: _("not decided yet"),
+    rules.STATE_ACTIVE: _("consent given"),
+    rules.STATE_RENEWAL_NEEDED: _("paused: the notice changed, please decide again"),
+    rules.STATE_EXPIRED: _("lapsed: the retention period ended"),
+    rules.STATE_AWAITING_GUARDIAN: _("waiting for your guardian's consent"),
+    rules.STATE_PURPOSE_RETIRED: _("purpose retired"),
+    rules.REFUSED: _("refused"),
+    rules.WITHDRAWN: _("withdrawn"),
+    rules.ENDED: _("ended (you left)"),
+}
+
+
+@dataclass
+class PurposeRow:
+    purpose: Purpose
+    notice: Notice | None
+    consent: Consent | None
+    state: str
+    needs_decision: bool
+    guardian_needed: bool
+    events: list[ConsentEvent] = field(default_factory=list)
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def can_grant(self) -> bool:
+        return self.purpose.status == rules.ACTIVE and self.state != rules.STATE_ACTIVE
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.consent is not None and self.consent.status == rules.GRANTED
+
+
+def consent_overview(person, now=None) -> list[PurposeRow]:
+    now = now or clock.now()
+    guardian_needed = rules.guardian_required(person.birth_date, timezone.localdate(now))
+    purposes = list(
+        Purpose.objects.visible_to(person)
+        .select_related("building", "current_notice")
+        .order_by("building__name", "name", "id")
+    )
+    consents = {
+        c.purpose_id: c
+        for c in Consent.objects.filter(person=person).select_related("notice", "granted_by")
+    }
+    events = defaultdict(list)
+    for event in ConsentEvent.objects.filter(person=person).select_related("notice", "actor"):
+        events[event.consent_id].append(event)
+    rows = []
+    for purpose in purposes:
+        consent = consents.get(purpose.pk)
+        state = rules.effective_state(
+            consent.status if consent else None,
+            now=now,
+            renewal_needed_at=consent.renewal_needed_at if consent else None,
+            expires_at=consent.expires_at if consent else None,
+            purpose_status=purpose.status,
+            guardian_needed=guardian_needed,
+            granted_by_guardian=bool(consent and consent.granted_by_id),
+        )
+        rows.append(
+            PurposeRow(
+                purpose=purpose,
+                notice=purpose.current_notice,
+                consent=consent,
+                state=state,
+                needs_decision=purpose.status == rules.ACTIVE
+                and rules.needs_decision(
+                    state, consent.notice_id if consent else None, purpose.current_notice_id
+                ),
+                guardian_needed=guardian_needed,
+                events=events.get(consent.pk, []) if consent else [],
+            )
+        )
+    return rows
