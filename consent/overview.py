@@ -14,7 +14,6 @@ from consent import rules
 from consent.models import Consent, ConsentEvent, Notice, Purpose
 from portal import clock
 
-
 STATE_LABELS = {
     rules.NOT_ASKED: _("not decided yet"),
     rules.STATE_ACTIVE: _("consent given"),

@@ -1,4 +1,4 @@
-"""Resident and guardian pages: the notice before the choice, separate grant, one-click withdrawal."""
+"""Resident and guardian pages: notice before the choice, separate grant, one-click withdrawal."""
 
 from datetime import date
 
