@@ -4,9 +4,11 @@ Views authenticate, validate the shape, call one service and answer; refusals ke
 error shape `{"error": {"code", "message", "details"}}`.
 """
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +33,8 @@ class ConsentAPIMixin:
                 {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
                 status=exc.status,
             )
+        if isinstance(exc, Http404):
+            exc = NotFound()  # so the error code reads "not_found"
         return super().handle_exception(exc)
 
 
@@ -146,7 +150,7 @@ class WithdrawView(_DecisionView):
         )
 
 
-class MyDataView(APIView):
+class MyDataView(ConsentAPIMixin, APIView):
     @extend_schema(summary="Everything held about me", responses={200: s.MyDataSerializer})
     def get(self, request):
         return Response(mydata.as_json(request.user))
@@ -161,7 +165,11 @@ class AdminPurposeListView(ConsentAPIMixin, generics.GenericAPIView):
     def get_queryset(self):
         return Purpose.objects.for_buildings(access.admin_building_ids(self.request.user))
 
-    @extend_schema(summary="Purposes of the buildings I administer")
+    @extend_schema(
+        summary="Purposes of the buildings I administer",
+        operation_id="consent_admin_purposes_list",
+        responses=s.PurposeSerializer(many=True),
+    )
     def get(self, request):
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
 

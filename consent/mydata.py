@@ -1,6 +1,6 @@
 """Everything held about a person, gathered from every app without consent importing them.
 
-Receivers of `collect_personal_data` (kwargs: person) return one section:
+Receivers of `collect_personal_data` (kwargs: person) return one section, or a list of them:
 `{"key": str, "title": lazy str, "rows": list[dict], "template": optional template name}`.
 Rows hold plain JSON values; a section without a template is shown as a table of its rows.
 """
@@ -97,9 +97,10 @@ def own_sections(person) -> list[dict]:
 def collect(person) -> list[dict]:
     """All sections: consent's own, then every app's, in the order receivers answer."""
     sections = own_sections(person)
-    for _receiver, section in collect_personal_data.send(sender=Consent, person=person):
-        if section:
-            sections.append(section)
+    for _receiver, answer in collect_personal_data.send(sender=Consent, person=person):
+        if isinstance(answer, dict):
+            answer = [answer]
+        sections.extend(section for section in answer or () if section)
     return sections
 
 

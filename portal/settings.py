@@ -194,7 +194,10 @@ CELERY_TASK_TIME_LIMIT = env_int("FACE_TASK_TIME_LIMIT", 30, minimum=5)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 2
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_KB", 1_500_000, minimum=200_000)
 CELERY_TASK_DEFAULT_QUEUE = "latency"
-CELERY_TASK_ROUTES = {"recognition.tasks.purge_*": {"queue": "maintenance"}}
+CELERY_TASK_ROUTES = {
+    "recognition.tasks.purge_*": {"queue": "maintenance"},
+    "*": {"queue": "latency"},
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2}
@@ -242,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PurposeStatusEnum": "consent.models.Purpose.STATUS_CHOICES",
+        "PurposeMethodEnum": "consent.models.Purpose.METHOD_CHOICES",
+        "ConsentStatusEnum": "consent.models.Consent.STATUS_CHOICES",
+    },
 }
 
 LOGGING = {
