@@ -11,7 +11,6 @@ accounts = [
     path("", views.home, name="home"),
     path("accounts/login/", views.login_password, name="login"),
     path("accounts/login/code/", views.login_code, name="login-code"),
-    path("accounts/login/face/", views.login_face, name="login-face"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("accounts/two-factor/", views.two_factor, name="two-factor"),
 ]

@@ -87,11 +87,6 @@ def login_code(request):
     return render(request, "portal/login_code.html", {"form": form})
 
 
-@never_cache
-def login_face(request):
-    return render(request, "portal/login_face.html")
-
-
 @require_POST
 def logout_view(request):
     logout(request)

@@ -1,0 +1,199 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from recognition import policy
+
+
+class Location(models.Model):
+    building = models.ForeignKey(
+        "portal.Building", on_delete=models.CASCADE, related_name="locations"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=32, choices=policy.LOCATION_TYPES)
+    security_justification = models.TextField(_("public-security justification"), blank=True)
+    sign_confirmed = models.BooleanField(_("a prominent sign is up"), default=False)
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def placement(self) -> policy.Placement:
+        return policy.face_device_placement(
+            self.kind,
+            security_justification=self.security_justification,
+            sign_confirmed=self.sign_confirmed,
+        )
+
+
+class Device(models.Model):
+    """A door terminal or kiosk; it calls the device API with a key stored only as a hash."""
+
+    building = models.ForeignKey(
+        "portal.Building", on_delete=models.CASCADE, related_name="devices"
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="devices")
+    name = models.CharField(_("name"), max_length=200)
+    purpose = models.ForeignKey(
+        "consent.Purpose", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key_prefix = models.CharField(max_length=12, blank=True, db_index=True)
+    key_hash = models.CharField(max_length=128, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        placement = self.location.placement()
+        if not placement.allowed:
+            raise ValidationError({"location": placement.reason})
+        if self.location.building_id != self.building_id:
+            raise ValidationError({"location": _("The location is in another building.")})
+
+
+class FaceTemplateQuerySet(models.QuerySet):
+    def for_active_consent(self):
+        """Templates whose person still holds an active consent for the template's purpose."""
+        from consent.models import Consent
+
+        active = Consent.objects.active().filter(
+            person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
+        )
+        return self.filter(Exists(active))
+
+
+class FaceTemplate(models.Model):
+    """One encrypted embedding per person and purpose; never an image."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_templates"
+    )
+    purpose = models.ForeignKey(
+        "consent.Purpose", on_delete=models.CASCADE, related_name="face_templates"
+    )
+    building = models.ForeignKey("portal.Building", on_delete=models.CASCADE, related_name="+")
+    model_id = models.CharField(max_length=64)
+    ciphertext = models.BinaryField()
+    created_at = models.DateTimeField()
+    lapses_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FaceTemplateQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "purpose"], name="one_template_per_purpose")
+        ]
+        indexes = [
+            models.Index(fields=["building", "purpose"]),
+            models.Index(
+                fields=["lapses_at"],
+                condition=Q(lapses_at__isnull=False),
+                name="template_lapses_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"template {self.pk} ({self.model_id})"
+
+
+class Attempt(models.Model):
+    """One face or code attempt, at a page or a device. Never an image or embedding."""
+
+    FACE = "face"
+    CODE = "code"
+    METHOD_CHOICES = [(FACE, _("face")), (CODE, _("one-time code"))]
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    REJECTED = "rejected"
+    UNAVAILABLE = "unavailable"
+    THROTTLED = "throttled"
+    ENROLLED = "enrolled"
+    RESULT_CHOICES = [
+        (MATCH, _("accepted")),
+        (NO_MATCH, _("not accepted")),
+        (REJECTED, _("photo refused")),
+        (UNAVAILABLE, _("face service unavailable")),
+        (THROTTLED, _("too many attempts")),
+        (ENROLLED, _("face enrolled")),
+    ]
+    SIGN_IN = "sign_in"
+    ENROLMENT = "enrolment"
+    DOOR = "door"
+    CHANNEL_CHOICES = [
+        (SIGN_IN, _("portal sign-in")),
+        (ENROLMENT, _("face enrolment")),
+        (DOOR, _("door device")),
+    ]
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="face_attempts",
+    )
+    building = models.ForeignKey(
+        "portal.Building", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    purpose = models.ForeignKey(
+        "consent.Purpose", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
+    method = models.CharField(max_length=8, choices=METHOD_CHOICES)
+    result = models.CharField(max_length=16, choices=RESULT_CHOICES)
+    distance = models.FloatField(null=True, blank=True)
+    detail = models.CharField(max_length=32, blank=True)
+    job_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.method}/{self.result}"
+
+
+class PurgeRecord(models.Model):
+    """What one deletion run removed, and why. Counts only: no biometric content."""
+
+    WITHDRAWN = "withdrawn"
+    CONSENT_INACTIVE = "consent_inactive"
+    RETENTION = "retention"
+    PURPOSE_RETIRED = "purpose_retired"
+    PERSON_LEFT = "person_left"
+    ATTEMPT_LOGS = "attempt_logs"
+    REASON_CHOICES = [
+        (WITHDRAWN, _("consent withdrawn")),
+        (CONSENT_INACTIVE, _("consent no longer active")),
+        (RETENTION, _("retention period ended")),
+        (PURPOSE_RETIRED, _("purpose retired")),
+        (PERSON_LEFT, _("person left")),
+        (ATTEMPT_LOGS, _("attempt logs past retention")),
+    ]
+    reason = models.CharField(max_length=32, choices=REASON_CHOICES)
+    templates_deleted = models.PositiveIntegerField(default=0)
+    attempts_deleted = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    trigger = models.CharField(max_length=16)  # "request", "schedule", "manual"
+
+    class Meta:
+        ordering = ["-finished_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.templates_deleted}"

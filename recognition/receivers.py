@@ -1,0 +1,81 @@
+"""Consent tells, recognition deletes: receivers run inside consent's own transaction."""
+
+from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
+
+from consent.mydata import collect_personal_data
+from consent.signals import consent_withdrawn, person_left, purpose_retired
+from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition.services import delete_templates
+
+
+@receiver(consent_withdrawn, dispatch_uid="recognition.delete_on_withdrawal")
+def delete_on_withdrawal(sender, person, purpose, **kwargs) -> None:
+    delete_templates(
+        FaceTemplate.objects.filter(person=person, purpose=purpose),
+        reason=PurgeRecord.WITHDRAWN,
+        trigger="request",
+        actor=person,
+        building=purpose.building,
+    )
+
+
+@receiver(purpose_retired, dispatch_uid="recognition.delete_on_retirement")
+def delete_on_retirement(sender, purpose, **kwargs) -> None:
+    delete_templates(
+        FaceTemplate.objects.filter(purpose=purpose),
+        reason=PurgeRecord.PURPOSE_RETIRED,
+        trigger="request",
+        actor=kwargs.get("actor"),
+        building=purpose.building,
+    )
+
+
+@receiver(person_left, dispatch_uid="recognition.delete_on_leaving")
+def delete_on_leaving(sender, person, building, **kwargs) -> None:
+    delete_templates(
+        FaceTemplate.objects.filter(person=person, building=building),
+        reason=PurgeRecord.PERSON_LEFT,
+        trigger="request",
+        actor=kwargs.get("actor"),
+        building=building,
+    )
+
+
+@receiver(collect_personal_data, dispatch_uid="recognition.personal_data")
+def personal_data(sender, person, **kwargs) -> list[dict]:
+    templates = FaceTemplate.objects.filter(person=person).select_related("purpose")
+    attempts = (
+        Attempt.objects.filter(person=person)
+        .select_related("purpose", "device")
+        .order_by("-created_at")[:200]
+    )
+    return [
+        {
+            "key": "face_templates",
+            "title": _("Face data (encrypted templates, no photos)"),
+            "rows": [
+                {
+                    "purpose": t.purpose.name,
+                    "model": t.model_id,
+                    "enrolled_at": t.created_at.isoformat(),
+                    "lapses_at": t.lapses_at.isoformat() if t.lapses_at else None,
+                }
+                for t in templates
+            ],
+        },
+        {
+            "key": "face_attempts",
+            "title": _("Who used my face: sign-in and door attempts"),
+            "rows": [
+                {
+                    "time": a.created_at.isoformat(),
+                    "where": a.device.name if a.device else a.get_channel_display(),
+                    "method": a.get_method_display(),
+                    "result": a.get_result_display(),
+                    "purpose": a.purpose.name if a.purpose else None,
+                }
+                for a in attempts
+            ],
+        },
+    ]

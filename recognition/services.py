@@ -1,0 +1,236 @@
+"""The only writers of face data. Each function is one transaction and leaves an audit event
+with no biometric content (ids, model name, counts; never an image, embedding or distance)."""
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+
+from consent import audit
+from consent.models import Consent, Purpose
+from portal import clock
+from portal.models import Membership
+from recognition import crypto, policy
+from recognition.models import Attempt, FaceTemplate, PurgeRecord
+
+
+class FaceRefused(Exception):
+    """A face action that the rules refuse; `message` is for the person."""
+
+    def __init__(self, code: str, message) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+NO_CONSENT = _(
+    "You have not agreed to face use for this purpose, so no face can be enrolled. "
+    "You can agree on the My consents page, or keep using your password and code."
+)
+
+
+def face_purposes_for(person):
+    """Active purposes of the person's buildings that they hold an active consent for."""
+    return (
+        Purpose.objects.active()
+        .filter(building_id__in=person.building_ids())
+        .filter(pk__in=Consent.objects.active().filter(person=person).values("purpose_id"))
+        .select_related("building")
+        .order_by("name")
+    )
+
+
+def check_can_enrol(person, purpose: Purpose) -> None:
+    if (
+        purpose.status != "active"
+        or purpose.building_id not in person.building_ids()
+        or Consent.objects.active_for(person, purpose) is None
+    ):
+        raise FaceRefused("no_consent", NO_CONSENT)
+
+
+def store_template(person, purpose: Purpose, vector, model_id: str) -> FaceTemplate:
+    """Keeps an encrypted embedding, replacing the person's earlier one for this purpose.
+
+    The consent row is locked first, so a withdrawal running at the same time either comes
+    before (and this refuses) or after (and its signal deletes what this wrote).
+    """
+    now = clock.now()
+    with transaction.atomic():
+        consent = Consent.objects.active_for(person, purpose)
+        if consent is None:
+            raise FaceRefused("no_consent", NO_CONSENT)
+        consent = Consent.objects.select_for_update().get(pk=consent.pk)
+        if Consent.objects.active_for(person, purpose) is None:
+            raise FaceRefused("no_consent", NO_CONSENT)
+        template, _created = FaceTemplate.objects.update_or_create(
+            person=person,
+            purpose=purpose,
+            defaults={
+                "building_id": purpose.building_id,
+                "model_id": model_id,
+                "ciphertext": crypto.encrypt_embedding(vector),
+                "created_at": now,
+                "lapses_at": policy.template_lapses_at(consent.granted_at, purpose.retention_days),
+            },
+        )
+        log_attempt(
+            person=person,
+            purpose=purpose,
+            channel=Attempt.ENROLMENT,
+            method=Attempt.FACE,
+            result=Attempt.ENROLLED,
+        )
+        audit.record(
+            "face.enrolled",
+            actor=person,
+            person=person,
+            building=purpose.building,
+            data={"purpose": purpose.pk, "model": model_id},
+        )
+    return template
+
+
+def verification_templates(person_id: int | None):
+    """The person's templates usable for face sign-in now: active verification purpose,
+    active consent, and the person still a member of the template's building."""
+    if person_id is None:
+        return FaceTemplate.objects.none()
+    member = Membership.objects.current().filter(
+        user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
+    )
+    return (
+        FaceTemplate.objects.for_active_consent()
+        .filter(person_id=person_id, purpose__status="active", purpose__method="verification")
+        .filter(Exists(member))
+    )
+
+
+def log_attempt(
+    *,
+    channel,
+    method,
+    result,
+    person=None,
+    person_id=None,
+    purpose=None,
+    device=None,
+    building=None,
+    distance=None,
+    detail="",
+    job_id=None,
+) -> Attempt:
+    return Attempt.objects.create(
+        person_id=person.pk if person is not None else person_id,
+        job_id=job_id,
+        purpose=purpose,
+        device=device,
+        building=building or (purpose.building if purpose is not None else None),
+        channel=channel,
+        method=method,
+        result=result,
+        distance=distance,
+        detail=detail,
+        created_at=clock.now(),
+    )
+
+
+def delete_templates(queryset, *, reason: str, trigger: str, actor=None, building=None) -> int:
+    """Deletes templates in one statement and leaves a purge record and an audit event."""
+    started = clock.now()
+    deleted, _per_model = queryset.delete()
+    if deleted:
+        PurgeRecord.objects.create(
+            reason=reason,
+            templates_deleted=deleted,
+            started_at=started,
+            finished_at=clock.now(),
+            trigger=trigger,
+        )
+        audit.record(
+            "face.deleted",
+            actor=actor,
+            building=building,
+            data={"reason": reason, "templates": deleted, "trigger": trigger},
+        )
+    return deleted
+
+
+def _result(ok: bool, code: str = "", message="", **extra) -> dict:
+    return {"ok": ok, "code": code, "message": str(message), **extra}
+
+
+def enrol_face(person_id: int, purpose_id: int, image: bytes, engine) -> dict:
+    """Embeds the only face of the photo and stores it under the person's active consent."""
+    from portal.models import User
+    from recognition.imaging import ImageRejected
+
+    person = User.objects.get(pk=person_id)
+    purpose = Purpose.objects.select_related("building").get(pk=purpose_id)
+    try:
+        check_can_enrol(person, purpose)
+        vector = engine.embed(image)
+        store_template(person, purpose, vector, engine.model_id)
+    except FaceRefused as refused:
+        return _result(False, refused.code, refused.message)
+    except ImageRejected as rejected:
+        log_attempt(
+            person=person,
+            purpose=purpose,
+            channel=Attempt.ENROLMENT,
+            method=Attempt.FACE,
+            result=Attempt.REJECTED,
+            detail=rejected.code,
+        )
+        return _result(False, rejected.code, rejected.message)
+    return _result(True, "enrolled", _("Your face is enrolled."))
+
+
+def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = "") -> dict:
+    """1:1 verification for face sign-in. The same answer whether or not the person exists,
+    has a template or has consented, so the answer reveals nothing about an account."""
+    from recognition.imaging import ImageRejected
+
+    if job_id:
+        done = Attempt.objects.filter(job_id=job_id).first()
+        if done is not None:  # a redelivered task: answer as before, do not log twice
+            return _result(done.result == Attempt.MATCH, done.result, "", person_id=person_id)
+    try:
+        probe = engine.embed(image)
+    except ImageRejected as rejected:
+        log_attempt(
+            person_id=person_id,
+            channel=Attempt.SIGN_IN,
+            method=Attempt.FACE,
+            result=Attempt.REJECTED,
+            detail=rejected.code,
+            job_id=job_id or None,
+        )
+        return _result(False, rejected.code, rejected.message)
+    best, best_distance = None, None
+    for template in verification_templates(person_id).select_related("purpose"):
+        distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+        if best_distance is None or distance < best_distance:
+            best, best_distance = template, distance
+    matched = best is not None and policy.is_match(best_distance, engine.threshold)
+    log_attempt(
+        person_id=person_id,
+        purpose=best.purpose if best else None,
+        building=best.purpose.building if best else None,
+        channel=Attempt.SIGN_IN,
+        method=Attempt.FACE,
+        result=Attempt.MATCH if matched else Attempt.NO_MATCH,
+        distance=best_distance,
+        job_id=job_id or None,
+    )
+    if person_id is not None:
+        audit.record(
+            "face.verified" if matched else "face.not_verified",
+            person=person_id,
+            data={"channel": Attempt.SIGN_IN},
+        )
+    return _result(
+        matched,
+        Attempt.MATCH if matched else Attempt.NO_MATCH,
+        "",
+        person_id=person_id if matched else None,
+    )

@@ -1,0 +1,62 @@
+"""Celery tasks: take ids and the photo, call one service, return a small result.
+
+Photos travel base64-encoded in the task message, once; results hold no image and no
+embedding and expire quickly (CELERY_RESULT_EXPIRES).
+"""
+
+import base64
+import sys
+
+from celery import shared_task
+from celery.signals import worker_init, worker_process_init
+from django.conf import settings
+
+from recognition import services
+from recognition.engine import WeightsMissing, engine_from_settings, get_engine
+from recognition.weights import prepare_weights
+
+FACE_TASK = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@worker_init.connect
+def refuse_to_start_without_weights(**_kwargs) -> None:
+    """Stops the worker at start, naming the file and folder, if model weights are missing."""
+    engine = engine_from_settings()
+    try:
+        prepare_weights(engine.deepface_home)
+    except FileNotFoundError:
+        pass
+    missing = engine.missing_weights()
+    if missing:
+        message = str(WeightsMissing(missing, missing[0].parent))
+        print(message, file=sys.stderr)
+        raise SystemExit(message)
+
+
+@worker_process_init.connect
+def load_engine_in_child(**_kwargs) -> None:
+    """Loads the model once per worker process, after the fork."""
+    get_engine()
+
+
+@shared_task(name="recognition.tasks.enrol_face", **FACE_TASK)
+def enrol_face(person_id: int, purpose_id: int, image_b64: str) -> dict:
+    return services.enrol_face(person_id, purpose_id, base64.b64decode(image_b64), get_engine())
+
+
+@shared_task(name="recognition.tasks.verify_face", bind=True, **FACE_TASK)
+def verify_face(self, person_id: int | None, image_b64: str) -> dict:
+    return services.verify_face(
+        person_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+    )
+
+
+@shared_task(name="recognition.tasks.purge_lapsed", acks_late=True)
+def purge_lapsed() -> dict:
+    from recognition.purge import purge_lapsed_templates
+
+    return purge_lapsed_templates(trigger="schedule")
+
+
+def face_deadline() -> float:
+    return settings.FACE_VERIFY_DEADLINE

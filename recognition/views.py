@@ -1,0 +1,84 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+
+from portal import signin, throttle
+from portal.models import User
+from recognition import jobs, services, tasks
+from recognition.forms import EnrolForm, FaceSignInForm
+from recognition.models import Attempt
+
+NOT_RECOGNISED = _(
+    "Your face was not recognised. Try again in better light, or sign in with your password "
+    "and code."
+)
+
+
+@never_cache
+def login_face(request):
+    form = FaceSignInForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        keys = [("face-user", username.lower()), ("face-ip", signin.client_ip(request))]
+        wait = max(throttle.seconds_locked(scope, key) for scope, key in keys)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        else:
+            person = User.objects.filter(username=username, is_active=True).first()
+            try:
+                answer = jobs.run(
+                    tasks.verify_face,
+                    person.pk if person else None,
+                    image=form.cleaned_data["photo"],
+                )
+            except jobs.FaceUnavailable:
+                form.add_error(None, jobs.UNAVAILABLE)
+            else:
+                if answer["ok"] and person is not None and answer["person_id"] == person.pk:
+                    for scope, key in keys:
+                        throttle.reset(scope, key)
+                    signin.finish(request, person)
+                    request.session["signed_in_with"] = "face"
+                    if person.second_factor_required():
+                        return redirect("portal:two-factor")
+                    return redirect("portal:home")
+                for scope, key in keys:
+                    throttle.record_failure(scope, key)
+                form.add_error(None, answer["message"] or NOT_RECOGNISED)
+    return render(request, "recognition/login_face.html", {"form": form})
+
+
+@never_cache
+@login_required
+def enrol(request):
+    purposes = services.face_purposes_for(request.user)
+    form = EnrolForm(request.POST or None, request.FILES or None, purposes=purposes)
+    if request.method == "POST" and form.is_valid():
+        purpose = form.cleaned_data["purpose"]
+        try:
+            services.check_can_enrol(request.user, purpose)
+            answer = jobs.run(
+                tasks.enrol_face, request.user.pk, purpose.pk, image=form.cleaned_data["photo"]
+            )
+        except services.FaceRefused as refused:
+            form.add_error(None, refused.message)
+        except jobs.FaceUnavailable:
+            form.add_error(None, jobs.UNAVAILABLE)
+        else:
+            if answer["ok"]:
+                messages.success(request, answer["message"])
+                return redirect("recognition:enrol")
+            form.add_error("photo", answer["message"])
+    templates = request.user.face_templates.select_related("purpose").order_by("purpose__name")
+    return render(
+        request,
+        "recognition/enrol.html",
+        {
+            "form": form,
+            "purposes": purposes,
+            "templates": templates,
+            "attempts": Attempt.objects.filter(person=request.user).order_by("-created_at")[:5],
+        },
+    )

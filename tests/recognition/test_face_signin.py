@@ -1,0 +1,75 @@
+"""Face sign-in for staff: 1:1 against their own template, the code route one click away."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from recognition.models import Attempt, FaceTemplate
+from tests.conftest import add_totp, current_code
+from tests.recognition.conftest import grant, withdraw
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+NOT_RECOGNISED = "Your face was not recognised"
+
+
+def _face_sign_in(client, username, photo):
+    upload = SimpleUploadedFile("probe.jpg", photo, content_type="image/jpeg")
+    return client.post("/accounts/login/face/", {"username": username, "photo": upload})
+
+
+@pytest.fixture
+def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
+    grant(staff, sign_in_purpose)
+    sign_in(staff)
+    upload = SimpleUploadedFile("me.jpg", photos["a1"], content_type="image/jpeg")
+    client.post("/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": upload})
+    assert FaceTemplate.objects.filter(person=staff).exists()
+    client.post("/accounts/logout/")
+    return staff
+
+
+def test_same_person_signs_in_with_face(client, enrolled_staff, photos):
+    response = _face_sign_in(client, "staff", photos["a2"])
+    assert response.status_code == 302
+    assert client.get("/api/v1/me/").json()["username"] == "staff"
+    attempt = Attempt.objects.filter(person=enrolled_staff, channel=Attempt.SIGN_IN).latest("id")
+    assert attempt.result == Attempt.MATCH and attempt.distance is not None
+
+
+def test_another_persons_face_is_refused_and_the_code_route_offered(client, enrolled_staff, photos):
+    response = _face_sign_in(client, "staff", photos["b1"])
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert NOT_RECOGNISED in page
+    assert 'href="/accounts/login/"' in page
+    assert client.get("/api/v1/me/").status_code == 403
+
+
+def test_unknown_account_and_unenrolled_account_look_the_same(
+    client, enrolled_staff, resident, photos
+):
+    unknown = _face_sign_in(client, "nobody", photos["a2"]).content.decode()
+    not_enrolled = _face_sign_in(client, "resident", photos["a2"]).content.decode()
+    assert NOT_RECOGNISED in unknown and NOT_RECOGNISED in not_enrolled
+
+
+def test_withdrawal_makes_the_next_face_sign_in_fail(
+    client, enrolled_staff, sign_in_purpose, photos
+):
+    withdraw(enrolled_staff, sign_in_purpose)
+    assert not FaceTemplate.objects.filter(person=enrolled_staff).exists()
+    response = _face_sign_in(client, "staff", photos["a2"])
+    assert NOT_RECOGNISED in response.content.decode()
+
+
+def test_throttled_face_route_never_blocks_the_code_route(client, enrolled_staff, photos, settings):
+    for _ in range(settings.SIGNIN_FREE_FAILURES):
+        _face_sign_in(client, "staff", photos["b1"])
+    locked = _face_sign_in(client, "staff", photos["a2"])
+    assert "Too many failed attempts" in locked.content.decode()
+    device = add_totp(enrolled_staff)
+    from tests.conftest import PASSWORD
+
+    client.post("/accounts/login/", {"username": "staff", "password": PASSWORD})
+    assert client.post("/accounts/login/code/", {"code": current_code(device)}).status_code == 302
+    assert client.get("/api/v1/me/").json()["username"] == "staff"
