@@ -5,7 +5,6 @@ embedding and expire quickly (CELERY_RESULT_EXPIRES).
 """
 
 import base64
-import sys
 
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
@@ -28,9 +27,7 @@ def refuse_to_start_without_weights(**_kwargs) -> None:
         pass
     missing = engine.missing_weights()
     if missing:
-        message = str(WeightsMissing(missing, missing[0].parent))
-        print(message, file=sys.stderr)
-        raise SystemExit(message)
+        raise SystemExit(str(WeightsMissing(missing, missing[0].parent)))
 
 
 @worker_process_init.connect
