@@ -49,9 +49,8 @@ class PurposeQuerySet(models.QuerySet):
         from portal.models import Membership
 
         buildings = Membership.objects.current().filter(user=person).values("building_id")
-        return self.filter(
-            Q(building_id__in=buildings, status=rules.ACTIVE) | Q(consents__person=person)
-        ).distinct()
+        decided = Consent.objects.filter(person=person).values("purpose_id")
+        return self.filter(Q(building_id__in=buildings, status=rules.ACTIVE) | Q(id__in=decided))
 
 
 class Purpose(models.Model):

@@ -68,6 +68,9 @@ def consent_overview(person, now=None) -> list[PurposeRow]:
     rows = []
     for purpose in purposes:
         consent = consents.get(purpose.pk)
+        if consent is not None:  # share what is loaded: no query per consent later
+            consent.purpose = purpose
+            consent.person = person
         state = rules.effective_state(
             consent.status if consent else None,
             now=now,
