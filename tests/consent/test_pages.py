@@ -227,3 +227,29 @@ def test_demo_building_gets_two_active_purposes(db):
     for p in purposes:
         assert p.assessments.filter(approved_at__isnull=False).exists()
         assert set(p.current_notice.texts) == {"en", "zh-hans"}
+
+
+def test_renewal_message_is_shown_until_read(sign_in, resident, purpose, admin_a):
+    from consent import services
+    from tests.consent.conftest import TEXTS
+
+    grant(resident, purpose)
+    services.publish_notice(purpose, actor=admin_a, texts=TEXTS, data_collected="More data.")
+    client = sign_in(resident)
+    page = client.get("/consents/").content.decode()
+    assert "changed what you agreed to" in page
+    assert "Your decision is needed" in page
+    client.post("/consents/messages/read/")
+    assert "changed what you agreed to" not in client.get("/consents/").content.decode()
+
+
+def test_my_consents_api_costs_a_fixed_number_of_queries(sign_in, resident, building_a, admin_a):
+    client = sign_in(resident)
+    grant(resident, make_active_purpose(building_a, admin_a, name="P0"))
+    with CaptureQueriesContext(connection) as one:
+        client.get("/api/v1/consents/")
+    for n in range(1, 20):
+        grant(resident, make_active_purpose(building_a, admin_a, name=f"P{n}"))
+    with CaptureQueriesContext(connection) as twenty:
+        assert len(client.get("/api/v1/consents/").json()) == 20
+    assert len(one) == len(twenty)
