@@ -1,0 +1,156 @@
+"""Operator benchmark of a face engine on labelled photo pairs.
+
+Pure helper (no Django, no DeepFace import): give it pairs of file names with "same person?",
+the folder holding the photos and an engine; it embeds each distinct photo once, timing it,
+and reports accuracy at the engine's threshold, the best threshold a sweep finds, and the
+embedding time. Photos are read into memory only.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recognition.imaging import ImageRejected
+
+Pair = tuple[str, str, bool]
+
+_IDENTITY = re.compile(r"^(?P<who>.+?)[_-]\d+$")
+
+
+def identity_of(file_name: str) -> str | None:
+    """``person_a_3.jpg`` -> ``person_a``; None when the name carries no number."""
+    match = _IDENTITY.match(Path(file_name).stem)
+    return match.group("who") if match else None
+
+
+def pairs_from_names(names: Iterable[str]) -> list[Pair]:
+    """Every pair of photos named ``<who>_<n>.<ext>``, labelled same person or not."""
+    labelled = sorted((name, who) for name in names if (who := identity_of(name)) is not None)
+    return [(a, b, who_a == who_b) for (a, who_a), (b, who_b) in combinations(labelled, 2)]
+
+
+def run_benchmark(pairs: list[Pair], images_dir: Path, engine: Any) -> dict[str, Any]:
+    """Embed each photo once, compare the pairs, and summarise.
+
+    ``engine`` is a FaceEngine (``embed``, ``distance``, ``threshold``, ``model_id``).
+    Photos the engine refuses (no face, several faces, ...) are listed by code and the pairs
+    that use them are counted as skipped, not as errors.
+    """
+    images_dir = Path(images_dir)
+    names = sorted({name for a, b, _ in pairs for name in (a, b)})
+    embeddings: dict[str, np.ndarray] = {}
+    refused: dict[str, list[str]] = {}
+    seconds: list[float] = []
+    per_image: dict[str, float] = {}
+    for name in names:
+        data = (images_dir / name).read_bytes()
+        started = time.perf_counter()
+        try:
+            embeddings[name] = engine.embed(data)
+        except ImageRejected as exc:  # FaceRejected is one too
+            refused.setdefault(exc.code, []).append(name)
+        elapsed = time.perf_counter() - started
+        per_image[name] = elapsed
+        if name in embeddings:
+            seconds.append(elapsed)
+
+    threshold = float(engine.threshold)
+    scored: list[tuple[str, str, bool, float]] = []
+    skipped = 0
+    for a, b, same in pairs:
+        if a in embeddings and b in embeddings:
+            scored.append((a, b, same, float(engine.distance(embeddings[a], embeddings[b]))))
+        else:
+            skipped += 1
+
+    genuine = [d for _, _, same, d in scored if same]
+    impostor = [d for _, _, same, d in scored if not same]
+    summary = _at_threshold(scored, threshold)
+    best = best_threshold(genuine, impostor)
+    return {
+        "model_id": getattr(engine, "model_id", type(engine).__name__),
+        "images": len(names),
+        "embedded": len(embeddings),
+        "refused": {code: sorted(files) for code, files in sorted(refused.items())},
+        "no_face": sorted(refused.get("no_face", [])),
+        "several_faces": sorted(refused.get("several_faces", [])),
+        "pairs": len(scored),
+        "skipped_pairs": skipped,
+        "genuine_pairs": len(genuine),
+        "impostor_pairs": len(impostor),
+        "threshold": threshold,
+        **summary,
+        "best_threshold": best["threshold"],
+        "best_accuracy": best["accuracy"],
+        "best_threshold_range": best["range"],
+        "genuine_max_distance": max(genuine) if genuine else None,
+        "impostor_min_distance": min(impostor) if impostor else None,
+        "separated": bool(genuine and impostor and max(genuine) < min(impostor)),
+        "embed_p50": _percentile(seconds, 50),
+        "embed_p95": _percentile(seconds, 95),
+        "embed_max": max(seconds) if seconds else None,
+        "embed_seconds": per_image,
+    }
+
+
+def _at_threshold(scored: list[tuple[str, str, bool, float]], threshold: float) -> dict[str, Any]:
+    true_accepts = sum(1 for _, _, same, d in scored if same and d <= threshold)
+    false_accepts = sum(1 for _, _, same, d in scored if not same and d <= threshold)
+    genuine = sum(1 for _, _, same, _ in scored if same)
+    impostor = len(scored) - genuine
+    correct = true_accepts + (impostor - false_accepts)
+    errors = [
+        {"a": a, "b": b, "same": same, "distance": d}
+        for a, b, same, d in scored
+        if (d <= threshold) != same
+    ]
+    return {
+        "accuracy": correct / len(scored) if scored else None,
+        "true_accept_rate": true_accepts / genuine if genuine else None,
+        "false_accept_rate": false_accepts / impostor if impostor else None,
+        "errors": errors,
+    }
+
+
+def best_threshold(genuine: list[float], impostor: list[float]) -> dict[str, Any]:
+    """The threshold with the best accuracy, and the range of thresholds that reach it.
+
+    Thresholds are swept over the midpoints between consecutive observed distances; the one
+    returned is the middle of the first best range, so it keeps the widest margin there.
+    """
+    total = len(genuine) + len(impostor)
+    if not genuine or not impostor:
+        return {"threshold": None, "accuracy": None, "range": None}
+    values = sorted(set(genuine) | set(impostor))
+    candidates = [values[0] - 1e-9]
+    candidates += [(low + high) / 2 for low, high in zip(values, values[1:], strict=False)]
+    candidates.append(values[-1] + 1e-9)
+    genuine_sorted = np.sort(np.asarray(genuine))
+    impostor_sorted = np.sort(np.asarray(impostor))
+
+    def accuracy(t: float) -> float:
+        accepted_genuine = int(np.searchsorted(genuine_sorted, t, side="right"))
+        accepted_impostor = int(np.searchsorted(impostor_sorted, t, side="right"))
+        return (accepted_genuine + len(impostor) - accepted_impostor) / total
+
+    scores = [accuracy(t) for t in candidates]
+    top = max(scores)
+    first = scores.index(top)
+    last = first
+    while last + 1 < len(scores) and scores[last + 1] == top:
+        last += 1
+    # the best range runs between the observed distances around those candidates
+    low = values[first - 1] if first > 0 else candidates[first]
+    high = values[last] if last < len(values) else candidates[last]
+    return {"threshold": (low + high) / 2, "accuracy": top, "range": (low, high)}
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
