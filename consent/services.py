@@ -203,7 +203,7 @@ def retire_purpose(purpose: Purpose, *, actor) -> Purpose:
         building=purpose.building_id,
         data={"purpose": purpose.pk},
     )
-    signals.purpose_retired.send(sender=Purpose, purpose=purpose)
+    signals.purpose_retired.send(sender=Purpose, purpose=purpose, actor=actor)
     return purpose
 
 
@@ -612,7 +612,7 @@ def refuse_consent(
     _audit_decision("consent.refused", consent, actor, evidence)
     if previous == rules.GRANTED:
         signals.consent_withdrawn.send(
-            sender=Consent, person=person, purpose=purpose, consent=consent
+            sender=Consent, person=person, purpose=purpose, consent=consent, actor=actor
         )
     return consent
 
@@ -648,7 +648,7 @@ def withdraw_consent(
     _event(consent, rules.WITHDRAWN, now, actor, evidence)
     _audit_decision("consent.withdrawn", consent, actor, evidence)
     signals.consent_withdrawn.send(
-        sender=Consent, person=person, purpose=consent.purpose, consent=consent
+        sender=Consent, person=person, purpose=consent.purpose, consent=consent, actor=actor
     )
     return consent
 
@@ -692,7 +692,7 @@ def mark_person_left(person, building, actor) -> int:
         building=building,
         data={"consents_ended": [c.pk for c in consents]},
     )
-    signals.person_left.send(sender=Membership, person=person, building=building)
+    signals.person_left.send(sender=Membership, person=person, building=building, actor=actor)
     return len(consents)
 
 

@@ -4,8 +4,8 @@ transaction, so a receiver that deletes face data commits or fails together with
 
 from django.dispatch import Signal
 
-# kwargs: person, purpose, consent. Sent when a granted consent stops (withdrawn, or refused on
-# renewal): the person's templates for the purpose must go before the response returns.
+# kwargs: person, purpose, consent, actor. Sent when a granted consent stops (withdrawn, or
+# refused on renewal): the person's templates for the purpose must go before the response returns.
 consent_withdrawn = Signal()
 
 # kwargs: person, purpose, consent. Sent after a grant (first grant or renewal).
@@ -15,8 +15,9 @@ consent_granted = Signal()
 # for these consents stops until each person decides again.
 consent_renewal_needed = Signal()
 
-# kwargs: purpose. The purpose is retired; its face data is no longer needed.
+# kwargs: purpose, actor. The purpose is retired; its face data is no longer needed.
 purpose_retired = Signal()
 
-# kwargs: person, building. The person left the building or job; their memberships there ended.
+# kwargs: person, building, actor. The person left the building or job; their memberships there
+# have ended.
 person_left = Signal()
