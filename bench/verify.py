@@ -1,0 +1,192 @@
+"""Face verification speed, in one run on this machine (figures are ratios, not seconds).
+
+1. raw: our engine embedding the probe photo in-process (the floor for any verification);
+2. end-to-end: HTTP face sign-in -> Redis -> Celery worker -> answer, for the same photo;
+3. naive: DeepFace.verify(enrolled_photo, probe) with the same model and an accurate detector;
+4. throughput: concurrent face sign-ins against 2 worker processes vs 2 raw processes.
+
+Targets: end-to-end within 1.3x raw, at least 1.8x faster than naive, throughput >= 0.8x raw.
+Usage: .venv/bin/python bench/verify.py [--runs 15] [--photos DIR]
+"""
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _stack  # noqa: E402
+
+DB = "portal_bench_verify"
+REDIS_DB = 13
+
+
+def p50(values):
+    return statistics.median(values)
+
+
+def _raw_worker(args):
+    photo_path, count, home = args
+    import os
+
+    os.environ["DEEPFACE_HOME"] = home
+    from recognition.engine import DeepFaceEngine
+
+    engine = DeepFaceEngine(deepface_home=Path(home))
+    engine.load()
+    data = Path(photo_path).read_bytes()
+    started = time.perf_counter()
+    for _ in range(count):
+        engine.embed(data)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--photos", type=Path, default=_stack.REPO.parent / "shared" / "faces")
+    args = parser.parse_args()
+    enrolled_path, probe_path = args.photos / "person_a_1.jpg", args.photos / "person_a_2.jpg"
+    enrolled, probe = enrolled_path.read_bytes(), probe_path.read_bytes()
+
+    env = _stack.stack_env(DB, REDIS_DB)
+    _stack.recreate_database(DB)
+    _stack.use_in_this_process(env)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("prepare_face_model", verbosity=0)
+    home = str(settings.DEEPFACE_HOME)
+
+    # 1. raw engine, in this process
+    from recognition.engine import get_engine
+
+    engine = get_engine()
+    raw = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        engine.embed(probe)
+        raw.append(time.perf_counter() - started)
+
+    # 3. naive DeepFace.verify, same model, DeepFace's accurate dlib detector
+    from deepface import DeepFace
+
+    DeepFace.verify(
+        str(enrolled_path),
+        str(probe_path),
+        model_name="Dlib",
+        detector_backend="dlib",
+        distance_metric="cosine",
+    )
+    naive = []
+    for _ in range(max(5, args.runs // 2)):
+        started = time.perf_counter()
+        DeepFace.verify(
+            str(enrolled_path),
+            str(probe_path),
+            model_name="Dlib",
+            detector_backend="dlib",
+            distance_metric="cosine",
+        )
+        naive.append(time.perf_counter() - started)
+
+    # Set up a staff member with consent and an enrolled template.
+    from consent import services as consent_services
+    from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
+    from portal.models import Building, Membership, User
+    from recognition import services
+
+    building = Building.objects.create(
+        name="Bench", handler_name="Bench Co.", handler_contact="bench@example.com"
+    )
+    admin = User.objects.create_user("bench-admin", password="x")
+    Membership.objects.create(user=admin, building=building, role="admin")
+    staff = User.objects.create_user("bench-staff", password="x")
+    Membership.objects.create(user=staff, building=building, role="staff")
+    spec = DEMO_PURPOSES[0]
+    purpose = consent_services.create_purpose(building, actor=admin, **spec["fields"])
+    assessment = consent_services.create_assessment(purpose, actor=admin, **DEMO_ASSESSMENT)
+    consent_services.approve_assessment(assessment, actor=admin)
+    notice = consent_services.publish_notice(
+        purpose,
+        actor=admin,
+        data_collected=spec["data"],
+        texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
+    )
+    consent_services.activate_purpose(purpose, actor=admin)
+    consent_services.grant_consent(
+        staff, purpose, channel="web", ip=None, user_agent="bench", notice_hash=notice.text_hash
+    )
+    services.store_template(staff, purpose, engine.embed(enrolled), engine.model_id)
+
+    import requests
+
+    def sign_in_once(session: requests.Session, base: str) -> float:
+        page = session.get(f"{base}/accounts/login/face/")
+        token = page.text.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+        started = time.perf_counter()
+        answer = session.post(
+            f"{base}/accounts/login/face/",
+            data={"username": "bench-staff", "csrfmiddlewaretoken": token},
+            files={"photo": ("probe.jpg", probe, "image/jpeg")},
+            headers={"Referer": f"{base}/accounts/login/face/"},
+            allow_redirects=False,
+        )
+        elapsed = time.perf_counter() - started
+        if answer.status_code != 302:
+            raise RuntimeError(f"face sign-in did not match: {answer.status_code}")
+        session.cookies.clear()
+        return elapsed
+
+    # 2 and 4: the real stack
+    log_dir = _stack.REPO / "var" / "bench-verify"
+    concurrent = 2 * args.runs
+    with _stack.processes(env, web_workers=4, face_workers=2, log_dir=log_dir) as base:
+        session = requests.Session()
+        sign_in_once(session, base)  # warm both web and worker
+        end_to_end = [sign_in_once(requests.Session(), base) for _ in range(args.runs)]
+        done: list[float] = []
+
+        def client(n: int) -> None:
+            s = requests.Session()
+            for _ in range(n):
+                done.append(sign_in_once(s, base))
+
+        threads = [threading.Thread(target=client, args=(concurrent // 4,)) for _ in range(4)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ours_throughput = len(done) / (time.perf_counter() - started)
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        per = concurrent // 2
+        pool.map(_raw_worker, [(str(probe_path), 1, home)] * 2)  # load models
+        started = time.perf_counter()
+        pool.map(_raw_worker, [(str(probe_path), per, home)] * 2)
+        raw_throughput = 2 * per / (time.perf_counter() - started)
+
+    _stack.drop_database(DB)
+    raw50, e2e50, naive50 = p50(raw), p50(end_to_end), p50(naive)
+    lines = [
+        f"runs: {args.runs} sequential, {concurrent} concurrent; model {engine.model_id}",
+        f"raw engine embedding p50           {raw50 * 1000:7.0f} ms",
+        f"end-to-end HTTP->Redis->worker p50 {e2e50 * 1000:7.0f} ms  "
+        f"= {e2e50 / raw50:.2f}x raw (target <= 1.3x)",
+        f"naive DeepFace.verify p50          {naive50 * 1000:7.0f} ms  "
+        f"= ours {naive50 / e2e50:.2f}x faster (target >= 1.8x)",
+        f"throughput, 2 workers via HTTP     {ours_throughput:7.2f} /s",
+        f"throughput, 2 raw processes        {raw_throughput:7.2f} /s  "
+        f"= ours {ours_throughput / raw_throughput:.2f}x raw (target >= 0.8x)",
+    ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
