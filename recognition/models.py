@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -169,31 +171,60 @@ class Attempt(models.Model):
 
 
 class PurgeRecord(models.Model):
-    """What one deletion run removed, and why. Counts only: no biometric content."""
+    """What one deletion removed, and why: one row per run, reason and building.
 
-    WITHDRAWN = "withdrawn"
-    CONSENT_INACTIVE = "consent_inactive"
-    RETENTION = "retention"
-    PURPOSE_RETIRED = "purpose_retired"
-    PERSON_LEFT = "person_left"
+    Counts and times only: no biometric content, no person, no list of templates. A run that
+    deleted nothing for a reason still leaves one row (building empty) with zero counts.
+    """
+
+    WITHDRAWN = policy.WITHDRAWN
+    CONSENT_EXPIRED = policy.CONSENT_EXPIRED
+    RENEWAL_LAPSED = policy.RENEWAL_LAPSED
+    CONSENT_INACTIVE = policy.CONSENT_INACTIVE
+    RETENTION = policy.RETENTION
+    PURPOSE_RETIRED = policy.PURPOSE_RETIRED
+    PERSON_LEFT = policy.PERSON_LEFT
     ATTEMPT_LOGS = "attempt_logs"
     REASON_CHOICES = [
-        (WITHDRAWN, _("consent withdrawn")),
+        (WITHDRAWN, _("consent withdrawn or refused")),
+        (CONSENT_EXPIRED, _("consent expired")),
+        (RENEWAL_LAPSED, _("consent not renewed within the grace period")),
         (CONSENT_INACTIVE, _("consent no longer active")),
         (RETENTION, _("retention period ended")),
         (PURPOSE_RETIRED, _("purpose retired")),
         (PERSON_LEFT, _("person left")),
         (ATTEMPT_LOGS, _("attempt logs past retention")),
     ]
+    REQUEST = "request"
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    TRIGGER_CHOICES = [
+        (REQUEST, _("at once, on the request")),
+        (SCHEDULE, _("scheduled purge")),
+        (MANUAL, _("purge run by hand")),
+    ]
+    run_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    building = models.ForeignKey(
+        "portal.Building",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # purge_building_recent starts with it
+    )
     reason = models.CharField(max_length=32, choices=REASON_CHOICES)
     templates_deleted = models.PositiveIntegerField(default=0)
     attempts_deleted = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
-    trigger = models.CharField(max_length=16)  # "request", "schedule", "manual"
+    trigger = models.CharField(max_length=16, choices=TRIGGER_CHOICES)
 
     class Meta:
-        ordering = ["-finished_at"]
+        ordering = ["-finished_at", "-id"]
+        indexes = [
+            models.Index(fields=["building", "-finished_at"], name="purge_building_recent"),
+            models.Index(fields=["-finished_at"], name="purge_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.templates_deleted}"

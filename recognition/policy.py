@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext_lazy as _
 
+from consent import rules as consent_rules
+
 # Location types. The private ones may never host a face device (Measures art. 8 / 12).
 PUBLIC_AREA = "public_area"
 ENTRANCE = "entrance"
@@ -87,3 +89,102 @@ def template_lapses_at(granted_at: datetime, retention_days: int | None) -> date
     if retention_days is None:
         return None
     return granted_at + timedelta(days=retention_days)
+
+
+# Why a template lapses, in the order a template is attributed to its first matching reason.
+PURPOSE_RETIRED = "purpose_retired"
+PERSON_LEFT = "person_left"
+WITHDRAWN = "withdrawn"
+CONSENT_EXPIRED = "consent_expired"
+RENEWAL_LAPSED = "renewal_lapsed"
+RETENTION = "retention"
+CONSENT_INACTIVE = "consent_inactive"
+LAPSE_REASONS = (
+    PURPOSE_RETIRED,
+    PERSON_LEFT,
+    WITHDRAWN,
+    CONSENT_EXPIRED,
+    RENEWAL_LAPSED,
+    RETENTION,
+    CONSENT_INACTIVE,
+)
+
+
+def lapse_reason(
+    *,
+    now: datetime,
+    renewal_grace_days: int,
+    purpose_status: str,
+    is_member: bool,
+    consent_status: str | None,
+    consent_expires_at: datetime | None = None,
+    renewal_needed_at: datetime | None = None,
+    template_lapses_at: datetime | None = None,
+    guardian_missing: bool = False,
+) -> str | None:
+    """Why a template must be deleted now, or None while it may be kept.
+
+    A template may be kept only while its purpose is active, its person is still a member of
+    the template's building, and the person's consent for the purpose is granted, not expired,
+    not awaiting renewal for longer than the grace period, and given by a guardian when the
+    person is under 14; and while its own retention period runs. `consent_status` is None
+    when there is no consent at all.
+
+    >>> from datetime import UTC
+    >>> now = datetime(2026, 1, 31, tzinfo=UTC)
+    >>> lapse_reason(now=now, renewal_grace_days=30, purpose_status="active", is_member=True,
+    ...              consent_status="granted", renewal_needed_at=datetime(2026, 1, 2, tzinfo=UTC))
+    >>> lapse_reason(now=now, renewal_grace_days=30, purpose_status="active", is_member=True,
+    ...              consent_status="granted", renewal_needed_at=datetime(2026, 1, 1, tzinfo=UTC))
+    'renewal_lapsed'
+    """
+    if purpose_status == consent_rules.RETIRED:
+        return PURPOSE_RETIRED
+    if not is_member:
+        return PERSON_LEFT
+    if consent_status != consent_rules.GRANTED:
+        return WITHDRAWN
+    if consent_expires_at is not None and consent_expires_at <= now:
+        return CONSENT_EXPIRED
+    if renewal_needed_at is not None and renewal_needed_at <= now - timedelta(
+        days=renewal_grace_days
+    ):
+        return RENEWAL_LAPSED
+    if template_lapses_at is not None and template_lapses_at <= now:
+        return RETENTION
+    if purpose_status != consent_rules.ACTIVE or guardian_missing:
+        return CONSENT_INACTIVE
+    return None
+
+
+def template_deadline(
+    *,
+    template_lapses_at: datetime | None,
+    consent_expires_at: datetime | None,
+    renewal_needed_at: datetime | None,
+    renewal_grace_days: int,
+) -> tuple[datetime | None, str | None]:
+    """(when, why) a template will lapse by the calendar, if nothing else happens first.
+
+    (None, None) means no date is fixed: it lapses when the person withdraws or leaves, or
+    the purpose is retired. Ties go to the reason the purge would record.
+
+    >>> from datetime import UTC
+    >>> day = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> template_deadline(template_lapses_at=day, consent_expires_at=day,
+    ...                   renewal_needed_at=None, renewal_grace_days=30)[1]
+    'consent_expired'
+    """
+    candidates = [
+        (consent_expires_at, CONSENT_EXPIRED),
+        (
+            renewal_needed_at + timedelta(days=renewal_grace_days) if renewal_needed_at else None,
+            RENEWAL_LAPSED,
+        ),
+        (template_lapses_at, RETENTION),
+    ]
+    dated = [(when, LAPSE_REASONS.index(why), why) for when, why in candidates if when]
+    if not dated:
+        return None, None
+    when, _order, why = min(dated)
+    return when, why
