@@ -21,14 +21,19 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def run(task, *args, image: bytes) -> dict:
-    deadline = settings.FACE_VERIFY_DEADLINE
+def submit(task, *args, image: bytes):
+    """Sends a face task without waiting; it expires unstarted after the deadline."""
     encoded = base64.b64encode(image).decode()
     try:
-        result = task.apply_async(args=[*args, encoded], expires=deadline)
+        return task.apply_async(args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE)
     except (OperationalError, KombuError, RedisError, OSError) as error:
         log.warning("face task not sent: %s", error.__class__.__name__)
         raise FaceUnavailable from error
+
+
+def run(task, *args, image: bytes) -> dict:
+    deadline = settings.FACE_VERIFY_DEADLINE
+    result = submit(task, *args, image=image)
     try:
         return result.get(timeout=deadline)
     except (CeleryTimeout, OperationalError, KombuError, RedisError, OSError) as error:

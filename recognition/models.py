@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from recognition import policy
@@ -110,6 +110,38 @@ class FaceTemplate(models.Model):
         return f"template {self.pk} ({self.model_id})"
 
 
+class AttemptQuerySet(models.QuerySet):
+    def at_doors(self):
+        return self.filter(channel=Attempt.DOOR)
+
+    def for_buildings(self, building_ids):
+        return self.filter(building_id__in=building_ids)
+
+    def since(self, when):
+        return self.filter(created_at__gte=when)
+
+    def figures(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Accepted and refused attempts per channel and method, in one grouped query.
+
+        `{"door": {"face": {"accepted": 12, "refused": 3}, "code": {...}}, "sign_in": {...}}`;
+        enrolments are not attempts to get in and are left out. This is what shows that
+        nobody is pushed to use their face: the non-face route's numbers beside the face's.
+        """
+        rows = (
+            self.exclude(channel=Attempt.ENROLMENT)
+            .values("channel", "method", "result")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        figures: dict[str, dict[str, dict[str, int]]] = {}
+        for row in rows:
+            counts = figures.setdefault(row["channel"], {}).setdefault(
+                row["method"], {"accepted": 0, "refused": 0}
+            )
+            counts["accepted" if row["result"] == Attempt.MATCH else "refused"] += row["count"]
+        return figures
+
+
 class Attempt(models.Model):
     """One face or code attempt, at a page or a device. Never an image or embedding."""
 
@@ -162,6 +194,8 @@ class Attempt(models.Model):
     detail = models.CharField(max_length=32, blank=True)
     job_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(db_index=True)
+
+    objects = AttemptQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["person", "-created_at"])]
@@ -228,3 +262,48 @@ class PurgeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.templates_deleted}"
+
+
+class DoorCode(models.Model):
+    """A short-lived, single-use code a person shows at a door instead of their face.
+
+    Only a keyed hash of the code is kept; the code itself is shown once, on the person's page.
+    """
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="door_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("door code")
+        verbose_name_plural = _("door codes")
+
+    def __str__(self) -> str:
+        return f"door code {self.pk} of {self.person_id}"
+
+
+class GalleryGeneration(models.Model):
+    """A counter per building and purpose, raised in the same transaction as every write or
+    deletion of their face templates. Workers that hold decrypted embeddings for door
+    identification compare it on every request and reload when it moved."""
+
+    building = models.ForeignKey("portal.Building", on_delete=models.CASCADE, related_name="+")
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.CASCADE, related_name="+")
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building", "purpose"], name="one_gallery_generation_per_purpose"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"gallery {self.building_id}/{self.purpose_id}: {self.value}"

@@ -9,7 +9,7 @@ from consent import audit
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, policy
+from recognition import crypto, identify, policy
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 
 
@@ -73,6 +73,7 @@ def store_template(person, purpose: Purpose, vector, model_id: str) -> FaceTempl
                 "lapses_at": policy.template_lapses_at(consent.granted_at, purpose.retention_days),
             },
         )
+        identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
         log_attempt(
             person=person,
             purpose=purpose,

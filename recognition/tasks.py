@@ -10,7 +10,7 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
-from recognition import services
+from recognition import door, services
 from recognition.engine import WeightsMissing, engine_from_settings, get_engine
 from recognition.weights import prepare_weights
 
@@ -45,6 +45,24 @@ def enrol_face(person_id: int, purpose_id: int, image_b64: str) -> dict:
 def verify_face(self, person_id: int | None, image_b64: str) -> dict:
     return services.verify_face(
         person_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+    )
+
+
+@shared_task(name="recognition.tasks.identify_at_door", bind=True, **FACE_TASK)
+def identify_at_door(self, device_id: int, image_b64: str) -> dict:
+    return door.identify_at_door(
+        device_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+    )
+
+
+@shared_task(name="recognition.tasks.verify_at_door", bind=True, **FACE_TASK)
+def verify_at_door(self, device_id: int, person_id: int, image_b64: str) -> dict:
+    return door.verify_at_door(
+        device_id,
+        person_id,
+        base64.b64decode(image_b64),
+        get_engine(),
+        job_id=self.request.id or "",
     )
 
 

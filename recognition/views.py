@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -5,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from portal import signin, throttle
-from portal.models import User
-from recognition import jobs, services, tasks
+from portal.models import Building, User
+from portal.views import _qr_svg
+from recognition import doorcodes, jobs, services, tasks
 from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
@@ -80,5 +82,35 @@ def enrol(request):
             "purposes": purposes,
             "templates": templates,
             "attempts": Attempt.objects.filter(person=request.user).order_by("-created_at")[:5],
+        },
+    )
+
+
+@never_cache
+@login_required
+def door_code(request):
+    """A fresh door code on request (POST): the way through the door without a face."""
+    buildings = Building.objects.filter(pk__in=request.user.building_ids())
+    issued = None
+    if request.method == "POST" and buildings:
+        door_code, code = doorcodes.issue_door_code(request.user)
+        issued = {
+            "code": doorcodes.display(code),
+            "qr": _qr_svg(code),
+            "expires_at": door_code.expires_at,
+        }
+    attempts = (
+        Attempt.objects.filter(person=request.user, channel=Attempt.DOOR)
+        .select_related("device__location")
+        .order_by("-created_at")[:10]
+    )
+    return render(
+        request,
+        "recognition/door_code.html",
+        {
+            "issued": issued,
+            "buildings": buildings,
+            "attempts": attempts,
+            "minutes": settings.DOOR_CODE_TTL_MINUTES,
         },
     )

@@ -101,3 +101,32 @@ def withdraw(person, purpose):
 @pytest.fixture
 def sign_in_purpose(building_a):
     return make_active_purpose(building_a, consent_rules.VERIFICATION)
+
+
+# Door devices ------------------------------------------------------------------------------
+
+
+def make_door(building, purpose=None, kind="entrance", name="Front door", **location_fields):
+    """A location of `kind` in the building and a device registered there: (device, key)."""
+    from recognition import devices
+    from recognition.models import Location
+
+    location = Location.objects.create(
+        building=building, name=f"{name} hall", kind=kind, **location_fields
+    )
+    return devices.register_device(location, name, purpose, actor=None)
+
+
+def device_headers(key: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Device {key}"}
+
+
+@pytest.fixture
+def door_purpose(building_a):
+    return make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+
+
+@pytest.fixture
+def front_door(door_purpose):
+    """(device, key) of building A's front door, identifying faces for `door_purpose`."""
+    return make_door(door_purpose.building, door_purpose)

@@ -1,0 +1,268 @@
+"""What a door device may do: identify a face (1:N), verify a claimed person's face (1:1), or
+open with a code (the person's door code or one-time code). Every call leaves one Attempt
+row (device, method, result, distance, time; never an image) and answers with a small dict.
+
+The code route is open at every device, whatever its purpose, and is throttled under its own
+scopes, so a face route locked after failures never blocks it. Face answers are computed in
+the worker (`recognition.tasks`); the code route needs no worker and runs in the web process.
+"""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django_otp import devices_for_user
+
+from consent import audit
+from consent import rules as consent_rules
+from portal import signin, throttle
+from portal.models import Membership
+from recognition import crypto, doorcodes, identify, policy
+from recognition.imaging import ImageRejected
+from recognition.models import Attempt, Device, FaceTemplate
+from recognition.services import log_attempt
+
+# Throttle scopes: the face route and the code route are counted apart.
+FACE_DEVICE = "door-face-device"
+FACE_PERSON = "door-face-person"
+CODE_DEVICE = "door-code-device"
+CODE_PERSON = "door-code-person"
+
+# Detail codes of refused attempts.
+FACE_NOT_OFFERED = "face_not_offered"
+DOOR_CODE = "door_code"
+ONE_TIME_CODE = "one_time_code"
+
+NOT_OFFERED = _(
+    "Face recognition is not used at this door. Please use your door code or one-time code."
+)
+NOT_RECOGNISED = _("Not recognised. Please use your door code or one-time code instead.")
+CODE_REFUSED = _("This code is not accepted here. Check it, or ask for a new door code.")
+USE_CODE = _("You can still open the door with your door code or one-time code.")
+
+
+def device_free_failures() -> int:
+    """A door sees many people: a device tolerates more failures than one person does."""
+    return settings.SIGNIN_FREE_FAILURES * 4
+
+
+def face_offered(device: Device, *, identification: bool) -> bool:
+    """May this device use faces now? Identification needs a 1:N purpose; verification any."""
+    purpose = device.purpose
+    if purpose is None or purpose.status != consent_rules.ACTIVE:
+        return False
+    if purpose.building_id != device.building_id or not device.location.placement().allowed:
+        return False
+    return not identification or purpose.method == consent_rules.IDENTIFICATION
+
+
+def is_member(person_id: int | None, building_id: int) -> bool:
+    if person_id is None:
+        return False
+    return (
+        Membership.objects.current()
+        .filter(user_id=person_id, building_id=building_id, user__is_active=True)
+        .exists()
+    )
+
+
+def answer(attempt: Attempt, message="", retry_after: int = 0) -> dict:
+    """The device's answer: small, no image, no embedding; the person only when it opens."""
+    opened = attempt.result == Attempt.MATCH
+    return {
+        "open": opened,
+        "result": attempt.result,
+        "method": attempt.method,
+        "person_id": attempt.person_id if opened else None,
+        "distance": attempt.distance,
+        "attempt_id": attempt.pk,
+        "code": attempt.detail,
+        "message": str(message),
+        "retry_after": retry_after,
+    }
+
+
+def _replayed(job_id: str) -> dict | None:
+    """The answer already given for this task id (a redelivered task logs nothing twice)."""
+    if not job_id:
+        return None
+    done = Attempt.objects.filter(job_id=job_id).first()
+    return answer(done) if done is not None else None
+
+
+def _locked(keys: list[tuple[str, str]]) -> int:
+    return max((throttle.seconds_locked(scope, key) for scope, key in keys), default=0)
+
+
+def _failed(device: Device, device_scope: str, person_scope: str, person_id) -> None:
+    throttle.record_failure(device_scope, str(device.pk), free_failures=device_free_failures())
+    if person_id is not None:
+        throttle.record_failure(person_scope, str(person_id))
+
+
+def _door_attempt(device: Device, *, method: str, **fields) -> Attempt:
+    return log_attempt(
+        channel=Attempt.DOOR,
+        method=method,
+        device=device,
+        building=device.building,
+        purpose=device.purpose if method == Attempt.FACE else None,
+        **fields,
+    )
+
+
+def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
+    """1:N: the photo against every usable template of the device's building and purpose."""
+    replayed = _replayed(job_id)
+    if replayed is not None:
+        return replayed
+    device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
+    face = {"method": Attempt.FACE, "job_id": job_id or None}
+    if not face_offered(device, identification=True):
+        attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
+        return answer(attempt, NOT_OFFERED)
+    wait = _locked([(FACE_DEVICE, str(device.pk))])
+    if wait:
+        attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
+        return answer(attempt, signin.locked_message(wait), retry_after=wait)
+    try:
+        probe = engine.embed(image)
+    except ImageRejected as rejected:
+        attempt = _door_attempt(device, result=Attempt.REJECTED, detail=rejected.code, **face)
+        return answer(attempt, rejected.message)
+    found = identify.identify(
+        device.building_id,
+        device.purpose_id,
+        probe,
+        model_id=engine.model_id,
+        threshold=engine.threshold,
+    )
+    matched = found.person_id is not None
+    attempt = _door_attempt(
+        device,
+        person_id=found.person_id,
+        result=Attempt.MATCH if matched else Attempt.NO_MATCH,
+        distance=found.distance,
+        **face,
+    )
+    audit.record(
+        "face.identified" if matched else "face.not_identified",
+        person=found.person_id,
+        building=device.building_id,
+        data={"channel": Attempt.DOOR, "device": device.pk, "attempt": attempt.pk},
+    )
+    if matched:
+        throttle.reset(FACE_DEVICE, str(device.pk))
+        return answer(attempt)
+    _failed(device, FACE_DEVICE, FACE_PERSON, None)
+    return answer(attempt, NOT_RECOGNISED)
+
+
+def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_id="") -> dict:
+    """1:1: is this the person the card or QR code claims? The same answer whether or not the
+    person exists, belongs here, consented or enrolled, so it reveals nothing about them."""
+    replayed = _replayed(job_id)
+    if replayed is not None:
+        return replayed
+    device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
+    member = is_member(person_id, device.building_id)
+    face = {
+        "method": Attempt.FACE,
+        "job_id": job_id or None,
+        "person_id": person_id if member else None,
+    }
+    if not face_offered(device, identification=False):
+        attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
+        return answer(attempt, NOT_OFFERED)
+    wait = _locked([(FACE_DEVICE, str(device.pk)), (FACE_PERSON, str(person_id))])
+    if wait:
+        attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
+        return answer(attempt, signin.locked_message(wait), retry_after=wait)
+    try:
+        probe = engine.embed(image)
+    except ImageRejected as rejected:
+        attempt = _door_attempt(device, result=Attempt.REJECTED, detail=rejected.code, **face)
+        return answer(attempt, rejected.message)
+    distance = None
+    if member:
+        ids = list(
+            FaceTemplate.objects.filter(
+                person_id=person_id,
+                building_id=device.building_id,
+                purpose_id=device.purpose_id,
+                model_id=engine.model_id,
+            ).values_list("pk", flat=True)
+        )
+        usable = identify.usable_templates(ids, device.building_id, device.purpose_id)
+        for template in FaceTemplate.objects.filter(pk__in=list(usable)):
+            distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+    matched = distance is not None and policy.is_match(distance, engine.threshold)
+    attempt = _door_attempt(
+        device,
+        result=Attempt.MATCH if matched else Attempt.NO_MATCH,
+        distance=distance,
+        **face,
+    )
+    if member:
+        audit.record(
+            "face.verified" if matched else "face.not_verified",
+            person=person_id,
+            building=device.building_id,
+            data={"channel": Attempt.DOOR, "device": device.pk, "attempt": attempt.pk},
+        )
+    if matched:
+        throttle.reset(FACE_PERSON, str(person_id))
+        throttle.reset(FACE_DEVICE, str(device.pk))
+        return answer(attempt)
+    _failed(device, FACE_DEVICE, FACE_PERSON, person_id)
+    return answer(attempt, NOT_RECOGNISED)
+
+
+def _one_time_code_matches(person_id: int, code: str) -> bool:
+    from portal.models import User
+
+    person = User.objects.filter(pk=person_id, is_active=True).first()
+    if person is None:
+        return False
+    for otp_device in devices_for_user(person, confirmed=True):
+        allowed, _extra = otp_device.verify_is_allowed()
+        if allowed and otp_device.verify_token(code):
+            return True
+    return False
+
+
+def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:
+    """The non-face route, at every device: a live door code of a person of this building,
+    or the one-time code (authenticator app or backup code) of the person named.
+
+    Throttled per device, and per person when one is named, under scopes of its own.
+    """
+    member = is_member(person_id, device.building_id)
+    logged_person = person_id if member else None
+    keys = [(CODE_DEVICE, str(device.pk))]
+    if person_id is not None:
+        keys.append((CODE_PERSON, str(person_id)))
+    wait = _locked(keys)
+    if wait:
+        attempt = _door_attempt(
+            device, method=Attempt.CODE, result=Attempt.THROTTLED, person_id=logged_person
+        )
+        return answer(attempt, signin.locked_message(wait), retry_after=wait)
+    code = doorcodes.normalise(code)
+    used = doorcodes.redeem_door_code(code, device, person_id)
+    opened_by, detail = None, ""
+    if used is not None:
+        opened_by, detail = used.person_id, DOOR_CODE
+    elif member and _one_time_code_matches(person_id, code):
+        opened_by, detail = person_id, ONE_TIME_CODE
+    if opened_by is not None:
+        for scope, key in keys:
+            throttle.reset(scope, key)
+        throttle.reset(CODE_PERSON, str(opened_by))
+        attempt = _door_attempt(
+            device, method=Attempt.CODE, result=Attempt.MATCH, person_id=opened_by, detail=detail
+        )
+        return answer(attempt)
+    _failed(device, CODE_DEVICE, CODE_PERSON, person_id)
+    attempt = _door_attempt(
+        device, method=Attempt.CODE, result=Attempt.NO_MATCH, person_id=logged_person
+    )
+    return answer(attempt, CODE_REFUSED)

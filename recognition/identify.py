@@ -1,0 +1,233 @@
+"""1:N identification at a door: the probe against every usable template of one building and
+purpose, with the decrypted embeddings held in the worker's memory between requests.
+
+Deletion is respected by two checks on every request, both in PostgreSQL:
+
+1. The gallery's generation (`GalleryGeneration`) is read first. Every enrolment and every
+   deletion of templates raises it inside the transaction that writes or deletes them
+   (`bump`), so a worker whose copy is older reloads before it answers: the very next
+   request after a withdrawal no longer holds that person's embedding.
+2. The few templates that come out of the search within the threshold are checked again,
+   in one query, for an active consent, a current membership and a running retention,
+   so a template that lapsed without being deleted yet (an expired consent, say) never opens
+   a door either.
+
+The search itself is one matrix product over L2-normalised float32 rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Exists, F, OuterRef, Q
+
+from consent import rules as consent_rules
+from portal import clock
+from portal.models import Membership
+from recognition import crypto, policy
+from recognition.models import FaceTemplate, GalleryGeneration
+
+# How many of the closest templates are checked against the database when several fall
+# within the threshold; more would only ever matter for a threshold set far too loose.
+CANDIDATES = 8
+_FETCH_CHUNK = 2_000
+
+
+def bump(pairs: Iterable[tuple[int, int]]) -> None:
+    """Raises the generation of each (building id, purpose id); call inside the transaction
+    that writes or deletes their templates, so that the two commit together."""
+    for building_id, purpose_id in sorted(set(pairs)):
+        GalleryGeneration.objects.get_or_create(building_id=building_id, purpose_id=purpose_id)
+        GalleryGeneration.objects.filter(building_id=building_id, purpose_id=purpose_id).update(
+            value=F("value") + 1
+        )
+
+
+def bump_for(queryset) -> None:
+    """Raises the generation of every (building, purpose) that templates of `queryset` are in;
+    call before deleting them, in the same transaction."""
+    bump(queryset.order_by().values_list("building_id", "purpose_id").distinct())
+
+
+def current_generation(building_id: int, purpose_id: int) -> int:
+    value = (
+        GalleryGeneration.objects.filter(building_id=building_id, purpose_id=purpose_id)
+        .values_list("value", flat=True)
+        .first()
+    )
+    return value or 0
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (all-zero rows stay zero), as contiguous float32."""
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms)
+
+
+@dataclass
+class Gallery:
+    """Decrypted, normalised embeddings of one building and purpose, row i for ids[i]."""
+
+    model_id: str
+    generation: int = -1
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    people: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stamps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, probe: np.ndarray, threshold: float, limit: int = CANDIDATES):
+        """(candidates, closest): up to `limit` (row, distance) pairs at or below the
+        threshold, closest first, and the smallest distance of all (None when empty).
+
+        Cosine distance, as the engine's: 1 - a.b over unit vectors.
+        """
+        if not len(self.ids):
+            return [], None
+        similarities = self.matrix @ normalise(probe)[0]
+        count = min(limit, len(similarities))
+        if count < len(similarities):
+            top = np.argpartition(similarities, -count)[-count:]
+        else:
+            top = np.arange(len(similarities))
+        top = top[np.argsort(-similarities[top], kind="stable")]
+        distances = 1.0 - similarities[top].astype(np.float64)
+        closest = float(distances[0])
+        candidates = [
+            (int(row), float(distance))
+            for row, distance in zip(top, distances, strict=True)
+            if policy.is_match(float(distance), threshold)
+        ]
+        return candidates, closest
+
+    def replace(self, ids, people, stamps, vectors) -> None:
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.people = np.asarray(people, dtype=np.int64)
+        self.stamps = np.asarray(stamps, dtype=np.float64)
+        self.matrix = normalise(vectors) if len(ids) else np.zeros((0, 0), dtype=np.float32)
+
+
+def _decrypt(template_ids: list[int]) -> dict[int, np.ndarray]:
+    vectors = {}
+    for start in range(0, len(template_ids), _FETCH_CHUNK):
+        chunk = template_ids[start : start + _FETCH_CHUNK]
+        for pk, token in FaceTemplate.objects.filter(pk__in=chunk).values_list("pk", "ciphertext"):
+            vectors[pk] = crypto.decrypt_embedding(token)
+    return vectors
+
+
+def refresh(gallery: Gallery, building_id: int, purpose_id: int, generation: int) -> Gallery:
+    """Brings the gallery up to the templates in the database: rows that went are dropped,
+    new or re-enrolled ones are decrypted, unchanged ones are kept as they are."""
+    rows = list(
+        FaceTemplate.objects.filter(
+            building_id=building_id, purpose_id=purpose_id, model_id=gallery.model_id
+        )
+        .order_by("pk")
+        .values_list("pk", "person_id", "created_at")
+    )
+    ids = [pk for pk, _person, _at in rows]
+    people = [person for _pk, person, _at in rows]
+    stamps = [at.timestamp() for _pk, _person, at in rows]
+    known = {
+        int(pk): (row, stamp)
+        for row, (pk, stamp) in enumerate(zip(gallery.ids, gallery.stamps, strict=True))
+    }
+    fresh = [
+        pk for pk, stamp in zip(ids, stamps, strict=True) if known.get(pk, (0, None))[1] != stamp
+    ]
+    decrypted = _decrypt(fresh)
+    vectors = []
+    kept_ids, kept_people, kept_stamps = [], [], []
+    for pk, person, stamp in zip(ids, people, stamps, strict=True):
+        if pk in decrypted:
+            vector = normalise(decrypted[pk])[0]
+        elif pk in known and known[pk][1] == stamp:
+            vector = gallery.matrix[known[pk][0]]
+        else:
+            continue  # deleted between the two queries; the next generation drops it anyway
+        vectors.append(vector)
+        kept_ids.append(pk)
+        kept_people.append(person)
+        kept_stamps.append(stamp)
+    updated = Gallery(model_id=gallery.model_id, generation=generation)
+    updated.replace(
+        kept_ids, kept_people, kept_stamps, np.vstack(vectors) if vectors else np.zeros((0, 0))
+    )
+    return updated
+
+
+_galleries: dict[tuple[int, int], Gallery] = {}
+_lock = threading.Lock()
+
+
+def gallery_for(building_id: int, purpose_id: int, model_id: str) -> Gallery:
+    """This process's gallery of one building and purpose, reloaded first if its generation
+    moved since it was loaded (one small query when it did not)."""
+    generation = current_generation(building_id, purpose_id)
+    key = (building_id, purpose_id)
+    with _lock:
+        gallery = _galleries.get(key)
+        if gallery is None or gallery.model_id != model_id:
+            gallery = Gallery(model_id=model_id)
+        if gallery.generation != generation:
+            gallery = refresh(gallery, building_id, purpose_id, generation)
+            _galleries[key] = gallery
+        return gallery
+
+
+def forget_all() -> None:
+    """Drops every gallery held by this process."""
+    with _lock:
+        _galleries.clear()
+
+
+def usable_templates(template_ids: list[int], building_id: int, purpose_id: int, now=None):
+    """{template id: person id} of those templates that may open a door now: active consent,
+    person still a member of the building, purpose active, retention not over."""
+    now = now or clock.now()
+    member = Membership.objects.current().filter(
+        user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
+    )
+    return dict(
+        FaceTemplate.objects.for_active_consent()
+        .filter(
+            Q(lapses_at__isnull=True) | Q(lapses_at__gt=now),
+            pk__in=template_ids,
+            building_id=building_id,
+            purpose_id=purpose_id,
+            purpose__status=consent_rules.ACTIVE,
+        )
+        .filter(Exists(member))
+        .values_list("pk", "person_id")
+    )
+
+
+@dataclass(frozen=True)
+class Identification:
+    person_id: int | None
+    template_id: int | None
+    distance: float | None  # of the match, or the closest template when nobody matched
+
+
+def identify(
+    building_id: int, purpose_id: int, probe: np.ndarray, *, model_id: str, threshold: float
+) -> Identification:
+    """The person whose usable template is closest to the probe within the threshold."""
+    gallery = gallery_for(building_id, purpose_id, model_id)
+    candidates, closest = gallery.search(probe, threshold)
+    if candidates:
+        ids = [int(gallery.ids[row]) for row, _distance in candidates]
+        usable = usable_templates(ids, building_id, purpose_id)
+        for row, distance in candidates:
+            template_id = int(gallery.ids[row])
+            if template_id in usable:
+                return Identification(usable[template_id], template_id, distance)
+    return Identification(None, None, closest)
