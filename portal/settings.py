@@ -205,10 +205,20 @@ CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 PURGE_INTERVAL_MINUTES = env_int("PURGE_INTERVAL_MINUTES", 10, minimum=1)
+# Tests and demos only: a purge every N seconds instead (0: use the minutes above).
+PURGE_INTERVAL_SECONDS = env_int("PURGE_INTERVAL_SECONDS", 0, minimum=0)
+_PURGE_EVERY = (
+    timedelta(seconds=PURGE_INTERVAL_SECONDS)
+    if PURGE_INTERVAL_SECONDS
+    else timedelta(minutes=PURGE_INTERVAL_MINUTES)
+)
+PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 20_000, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "purge-lapsed-biometrics": {
         "task": "recognition.tasks.purge_lapsed",
-        "schedule": timedelta(minutes=PURGE_INTERVAL_MINUTES),
+        "schedule": _PURGE_EVERY,
+        # A purge nobody picked up before the next one is due is dropped, not queued up.
+        "options": {"expires": _PURGE_EVERY.total_seconds()},
     },
 }
 

@@ -1,82 +1,488 @@
-"""The scheduled safety net: every template whose purpose has lapsed is deleted, set-based,
-in short batches, with one purge record per run and reason (counts only)."""
+"""The scheduled safety net: every lapsed face template and every attempt log past its retention
+is deleted, set-based, in short batches, with one purge record per run, reason and building.
 
-from datetime import timedelta
+Which templates lapse, and why, is `policy.lapse_reason`; the SQL here says the same thing for
+a whole table at once. On PostgreSQL a run is:
+
+1. one `INSERT ... SELECT` that classifies every template with hash joins into a temporary
+   table of (id, reason) for the lapsed ones: one pass over the table, nothing sent to Python;
+2. batches of `DELETE ... USING` over that list, each its own short transaction, which check
+   again that the row is still lapsed (a person may have renewed meanwhile), lock it with
+   `FOR UPDATE SKIP LOCKED` and return only counts per (reason, building, purpose). A purge
+   running at the same time skips the rows this one holds, and a row is counted by the run
+   that deleted it, so two runs never count a template twice and never wait on each other;
+3. the same for attempt logs, by the created_at index.
+
+Every batch updates the run's purge records and announces `templates_deleted` in its own
+transaction, so a run stopped half-way has recorded exactly what it deleted. Other databases
+(the embedded SQLite demo) take a portable path with the same rules through the ORM.
+"""
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from consent import audit
+from consent import rules as consent_rules
 from consent.models import Consent
 from portal import clock
 from portal.models import Membership
+from recognition import policy
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition.signals import templates_deleted
 
-BATCH = 20_000
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """The instants one run judges by, all taken from the same `now`."""
+
+    now: datetime
+    renewal_before: datetime  # a renewal pending since before this has lapsed
+    adult_born_by: date  # born after this: under 14, a guardian must have granted
+    attempts_before: datetime  # attempt logs older than this go
+
+    @classmethod
+    def at(cls, now: datetime) -> "Cutoffs":
+        return cls(
+            now=now,
+            renewal_before=now - timedelta(days=settings.RENEWAL_GRACE_DAYS),
+            adult_born_by=consent_rules.adult_born_on_or_before(timezone.localdate(now)),
+            attempts_before=now - timedelta(days=settings.ATTEMPT_RETENTION_DAYS),
+        )
+
+    def params(self) -> dict:
+        return {
+            "now": self.now,
+            "renewal_before": self.renewal_before,
+            "adult_born_by": self.adult_born_by,
+            "granted": consent_rules.GRANTED,
+            "active": consent_rules.ACTIVE,
+            "retired": consent_rules.RETIRED,
+            **{reason: reason for reason in policy.LAPSE_REASONS},
+        }
 
 
-def lapsed_by_reason(now) -> list[tuple[str, object]]:
-    """(reason, queryset) in the order a template is attributed to its reason."""
+# -- the rules as SQL (PostgreSQL) ---------------------------------------------------------
+
+# Mirrors policy.lapse_reason, first matching reason wins. Kept in one statement so the
+# planner can hash-join the whole table once.
+_CLASSIFY = """
+INSERT INTO purge_lapsed (n, id, reason)
+SELECT row_number() OVER (ORDER BY id), id, reason
+FROM (
+    SELECT t.id,
+        CASE
+            WHEN p.status = %(retired)s THEN %(purpose_retired)s
+            WHEN m.user_id IS NULL THEN %(person_left)s
+            WHEN c.status IS DISTINCT FROM %(granted)s THEN %(withdrawn)s
+            WHEN c.expires_at <= %(now)s THEN %(consent_expired)s
+            WHEN c.renewal_needed_at <= %(renewal_before)s THEN %(renewal_lapsed)s
+            WHEN t.lapses_at <= %(now)s THEN %(retention)s
+            WHEN p.status <> %(active)s OR (minor.id IS NOT NULL AND c.granted_by_id IS NULL)
+                THEN %(consent_inactive)s
+        END AS reason
+    FROM recognition_facetemplate t
+    JOIN consent_purpose p ON p.id = t.purpose_id
+    LEFT JOIN consent_consent c ON c.person_id = t.person_id AND c.purpose_id = t.purpose_id
+    LEFT JOIN (
+        SELECT DISTINCT user_id, building_id FROM portal_membership WHERE left_at IS NULL
+    ) m ON m.user_id = t.person_id AND m.building_id = t.building_id
+    LEFT JOIN portal_user minor ON minor.id = t.person_id AND minor.birth_date > %(adult_born_by)s
+) AS classified
+WHERE reason IS NOT NULL
+"""
+
+# The negation of "lapsed" for one row `t`, checked again at deletion time.
+_STILL_KEPT = """
+    (t.lapses_at IS NULL OR t.lapses_at > %(now)s)
+    AND EXISTS (
+        SELECT 1 FROM portal_membership m
+        WHERE m.user_id = t.person_id AND m.building_id = t.building_id AND m.left_at IS NULL
+    )
+    AND EXISTS (
+        SELECT 1 FROM consent_consent c
+        JOIN consent_purpose p ON p.id = c.purpose_id
+        JOIN portal_user u ON u.id = c.person_id
+        WHERE c.person_id = t.person_id AND c.purpose_id = t.purpose_id
+            AND c.status = %(granted)s AND p.status = %(active)s
+            AND (c.expires_at IS NULL OR c.expires_at > %(now)s)
+            AND (c.renewal_needed_at IS NULL OR c.renewal_needed_at > %(renewal_before)s)
+            AND (c.granted_by_id IS NOT NULL OR u.birth_date IS NULL
+                 OR u.birth_date <= %(adult_born_by)s)
+    )
+"""
+
+_DELETE_TEMPLATES = f"""
+WITH doomed AS (
+    SELECT t.id, l.reason, t.building_id, t.purpose_id
+    FROM purge_lapsed l
+    JOIN recognition_facetemplate t ON t.id = l.id
+    WHERE l.n > %(after)s AND l.n <= %(upto)s AND NOT ({_STILL_KEPT})
+    FOR UPDATE OF t SKIP LOCKED
+), gone AS (
+    DELETE FROM recognition_facetemplate t USING doomed d WHERE t.id = d.id
+    RETURNING d.reason, d.building_id, d.purpose_id
+)
+SELECT reason, building_id, purpose_id, count(*) FROM gone GROUP BY 1, 2, 3
+"""  # noqa: S608  (constant SQL text; every value is a bound parameter)
+
+_DELETE_ATTEMPTS = """
+WITH doomed AS (
+    SELECT id, building_id FROM recognition_attempt
+    WHERE created_at < %(before)s
+    ORDER BY created_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM recognition_attempt a USING doomed d WHERE a.id = d.id RETURNING d.building_id
+)
+SELECT building_id, count(*) FROM gone GROUP BY 1
+"""
+
+
+# -- the rules as querysets (every database; also the portable purge) ---------------------
+
+
+def lapsed_by_reason(now: datetime) -> list[tuple[str, object]]:
+    """(reason, queryset of templates lapsed for it) in attribution order.
+
+    A template can match several; the purge deletes reason by reason in this order, so it is
+    counted under the first, as `policy.lapse_reason` says.
+    """
+    cut = Cutoffs.at(now)
     member = Membership.objects.current().filter(
         user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
     )
-    active = Consent.objects.active().filter(
+    consent = Consent.objects.filter(
         person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
     )
-    # A consent awaiting renewal keeps its template for a grace period (face use is already
-    # stopped by Consent.active()); afterwards the template goes.
-    in_grace = Consent.objects.filter(
-        person_id=OuterRef("person_id"),
-        purpose_id=OuterRef("purpose_id"),
-        status="granted",
-        renewal_needed_at__gt=now - timedelta(days=settings.RENEWAL_GRACE_DAYS),
-    )
-    templates = FaceTemplate.objects
+    granted = consent.filter(status=consent_rules.GRANTED)
+    minor_alone = granted.filter(granted_by__isnull=True, person__birth_date__gt=cut.adult_born_by)
+    templates = FaceTemplate.objects.all()
     return [
-        (PurgeRecord.PURPOSE_RETIRED, templates.filter(purpose__status="retired")),
-        (PurgeRecord.PERSON_LEFT, templates.filter(~Exists(member))),
-        (PurgeRecord.RETENTION, templates.filter(lapses_at__lte=now)),
-        (PurgeRecord.CONSENT_INACTIVE, templates.filter(~Exists(active), ~Exists(in_grace))),
+        (policy.PURPOSE_RETIRED, templates.filter(purpose__status=consent_rules.RETIRED)),
+        (policy.PERSON_LEFT, templates.filter(~Exists(member))),
+        (policy.WITHDRAWN, templates.filter(~Exists(granted))),
+        (policy.CONSENT_EXPIRED, templates.filter(Exists(granted.filter(expires_at__lte=now)))),
+        (
+            policy.RENEWAL_LAPSED,
+            templates.filter(Exists(granted.filter(renewal_needed_at__lte=cut.renewal_before))),
+        ),
+        (policy.RETENTION, templates.filter(lapses_at__lte=now)),
+        (
+            policy.CONSENT_INACTIVE,
+            templates.filter(~Q(purpose__status=consent_rules.ACTIVE) | Exists(minor_alone)),
+        ),
     ]
 
 
-def _delete_in_batches(queryset) -> int:
-    total = 0
+# -- the run -------------------------------------------------------------------------------
+
+
+class _Run:
+    """One purge run: its records, updated in the transaction of each batch."""
+
+    def __init__(self, trigger: str) -> None:
+        self.trigger = trigger
+        self.run_id = uuid.uuid4()
+        self.started = clock.now()
+        self.cutoffs = Cutoffs.at(self.started)
+        self.templates: Counter[str] = Counter()
+        self.attempts = 0
+        self._records: dict[tuple[str, int | None], int] = {}
+
+    def account(self, reason: str, building_id: int | None, templates=0, attempts=0) -> None:
+        """Adds to this run's record for (reason, building); call inside the batch's transaction."""
+        now = clock.now()
+        key = (reason, building_id)
+        if key in self._records:
+            PurgeRecord.objects.filter(pk=self._records[key]).update(
+                templates_deleted=F("templates_deleted") + templates,
+                attempts_deleted=F("attempts_deleted") + attempts,
+                finished_at=now,
+            )
+        else:
+            self._records[key] = PurgeRecord.objects.create(
+                run_id=self.run_id,
+                building_id=building_id,
+                reason=reason,
+                templates_deleted=templates,
+                attempts_deleted=attempts,
+                started_at=self.started,
+                finished_at=now,
+                trigger=self.trigger,
+            ).pk
+        if reason == PurgeRecord.ATTEMPT_LOGS:
+            self.attempts += attempts
+        else:
+            self.templates[reason] += templates
+
+    def templates_gone(self, rows) -> None:
+        """rows: (reason, building_id, purpose_id, count) of one batch, in its transaction."""
+        by_reason: dict[str, set[tuple[int, int]]] = {}
+        per_record: Counter[tuple[str, int]] = Counter()
+        for reason, building_id, purpose_id, count in rows:
+            per_record[(reason, building_id)] += count
+            by_reason.setdefault(reason, set()).add((building_id, purpose_id))
+        for (reason, building_id), count in sorted(per_record.items()):
+            self.account(reason, building_id, templates=count)
+        for reason, pairs in by_reason.items():
+            templates_deleted.send(sender=FaceTemplate, pairs=pairs, reason=reason)
+
+    def finish(self) -> dict:
+        """Zero records for reasons that deleted nothing, the audit entry; returns counts."""
+        with transaction.atomic():
+            for reason in (*policy.LAPSE_REASONS, PurgeRecord.ATTEMPT_LOGS):
+                if not any(key[0] == reason for key in self._records):
+                    self.account(reason, None)
+            counts = {reason: self.templates[reason] for reason in policy.LAPSE_REASONS}
+            counts[PurgeRecord.ATTEMPT_LOGS] = self.attempts
+            if any(counts.values()):
+                audit.record("face.purged", data={"trigger": self.trigger, **counts})
+        return counts
+
+
+def _purge_postgresql(run: _Run, batch: int) -> None:
+    params = run.cutoffs.params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS purge_lapsed "
+            "(n bigint PRIMARY KEY, id bigint NOT NULL, reason text NOT NULL)"
+        )
+        cursor.execute("TRUNCATE purge_lapsed")
+        cursor.execute(_CLASSIFY, params)
+        lapsed = cursor.rowcount
+        cursor.execute("ANALYZE purge_lapsed")
+        for after in range(0, lapsed, batch):
+            with transaction.atomic():
+                cursor.execute(_DELETE_TEMPLATES, {**params, "after": after, "upto": after + batch})
+                run.templates_gone(cursor.fetchall())
+        cursor.execute("DROP TABLE purge_lapsed")
+        while True:
+            with transaction.atomic():
+                cursor.execute(
+                    _DELETE_ATTEMPTS, {"before": run.cutoffs.attempts_before, "batch": batch}
+                )
+                rows = cursor.fetchall()
+                for building_id, count in rows:
+                    run.account(PurgeRecord.ATTEMPT_LOGS, building_id, attempts=count)
+            if sum(count for _building, count in rows) < batch:
+                return
+
+
+def _purge_portable(run: _Run, batch: int) -> None:
+    """The same rules through the ORM, reason by reason (the embedded SQLite demo)."""
+    from django.db.models import Count
+
+    for reason, lapsed in lapsed_by_reason(run.started):
+        while True:
+            with transaction.atomic():
+                chosen = FaceTemplate.objects.filter(
+                    pk__in=Subquery(lapsed.order_by("pk").values("pk")[:batch])
+                )
+                rows = [
+                    (reason, row["building_id"], row["purpose_id"], row["n"])
+                    for row in chosen.values("building_id", "purpose_id").annotate(n=Count("pk"))
+                ]
+                deleted = chosen.delete()[0]
+                run.templates_gone(rows)
+            if deleted < batch:
+                break
     while True:
         with transaction.atomic():
-            ids = queryset.values("pk")[:BATCH]
-            deleted, _rows = FaceTemplate.objects.filter(pk__in=ids).delete()
-        total += deleted
-        if deleted < BATCH:
-            return total
+            old = Attempt.objects.filter(created_at__lt=run.cutoffs.attempts_before)
+            chosen = Attempt.objects.filter(
+                pk__in=Subquery(old.order_by("created_at").values("pk")[:batch])
+            )
+            rows = list(chosen.values_list("building_id").annotate(n=Count("pk")))
+            deleted = chosen.delete()[0]
+            for building_id, count in rows:
+                run.account(PurgeRecord.ATTEMPT_LOGS, building_id, attempts=count)
+        if deleted < batch:
+            return
 
 
-def purge_lapsed_templates(trigger: str = "manual") -> dict:
-    """Deletes lapsed templates and old attempt logs; returns counts per reason."""
-    counts: dict[str, int] = {}
-    now = clock.now()
-    for reason, queryset in lapsed_by_reason(now):
-        started = clock.now()
-        counts[reason] = _delete_in_batches(queryset)
-        PurgeRecord.objects.create(
-            reason=reason,
-            templates_deleted=counts[reason],
-            started_at=started,
-            finished_at=clock.now(),
-            trigger=trigger,
-        )
-    started = clock.now()
-    cutoff = now - timedelta(days=settings.ATTEMPT_RETENTION_DAYS)
-    attempts, _rows = Attempt.objects.filter(created_at__lt=cutoff).delete()
-    counts[PurgeRecord.ATTEMPT_LOGS] = attempts
-    PurgeRecord.objects.create(
-        reason=PurgeRecord.ATTEMPT_LOGS,
-        attempts_deleted=attempts,
-        started_at=started,
-        finished_at=clock.now(),
-        trigger=trigger,
+def purge_lapsed_templates(trigger: str = PurgeRecord.MANUAL, *, portable=None) -> dict:
+    """Deletes every lapsed template and every attempt log past retention.
+
+    Returns {reason: templates deleted, ..., "attempt_logs": attempt rows deleted}; safe to
+    run while another run is going (each row is deleted and counted by exactly one run).
+    """
+    run = _Run(trigger)
+    batch = settings.PURGE_BATCH_SIZE
+    if portable is None:
+        portable = connection.vendor != "postgresql"
+    if portable:
+        _purge_portable(run, batch)
+    else:
+        _purge_postgresql(run, batch)
+    return run.finish()
+
+
+def summary_line(counts: dict) -> str:
+    """One line for people: templates and log rows purged, per reason."""
+    counts = dict(counts)
+    attempts = counts.pop(PurgeRecord.ATTEMPT_LOGS, 0)
+    per_reason = ", ".join(f"{reason} {n}" for reason, n in counts.items())
+    return (
+        f"Purged {sum(counts.values())} face templates ({per_reason}) "
+        f"and {attempts} attempt log rows."
     )
-    if any(counts.values()):
-        audit.record("face.purged", data={"trigger": trigger, **counts})
-    return counts
+
+
+# -- what admins and residents see ---------------------------------------------------------
+
+
+_NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # stands for "no date" where SQL needs a value
+
+
+def _deadline_annotations():
+    """Per template: `deadline` (earliest calendar lapse) and `deadline_reason`."""
+    grace = timedelta(days=settings.RENEWAL_GRACE_DAYS)
+    far = Value(_NEVER)
+    granted = Consent.objects.filter(
+        person_id=OuterRef("person_id"),
+        purpose_id=OuterRef("purpose_id"),
+        status=consent_rules.GRANTED,
+    )
+    expires = Coalesce(Subquery(granted.values("expires_at")[:1]), far)
+    renewal_ends = Coalesce(
+        ExpressionWrapper(
+            Subquery(granted.values("renewal_needed_at")[:1]) + Value(grace),
+            output_field=DateTimeField(),
+        ),
+        far,
+    )
+    retention = Coalesce(F("lapses_at"), far)
+    return {
+        "deadline": Least(expires, renewal_ends, retention, output_field=DateTimeField()),
+        "expires": expires,
+        "renewal_ends": renewal_ends,
+    }
+
+
+UNTIL_WITHDRAWN = _("until you withdraw or leave")
+DEADLINE_TEXT = {
+    policy.RETENTION: _("when the purpose's retention period ends"),
+    policy.CONSENT_EXPIRED: _("when your consent expires"),
+    policy.RENEWAL_LAPSED: _("unless you renew your consent for the changed notice"),
+}
+
+
+def face_template_items(person) -> list[dict]:
+    """The person's templates, each with when (`lapses_at`, None if no date is fixed) and why
+    (`lapses`, words for people) it will be deleted at the latest."""
+    consents = {
+        c.purpose_id: c
+        for c in Consent.objects.filter(person=person, status=consent_rules.GRANTED).only(
+            "purpose_id", "expires_at", "renewal_needed_at"
+        )
+    }
+    items = []
+    templates = FaceTemplate.objects.filter(person=person).select_related("purpose__building")
+    for template in templates.order_by("purpose__name", "pk"):
+        consent = consents.get(template.purpose_id)
+        when, why = policy.template_deadline(
+            template_lapses_at=template.lapses_at,
+            consent_expires_at=consent.expires_at if consent else None,
+            renewal_needed_at=consent.renewal_needed_at if consent else None,
+            renewal_grace_days=settings.RENEWAL_GRACE_DAYS,
+        )
+        items.append(
+            {
+                "purpose": template.purpose.name,
+                "building": template.purpose.building.name,
+                "model": template.model_id,
+                "enrolled_at": template.created_at,
+                "lapses_at": when,
+                "lapses": DEADLINE_TEXT[why] if why else UNTIL_WITHDRAWN,
+            }
+        )
+    return items
+
+
+def upcoming_lapses(building_ids, now: datetime | None = None, days: int = 30) -> list[dict]:
+    """Templates that lapse by the calendar within `days`, counted per building, purpose, day
+    and reason (no person, no template): [{building, purpose, day, reason, templates}].
+
+    Days in the past mean "at the next purge run".
+    """
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    now = now or clock.now()
+    horizon = now + timedelta(days=days)
+    marks = _deadline_annotations()
+    rows = (
+        FaceTemplate.objects.filter(building_id__in=list(building_ids))
+        .annotate(deadline=marks["deadline"])
+        .filter(deadline__lte=horizon)
+        .annotate(
+            reason=Case(
+                When(deadline=marks["expires"], then=Value(policy.CONSENT_EXPIRED)),
+                When(deadline=marks["renewal_ends"], then=Value(policy.RENEWAL_LAPSED)),
+                default=Value(policy.RETENTION),
+            ),
+            day=TruncDate("deadline", tzinfo=timezone.get_current_timezone()),
+        )
+        .values("building__name", "purpose__name", "purpose_id", "day", "reason")
+        .annotate(templates=Count("pk"))
+        .order_by("day", "building__name", "purpose__name", "reason")
+    )
+    labels = dict(PurgeRecord.REASON_CHOICES)
+    return [
+        {
+            "building": row["building__name"],
+            "purpose": row["purpose__name"],
+            "purpose_id": row["purpose_id"],
+            "day": row["day"],
+            "reason": row["reason"],
+            "reason_label": labels[row["reason"]],
+            "templates": row["templates"],
+        }
+        for row in rows
+    ]
+
+
+def recent_purges(building_ids=None, limit: int = 50):
+    """Purge records newest first, with something deleted; only of `building_ids` if given.
+
+    Records of runs that deleted nothing (building empty, zero counts) are left out; see
+    `last_scheduled_run` for when the schedule last ran.
+    """
+    records = PurgeRecord.objects.filter(
+        Q(templates_deleted__gt=0) | Q(attempts_deleted__gt=0)
+    ).select_related("building")
+    if building_ids is not None:
+        records = records.filter(building_id__in=list(building_ids))
+    return records.order_by("-finished_at", "-id")[:limit]
+
+
+def last_scheduled_run() -> datetime | None:
+    """When the scheduled purge last finished (any building: a time, nothing else)."""
+    record = (
+        PurgeRecord.objects.filter(trigger=PurgeRecord.SCHEDULE)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return record

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from consent.mydata import collect_personal_data
 from consent.signals import consent_withdrawn, person_left, purpose_retired
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition.purge import face_template_items
 from recognition.services import delete_templates
 
 
@@ -44,7 +45,7 @@ def delete_on_leaving(sender, person, building, **kwargs) -> None:
 
 @receiver(collect_personal_data, dispatch_uid="recognition.personal_data")
 def personal_data(sender, person, **kwargs) -> list[dict]:
-    templates = FaceTemplate.objects.filter(person=person).select_related("purpose")
+    templates = face_template_items(person)
     attempts = (
         Attempt.objects.filter(person=person)
         .select_related("purpose", "device")
@@ -54,14 +55,18 @@ def personal_data(sender, person, **kwargs) -> list[dict]:
         {
             "key": "face_templates",
             "title": _("Face data (encrypted templates, no photos)"),
+            "template": "recognition/_my_face_templates.html",
+            "items": templates,
             "rows": [
                 {
-                    "purpose": t.purpose.name,
-                    "model": t.model_id,
-                    "enrolled_at": t.created_at.isoformat(),
-                    "lapses_at": t.lapses_at.isoformat() if t.lapses_at else None,
+                    "purpose": item["purpose"],
+                    "building": item["building"],
+                    "model": item["model"],
+                    "enrolled_at": item["enrolled_at"].isoformat(),
+                    "lapses_at": item["lapses_at"].isoformat() if item["lapses_at"] else None,
+                    "lapses": str(item["lapses"]),
                 }
-                for t in templates
+                for item in templates
             ],
         },
         {

@@ -11,6 +11,7 @@ from portal import clock
 from portal.models import Membership
 from recognition import crypto, identify, policy
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition.signals import templates_deleted
 
 
 class FaceRefused(Exception):
@@ -136,17 +137,24 @@ def log_attempt(
 
 
 def delete_templates(queryset, *, reason: str, trigger: str, actor=None, building=None) -> int:
-    """Deletes templates in one statement and leaves a purge record and an audit event."""
+    """Deletes templates in one statement and leaves a purge record and an audit event.
+
+    Call inside the transaction of the change that ends them; `templates_deleted` is sent in
+    it too, so cached copies are forgotten when, and only if, the deletion commits.
+    """
     started = clock.now()
-    deleted, _per_model = queryset.delete()
+    pairs = set(queryset.order_by().values_list("building_id", "purpose_id").distinct())
+    deleted = queryset.delete()[0] if pairs else 0
     if deleted:
         PurgeRecord.objects.create(
+            building_id=building.pk if building is not None else None,
             reason=reason,
             templates_deleted=deleted,
             started_at=started,
             finished_at=clock.now(),
             trigger=trigger,
         )
+        templates_deleted.send(sender=FaceTemplate, pairs=pairs, reason=reason)
         audit.record(
             "face.deleted",
             actor=actor,

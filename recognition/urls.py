@@ -5,6 +5,7 @@ from recognition import api, views
 urlpatterns = [
     path("accounts/login/face/", views.login_face, name="login-face"),
     path("face/enrol/", views.enrol, name="enrol"),
+    path("face/purges/", views.purges, name="purges"),
     path("face/door-code/", views.door_code, name="door-code"),
 ]
 api_urlpatterns = [

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -12,6 +13,7 @@ from recognition import doorcodes, jobs, services, tasks
 from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
+UPCOMING_DAYS = 30
 NOT_RECOGNISED = _(
     "Your face was not recognised. Try again in better light, or sign in with your password "
     "and code."
@@ -112,5 +114,31 @@ def door_code(request):
             "buildings": buildings,
             "attempts": attempts,
             "minutes": settings.DOOR_CODE_TTL_MINUTES,
+        },
+    )
+
+
+@never_cache
+@login_required
+def purges(request):
+    """Upcoming and past purges of the admin's buildings: counts and dates, no face data."""
+    from django.utils import timezone
+
+    from consent import access
+    from portal import clock
+    from recognition import purge
+
+    building_ids = access.admin_building_ids(request.user)
+    if not building_ids:
+        raise Http404
+    return render(
+        request,
+        "recognition/purges.html",
+        {
+            "upcoming": purge.upcoming_lapses(building_ids, days=UPCOMING_DAYS),
+            "upcoming_days": UPCOMING_DAYS,
+            "past": purge.recent_purges(building_ids, limit=100),
+            "last_scheduled_run": purge.last_scheduled_run(),
+            "today": timezone.localdate(clock.now()),
         },
     )

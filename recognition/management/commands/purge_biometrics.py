@@ -1,16 +1,14 @@
 from django.core.management.base import BaseCommand
 
-from recognition.purge import purge_lapsed_templates
+from recognition.models import PurgeRecord
+from recognition.purge import purge_lapsed_templates, summary_line
 
 
 class Command(BaseCommand):
-    help = "Deletes every face template whose purpose has lapsed, and old attempt logs."
+    help = (
+        "Deletes every face template whose purpose has lapsed, and attempt logs past their "
+        "retention, now (Celery beat does the same on schedule). Prints one line of counts."
+    )
 
     def handle(self, *args, **options):
-        counts = purge_lapsed_templates(trigger="manual")
-        attempts = counts.pop("attempt_logs")
-        templates = sum(counts.values())
-        per_reason = ", ".join(f"{reason} {n}" for reason, n in counts.items())
-        self.stdout.write(
-            f"Purged {templates} templates ({per_reason}) and {attempts} attempt log rows."
-        )
+        self.stdout.write(summary_line(purge_lapsed_templates(trigger=PurgeRecord.MANUAL)))
