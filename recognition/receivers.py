@@ -5,9 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.mydata import collect_personal_data
 from consent.signals import consent_withdrawn, person_left, purpose_retired
+from recognition import identify
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.purge import face_template_items
 from recognition.services import delete_templates
+from recognition.signals import templates_deleted
 
 
 @receiver(consent_withdrawn, dispatch_uid="recognition.delete_on_withdrawal")
@@ -41,6 +43,13 @@ def delete_on_leaving(sender, person, building, **kwargs) -> None:
         actor=kwargs.get("actor"),
         building=building,
     )
+
+
+@receiver(templates_deleted, dispatch_uid="recognition.refresh_door_galleries")
+def refresh_door_galleries(sender, pairs, **kwargs) -> None:
+    """Workers holding these templates for door identification reload before their next
+    answer: the generation moves in the deleting transaction."""
+    identify.bump(pairs)
 
 
 @receiver(collect_personal_data, dispatch_uid="recognition.personal_data")

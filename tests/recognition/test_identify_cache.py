@@ -1,0 +1,201 @@
+"""The 1:N gallery held in worker memory: the search itself, and that every enrolment,
+withdrawal and purge invalidates it before the next identification is answered."""
+
+import numpy as np
+import pytest
+from django.db import transaction
+
+from portal import clock
+from portal.models import Membership
+from recognition import crypto, identify, services
+from recognition.identify import Gallery
+from recognition.models import FaceTemplate, GalleryGeneration
+from tests.recognition.conftest import grant, withdraw
+
+pytestmark = pytest.mark.django_db
+
+MODEL = "test-model@v1"
+THRESHOLD = 0.07
+RNG = np.random.default_rng(7)
+
+
+def _face() -> np.ndarray:
+    return RNG.normal(size=128).astype(np.float32)
+
+
+def _near(vector: np.ndarray) -> np.ndarray:
+    """Another photo of the same face: a little noise, a different scale."""
+    return (vector + RNG.normal(scale=0.02, size=vector.shape)).astype(np.float32) * 3
+
+
+def _enrol(person, purpose, vector=None):
+    grant(person, purpose)
+    vector = _face() if vector is None else vector
+    services.store_template(person, purpose, vector, MODEL)
+    return vector
+
+
+def _identify(purpose, probe):
+    return identify.identify(
+        purpose.building_id, purpose.pk, probe, model_id=MODEL, threshold=THRESHOLD
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_cache():
+    identify.forget_all()
+    yield
+    identify.forget_all()
+
+
+# The search ---------------------------------------------------------------------------------
+
+
+def test_search_finds_the_closest_row_within_the_threshold():
+    faces = np.stack([_face() for _ in range(50)])
+    gallery = Gallery(model_id=MODEL)
+    gallery.replace(list(range(50)), list(range(50)), [0.0] * 50, faces)
+    candidates, closest = gallery.search(_near(faces[17]), THRESHOLD)
+    assert candidates[0][0] == 17 and len(candidates) == 1
+    assert closest == pytest.approx(candidates[0][1]) and closest < THRESHOLD
+    assert np.allclose(np.linalg.norm(gallery.matrix, axis=1), 1.0)
+
+
+def test_search_matches_the_engines_cosine_distance():
+    from recognition.engine import cosine_distance
+
+    faces = np.stack([_face() for _ in range(5)])
+    gallery = Gallery(model_id=MODEL)
+    gallery.replace(range(5), range(5), [0.0] * 5, faces)
+    probe = _face()
+    _candidates, closest = gallery.search(probe, 2.0)
+    expected = min(cosine_distance(probe, face) for face in faces)
+    assert closest == pytest.approx(expected, abs=1e-5)
+
+
+def test_search_of_a_stranger_or_an_empty_gallery_finds_nobody():
+    gallery = Gallery(model_id=MODEL)
+    assert gallery.search(_face(), THRESHOLD) == ([], None)
+    gallery.replace([1, 2], [1, 2], [0.0, 0.0], np.stack([_face(), _face()]))
+    candidates, closest = gallery.search(_face(), THRESHOLD)
+    assert candidates == [] and closest > THRESHOLD
+
+
+def test_search_returns_at_most_the_candidate_limit_closest_first():
+    base = _face()
+    gallery = Gallery(model_id=MODEL)
+    twins = np.stack([_near(base) for _ in range(20)])
+    gallery.replace(range(20), range(20), [0.0] * 20, twins)
+    candidates, _closest = gallery.search(base, THRESHOLD, limit=3)
+    distances = [distance for _row, distance in candidates]
+    assert len(candidates) == 3 and distances == sorted(distances)
+
+
+# Invalidation -------------------------------------------------------------------------------
+
+
+def test_the_right_person_is_identified_among_several(door_purpose, resident, other_resident):
+    mine = _enrol(resident, door_purpose)
+    _enrol(other_resident, door_purpose)
+    found = _identify(door_purpose, _near(mine))
+    assert found.person_id == resident.pk and found.distance < THRESHOLD
+    assert _identify(door_purpose, _face()).person_id is None
+
+
+def test_enrolment_and_withdrawal_raise_the_generation_in_their_transaction(door_purpose, resident):
+    def generation():
+        return identify.current_generation(door_purpose.building_id, door_purpose.pk)
+
+    assert generation() == 0
+    _enrol(resident, door_purpose)
+    assert generation() == 1
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.store_template(resident, door_purpose, _face(), MODEL)
+        raise RuntimeError("rolled back")
+    assert generation() == 1  # nothing committed, nothing to reload
+    withdraw(resident, door_purpose)
+    assert generation() == 2
+    assert GalleryGeneration.objects.count() == 1
+
+
+def test_withdrawal_makes_the_very_next_identification_miss(door_purpose, resident, other_resident):
+    mine = _enrol(resident, door_purpose)
+    _enrol(other_resident, door_purpose)
+    assert _identify(door_purpose, _near(mine)).person_id == resident.pk
+    template_id = FaceTemplate.objects.get(person=resident).pk
+    withdraw(resident, door_purpose)
+    assert _identify(door_purpose, _near(mine)).person_id is None
+    held = identify.gallery_for(door_purpose.building_id, door_purpose.pk, MODEL)
+    assert template_id not in held.ids and len(held) == 1
+
+
+def test_a_new_enrolment_is_found_by_the_next_identification(door_purpose, resident):
+    _enrol(resident, door_purpose)
+    assert len(identify.gallery_for(door_purpose.building_id, door_purpose.pk, MODEL)) == 1
+    from tests.conftest import make_person
+
+    newcomer = make_person("newcomer", door_purpose.building, "resident")
+    face = _enrol(newcomer, door_purpose)
+    assert _identify(door_purpose, _near(face)).person_id == newcomer.pk
+
+
+def test_re_enrolment_replaces_the_held_embedding(door_purpose, resident):
+    old = _enrol(resident, door_purpose)
+    assert _identify(door_purpose, _near(old)).person_id == resident.pk
+    new = _face()
+    services.store_template(resident, door_purpose, new, MODEL)
+    assert _identify(door_purpose, _near(old)).person_id is None
+    assert _identify(door_purpose, _near(new)).person_id == resident.pk
+
+
+def test_a_reload_decrypts_only_what_changed(door_purpose, resident, other_resident, monkeypatch):
+    _enrol(resident, door_purpose)
+    identify.gallery_for(door_purpose.building_id, door_purpose.pk, MODEL)
+    calls = []
+    real = crypto.decrypt_embedding
+    monkeypatch.setattr(crypto, "decrypt_embedding", lambda token: calls.append(1) or real(token))
+    face = _enrol(other_resident, door_purpose)
+    assert _identify(door_purpose, _near(face)).person_id == other_resident.pk
+    assert len(calls) == 1
+    _identify(door_purpose, _near(face))
+    assert len(calls) == 1  # generation unchanged: nothing reloaded
+
+
+def test_the_purge_invalidates_the_gallery(door_purpose, resident, other_resident):
+    from recognition.purge import purge_lapsed_templates
+
+    mine = _enrol(resident, door_purpose)
+    _enrol(other_resident, door_purpose)
+    assert _identify(door_purpose, _near(mine)).person_id == resident.pk
+    before = identify.current_generation(door_purpose.building_id, door_purpose.pk)
+    # Left without the signal (as if marked by hand): only the scheduled purge deletes.
+    Membership.objects.filter(user=resident).update(left_at=clock.now())
+    purge_lapsed_templates(trigger="manual")
+    assert not FaceTemplate.objects.filter(person=resident).exists()
+    assert identify.current_generation(door_purpose.building_id, door_purpose.pk) > before
+    held = identify.gallery_for(door_purpose.building_id, door_purpose.pk, MODEL)
+    assert list(held.people) == [other_resident.pk]
+
+
+def test_a_lapsed_but_not_yet_purged_template_opens_nothing(door_purpose, resident):
+    mine = _enrol(resident, door_purpose)
+    assert _identify(door_purpose, _near(mine)).person_id == resident.pk
+    resident.consents.update(expires_at=clock.now())
+    assert _identify(door_purpose, _near(mine)).person_id is None
+    resident.consents.update(expires_at=None)
+    FaceTemplate.objects.filter(person=resident).update(lapses_at=clock.now())
+    assert _identify(door_purpose, _near(mine)).person_id is None
+
+
+def test_a_person_who_left_opens_nothing_before_the_purge(door_purpose, resident):
+    mine = _enrol(resident, door_purpose)
+    Membership.objects.filter(user=resident).update(left_at=clock.now())
+    assert _identify(door_purpose, _near(mine)).person_id is None
+
+
+def test_templates_of_another_model_are_not_held(door_purpose, resident):
+    mine = _enrol(resident, door_purpose)
+    found = identify.identify(
+        door_purpose.building_id, door_purpose.pk, mine, model_id="other@v1", threshold=THRESHOLD
+    )
+    assert found.person_id is None and found.distance is None
