@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	.ci/ensure-services
+	.ci/ensure-browser
 	$(MAKE) --no-print-directory lint
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py prepare_face_model
