@@ -29,7 +29,7 @@ class FaceSignInForm(forms.Form):
     photo = PhotoField(
         label=_("Photo of your face"),
         help_text=PHOTO_HELP,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
     )
 
 
@@ -38,7 +38,7 @@ class EnrolForm(forms.Form):
     photo = PhotoField(
         label=_("Photo of your face"),
         help_text=PHOTO_HELP,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
     )
 
     def __init__(self, *args, purposes, **kwargs):

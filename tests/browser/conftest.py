@@ -1,0 +1,134 @@
+"""Browser tests: Debian's Chromium driven by Playwright, a fake camera playing a test photo.
+
+The server is pytest-django's `live_server` (http://localhost:PORT, a secure context, so
+`getUserMedia` works), with the real Celery worker and the real face model where a test says
+so. Screenshots go to test-artifacts/screenshots/, reported at the end of the run.
+"""
+
+import io
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from tests.conftest import ARTIFACTS
+from tests.recognition.conftest import photos, sign_in_purpose  # noqa: F401 (fixtures)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CAMERA_SIZE = (640, 480)
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Browser locales and the portal language each one should pick (LocaleMiddleware).
+LOCALES = {"en": "en-GB", "zh-hans": "zh-CN"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath) and not Path(CHROMIUM).exists():
+            item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
+        count = len(list(SCREENSHOTS.glob("*.png")))
+        terminalreporter.write_line(f"Browser screenshots ({count}): {SCREENSHOTS}")
+
+
+def y4m_from_photo(photo: bytes, path: Path, size=CAMERA_SIZE) -> Path:
+    """One 4:2:0 frame, limited-range BT.601, as Chromium's fake camera plays it (looped)."""
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB")
+    image = ImageOps.pad(image, size, color=(128, 128, 128))
+    rgb = np.asarray(image, dtype=np.float64)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    cb = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    cr = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+
+    def half(plane):
+        return plane.reshape(size[1] // 2, 2, size[0] // 2, 2).mean(axis=(1, 3))
+
+    planes = [y, half(cb), half(cr)]
+    body = b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
+    header = f"YUV4MPEG2 W{size[0]} H{size[1]} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n" + body)
+    return path.resolve()
+
+
+@pytest.fixture
+def playwright(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
+    # itself are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def browser(playwright, tmp_path, request):
+    """Opens Chromium: `browser(camera="a2", language="en", javascript=True)` -> a page."""
+    contexts = []
+
+    def _open(camera=None, language="en", javascript=True, viewport=DESKTOP):
+        args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+        ]
+        if camera is not None:
+            photo = request.getfixturevalue("photos")[camera]
+            video = y4m_from_photo(photo, tmp_path / f"camera-{camera}.y4m")
+            args.append(f"--use-file-for-fake-video-capture={video}")
+        profile = tmp_path / f"profile-{len(contexts)}"
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=args,
+            locale=LOCALES[language],
+            java_script_enabled=javascript,
+            viewport=viewport,
+        )
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def shoot(page, name: str, full_page=True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def tab_to(page, locator, limit=80):
+    """Moves the keyboard focus with Tab only until `locator` has it (a keyboard-only user)."""
+    target = locator.element_handle()
+    for _ in range(limit):
+        if page.evaluate("(el) => document.activeElement === el", target):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+@contextmanager
+def no_page_errors(page):
+    yield
+    assert not page.errors, page.errors

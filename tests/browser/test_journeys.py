@@ -1,0 +1,206 @@
+"""The main journeys in a real Chromium, with a fake camera, the real worker and the real model."""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
+
+from consent import rules as consent_rules
+from consent.models import Consent
+from recognition.models import Attempt, FaceTemplate
+from tests.browser.conftest import shoot, tab_to
+from tests.conftest import PASSWORD, add_totp, current_code
+from tests.recognition.conftest import grant, make_active_purpose
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _face_posts(page) -> list:
+    """Every request from the page that could carry a photo (a multipart form post)."""
+    sent = []
+
+    def _seen(request):
+        if request.method == "POST" and "multipart/form-data" in request.headers.get(
+            "content-type", ""
+        ):
+            sent.append(request.url)
+
+    page.on("request", _seen)
+    return sent
+
+
+def _watch_progress(page) -> None:
+    """Notes (surviving the navigation) whether the progress bar was shown while checking."""
+    page.evaluate(
+        """() => {
+          const box = document.querySelector("[data-progress]");
+          new MutationObserver(() => {
+            if (!box.hidden && box.querySelector("progress")) {
+              sessionStorage.setItem("progress", "shown");
+            }
+          }).observe(box, { attributes: true });
+        }"""
+    )
+
+
+@pytest.fixture
+def door_purpose(building_a):
+    return make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+
+
+@pytest.fixture
+def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
+    """Staff enrolled for face sign-in with photo a1 (through the page and the worker)."""
+    grant(staff, sign_in_purpose)
+    sign_in(staff)
+    upload = SimpleUploadedFile("me.jpg", photos["a1"], content_type="image/jpeg")
+    client.post("/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": upload})
+    assert FaceTemplate.objects.filter(person=staff).exists()
+    client.post("/accounts/logout/")
+    return staff
+
+
+def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
+    celery_worker_process, live_server, browser, resident, door_purpose
+):
+    device = add_totp(resident)
+    page = browser(camera="a1")
+    face_posts = _face_posts(page)
+    keys = page.keyboard
+
+    page.goto(live_server.url + "/consents/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    tab_to(page, page.get_by_label("Username", exact=True))
+    keys.type("resident")
+    tab_to(page, page.get_by_label("Password", exact=True))
+    keys.type(PASSWORD)
+    keys.press("Enter")
+
+    expect(page.get_by_role("heading", name="Enter your one-time code")).to_be_visible()
+    tab_to(page, page.get_by_label("One-time code"))
+    keys.type(current_code(device))
+    keys.press("Enter")
+
+    # Straight back to where the person was going: the notice, then the unticked box.
+    expect(page.get_by_role("heading", name="My consents", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Read the notice before deciding")).to_be_visible()
+    box = page.get_by_role("checkbox")
+    expect(box).not_to_be_checked()
+    notice_top = page.locator(".notice-text").first.bounding_box()["y"]
+    assert notice_top < box.bounding_box()["y"]
+    tab_to(page, box)
+    keys.press("Space")
+    expect(box).to_be_checked()
+    tab_to(page, page.get_by_role("button", name="Give consent"))
+    keys.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Consent given")).to_be_visible()
+    assert Consent.objects.active_for(resident, door_purpose) is not None
+
+    tab_to(page, page.get_by_role("link", name="Next: enrol your face"))
+    keys.press("Enter")
+    expect(page.get_by_role("heading", name="Enrol your face")).to_be_visible()
+    tab_to(page, page.get_by_role("button", name="Use the camera"))
+    keys.press("Enter")
+    capture = page.get_by_role("button", name="Take the photo and send it")
+    expect(capture).to_be_focused()
+    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
+    keys.press("Enter")
+    expect(page.get_by_text("Your face is enrolled.")).to_be_visible(timeout=30_000)
+    assert FaceTemplate.objects.filter(person=resident, purpose=door_purpose).count() == 1
+    assert len(face_posts) == 1
+
+    tab_to(page, page.get_by_role("link", name="My data"))
+    keys.press("Enter")
+    faces = page.locator("#data-face_templates")
+    expect(faces).to_contain_text(door_purpose.name)
+
+    tab_to(page, page.get_by_role("link", name="My consents"))
+    keys.press("Enter")
+    tab_to(page, page.get_by_role("button", name="Withdraw consent"))
+    keys.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Consent withdrawn")).to_be_visible()
+    assert not FaceTemplate.objects.filter(person=resident).exists()
+
+    tab_to(page, page.get_by_role("link", name="My data"))
+    keys.press("Enter")
+    expect(faces).not_to_contain_text(door_purpose.name)
+    expect(faces).to_contain_text("None.")
+    assert not page.errors, page.errors
+
+
+def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enrolled_staff):
+    page = browser(camera="a2")
+    face_posts = _face_posts(page)
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_role("link", name="Sign in with face").click()
+    page.get_by_label("Username", exact=True).fill("staff")
+    page.get_by_role("button", name="Use the camera").click()
+    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
+    shoot(page, "en-desktop-login-face-camera-on")
+    _watch_progress(page)
+    page.get_by_role("button", name="Take the photo and send it").click()
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible(timeout=30_000)
+    assert len(face_posts) == 1
+    assert page.evaluate("() => sessionStorage.getItem('progress')") == "shown"
+    attempt = Attempt.objects.filter(person=enrolled_staff).latest("id")
+    assert attempt.result == Attempt.MATCH
+    assert not page.errors, page.errors
+
+
+def test_staff_signs_in_with_password_and_code(live_server, browser, staff):
+    device = add_totp(staff)
+    page = browser()
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username", exact=True).fill("staff")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("One-time code").fill(current_code(device))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
+def test_another_persons_face_is_refused_and_the_code_route_offered(
+    live_server, browser, enrolled_staff
+):
+    page = browser(camera="b1")
+    page.goto(live_server.url + "/accounts/login/face/")
+    page.get_by_label("Username", exact=True).fill("staff")
+    page.get_by_role("button", name="Use the camera").click()
+    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
+    page.get_by_role("button", name="Take the photo and send it").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Your face was not recognised", timeout=30_000)
+    shoot(page, "en-desktop-login-face-refused")
+    assert page.get_by_label("Photo of your face").input_value() == ""  # not kept
+    code_route = alert.get_by_role("link", name="Sign in with password and code instead")
+    code_route.click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+    assert Attempt.objects.filter(person=enrolled_staff).latest("id").result == Attempt.NO_MATCH
+
+
+def test_face_sign_in_works_without_javascript_by_choosing_a_photo(
+    live_server, browser, enrolled_staff, photos, tmp_path
+):
+    photo = tmp_path / "me.jpg"
+    photo.write_bytes(photos["a2"])
+    page = browser(javascript=False)
+    page.goto(live_server.url + "/accounts/login/face/")
+    expect(page.get_by_role("button", name="Use the camera")).to_be_hidden()
+    page.get_by_label("Username", exact=True).fill("staff")
+    page.get_by_label("Photo of your face").set_input_files(photo)
+    page.get_by_role("button", name="Sign in with face").click()
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible(timeout=30_000)
+
+
+def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_staff, photos):
+    page = browser(camera="none")
+    page.goto(live_server.url + "/accounts/login/face/")
+    page.get_by_label("Username", exact=True).fill("staff")
+    page.get_by_role("button", name="Use the camera").click()
+    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
+    page.get_by_role("button", name="Take the photo and send it").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Face the camera in good light", timeout=30_000)
+    expect(alert.get_by_role("link", name="Sign in with password and code instead")).to_be_visible()
