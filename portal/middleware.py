@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -53,3 +54,48 @@ class ContentSecurityPolicyMiddleware:
         if not settings.DEBUG or not request.path.startswith("/api/"):
             response.headers.setdefault("Content-Security-Policy", self.POLICY)
         return response
+
+
+# Room for the form fields and multipart framing around a photo of the largest accepted size.
+BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+def error_response(request, status: int, code: str, title, message, **headers):
+    """An error that touches neither the database nor the session: JSON in the portal's error
+    shape under /api/, a small page elsewhere."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"error": {"code": code, "message": str(message), "details": {}}}, status=status
+        )
+    else:
+        page = render_to_string(
+            "portal/error.html", {"title": title, "message": message, "back": request.path}
+        )
+        response = HttpResponse(page, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+class RequestBodyLimitMiddleware:
+    """A body larger than MAX_UPLOAD_BYTES (plus room for form fields) is refused with 413
+    before anything reads it. Without this, Django's in-memory upload handler would silently
+    drop an oversize photo and the form would only say that the field is required."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE + BODY_OVERHEAD_BYTES:
+            return error_response(
+                request,
+                413,
+                "too_large",
+                _("Too large"),
+                _("The photo is too large. Please send a smaller one."),
+            )
+        return self.get_response(request)

@@ -32,3 +32,5 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),
 ]
+
+handler500 = "portal.views.server_error"

@@ -1,4 +1,5 @@
 import base64
+import sys
 from io import BytesIO
 
 import qrcode
@@ -6,6 +7,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import signin
 from portal.forms import CodeForm, PasswordSignInForm
+from portal.middleware import error_response
 
 BACKUP_CODES = 10
 
@@ -136,3 +139,24 @@ def _new_backup_codes(user) -> list[str]:
     codes = [StaticToken.random_token() for _i in range(BACKUP_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
     return codes
+
+
+def server_error(request):
+    """The 500 handler; a database that cannot be reached (restarting, say) is a 503 that
+    asks to try again shortly. Touches neither the database nor the session."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return error_response(
+            request,
+            503,
+            "unavailable",
+            _("Try again in a moment"),
+            _("The portal cannot reach its database just now. Please try again in a moment."),
+            **{"Retry-After": "5"},
+        )
+    return error_response(
+        request,
+        500,
+        "server_error",
+        _("Something went wrong"),
+        _("Something went wrong on our side. Please try again."),
+    )

@@ -17,6 +17,9 @@ UNAVAILABLE = _(
 )
 
 
+BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
+
+
 class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
@@ -26,7 +29,9 @@ def submit(task, *args, image: bytes):
     encoded = base64.b64encode(image).decode()
     try:
         return task.apply_async(args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE)
-    except (OperationalError, KombuError, RedisError, OSError) as error:
+    except (*BROKER_ERRORS, RuntimeError) as error:
+        # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
+        # on the next task, so this is "unavailable now", not "restart the process".
         log.warning("face task not sent: %s", error.__class__.__name__)
         raise FaceUnavailable from error
 
@@ -35,12 +40,18 @@ def run(task, *args, image: bytes) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     result = submit(task, *args, image=image)
     try:
-        return result.get(timeout=deadline)
-    except (CeleryTimeout, OperationalError, KombuError, RedisError, OSError) as error:
+        # propagate=False: a task that failed, expired unstarted or was lost with its worker
+        # comes back as an exception instance, never raised into the request (no 500).
+        answer = result.get(timeout=deadline, propagate=False)
+    except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
         log.warning("face task not answered: %s", error.__class__.__name__)
         raise FaceUnavailable from error
     finally:
         try:
             result.forget()
-        except (OperationalError, KombuError, RedisError, OSError, NotImplementedError):
+        except (*BROKER_ERRORS, RuntimeError, NotImplementedError):
             pass
+    if not isinstance(answer, dict):
+        log.warning("face task failed: %s", answer.__class__.__name__)
+        raise FaceUnavailable
+    return answer

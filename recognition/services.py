@@ -29,6 +29,9 @@ NO_CONSENT = _(
 )
 
 
+ENROLLED = _("Your face is enrolled.")
+
+
 def face_purposes_for(person):
     """Active purposes of the person's buildings that they hold an active consent for."""
     return (
@@ -49,7 +52,9 @@ def check_can_enrol(person, purpose: Purpose) -> None:
         raise FaceRefused("no_consent", NO_CONSENT)
 
 
-def store_template(person, purpose: Purpose, vector, model_id: str) -> FaceTemplate:
+def store_template(
+    person, purpose: Purpose, vector, model_id: str, *, job_id: str = ""
+) -> FaceTemplate:
     """Keeps an encrypted embedding, replacing the person's earlier one for this purpose.
 
     The consent row is locked first, so a withdrawal running at the same time either comes
@@ -81,6 +86,7 @@ def store_template(person, purpose: Purpose, vector, model_id: str) -> FaceTempl
             channel=Attempt.ENROLMENT,
             method=Attempt.FACE,
             result=Attempt.ENROLLED,
+            job_id=job_id or None,
         )
         audit.record(
             "face.enrolled",
@@ -168,17 +174,24 @@ def _result(ok: bool, code: str = "", message="", **extra) -> dict:
     return {"ok": ok, "code": code, "message": str(message), **extra}
 
 
-def enrol_face(person_id: int, purpose_id: int, image: bytes, engine) -> dict:
-    """Embeds the only face of the photo and stores it under the person's active consent."""
+def enrol_face(person_id: int, purpose_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
+    """Embeds the only face of the photo and stores it under the person's active consent.
+
+    A redelivered task (its worker died after storing) answers as before and stores nothing
+    twice: the enrolment attempt carries the task id and commits with the template."""
     from portal.models import User
     from recognition.imaging import ImageRejected
 
+    if job_id:
+        done = Attempt.objects.filter(job_id=job_id).first()
+        if done is not None:  # a redelivered task: answer as before, do not store twice
+            return _replayed_enrolment(done)
     person = User.objects.get(pk=person_id)
     purpose = Purpose.objects.select_related("building").get(pk=purpose_id)
     try:
         check_can_enrol(person, purpose)
         vector = engine.embed(image)
-        store_template(person, purpose, vector, engine.model_id)
+        store_template(person, purpose, vector, engine.model_id, job_id=job_id)
     except FaceRefused as refused:
         return _result(False, refused.code, refused.message)
     except ImageRejected as rejected:
@@ -189,9 +202,21 @@ def enrol_face(person_id: int, purpose_id: int, image: bytes, engine) -> dict:
             method=Attempt.FACE,
             result=Attempt.REJECTED,
             detail=rejected.code,
+            job_id=job_id or None,
         )
         return _result(False, rejected.code, rejected.message)
-    return _result(True, "enrolled", _("Your face is enrolled."))
+    return _result(True, "enrolled", ENROLLED)
+
+
+def _replayed_enrolment(done: Attempt) -> dict:
+    from recognition.engine import MESSAGES, FaceRejected
+    from recognition.imaging import ImageRejected
+
+    if done.result == Attempt.ENROLLED:
+        return _result(True, "enrolled", ENROLLED)
+    kind = FaceRejected if done.detail in MESSAGES else ImageRejected
+    rejected = kind(done.detail)
+    return _result(False, rejected.code, rejected.message)
 
 
 def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = "") -> dict:

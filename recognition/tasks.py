@@ -36,9 +36,15 @@ def load_engine_in_child(**_kwargs) -> None:
     get_engine()
 
 
-@shared_task(name="recognition.tasks.enrol_face", **FACE_TASK)
-def enrol_face(person_id: int, purpose_id: int, image_b64: str) -> dict:
-    return services.enrol_face(person_id, purpose_id, base64.b64decode(image_b64), get_engine())
+@shared_task(name="recognition.tasks.enrol_face", bind=True, **FACE_TASK)
+def enrol_face(self, person_id: int, purpose_id: int, image_b64: str) -> dict:
+    return services.enrol_face(
+        person_id,
+        purpose_id,
+        base64.b64decode(image_b64),
+        get_engine(),
+        job_id=self.request.id or "",
+    )
 
 
 @shared_task(name="recognition.tasks.verify_face", bind=True, **FACE_TASK)
