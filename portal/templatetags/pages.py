@@ -1,0 +1,95 @@
+"""Filters that turn the plain rows of "My data" into something a person can read."""
+
+from datetime import datetime
+
+from django import template
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+# Column names of the rows that the apps hand to "My data" (consent.mydata, recognition).
+LABELS = {
+    "username": _("Username"),
+    "first_name": _("First name"),
+    "last_name": _("Last name"),
+    "email": _("Email"),
+    "date_of_birth": _("Date of birth"),
+    "guardian": _("Guardian"),
+    "joined": _("Joined"),
+    "left": _("Left"),
+    "last_sign_in": _("Last sign-in"),
+    "building": _("Building"),
+    "role": _("Role"),
+    "purpose": _("Purpose"),
+    "status": _("Status"),
+    "notice_version": _("Notice version"),
+    "notice_hash": _("Notice fingerprint"),
+    "granted_at": _("Granted"),
+    "refused_at": _("Refused"),
+    "withdrawn_at": _("Withdrawn"),
+    "renewal_needed_at": _("Renewal needed since"),
+    "expires_at": _("Expires"),
+    "granted_by": _("Granted by"),
+    "channel": _("Channel"),
+    "ip": _("IP address"),
+    "user_agent": _("Browser"),
+    "receipt_id": _("Receipt id"),
+    "at": _("When"),
+    "time": _("When"),
+    "event": _("Event"),
+    "by": _("By"),
+    "message": _("Message"),
+    "read_at": _("Read"),
+    "entry": _("Entry"),
+    "details": _("Details"),
+    "where": _("Where"),
+    "method": _("Method"),
+    "result": _("Result"),
+    "model": _("Model"),
+    "enrolled_at": _("Enrolled"),
+    "lapses_at": _("Deleted at the latest"),
+    "lapses": _("Deleted when"),
+}
+
+# Stored codes shown in those rows, in words.
+VALUES = {
+    "granted": _("granted"),
+    "refused": _("refused"),
+    "withdrawn": _("withdrawn"),
+    "ended": _("ended (left)"),
+    "renewal_needed": _("renewal needed (the notice changed)"),
+    "resident": _("resident"),
+    "staff": _("staff member"),
+    "admin": _("building admin"),
+    "web": _("web page"),
+    "api": _("API"),
+    "kiosk": _("kiosk"),
+    "system": _("system"),
+}
+
+
+@register.filter
+def data_label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+@register.filter
+def data_value(value):
+    """Dates in local time, codes in words, nested details as "key: value" lines."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{data_label(k)}: {data_value(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        if value in VALUES:
+            return VALUES[value]
+        if len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if timezone.is_aware(moment):
+                moment = timezone.localtime(moment)
+            return formats.date_format(moment, "Y-m-d H:i")
+    return value
