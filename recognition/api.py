@@ -129,8 +129,14 @@ class DeviceAPIView(APIView):
     def face_not_offered(self):
         return error(door.FACE_NOT_OFFERED, door.NOT_OFFERED, status.HTTP_409_CONFLICT)
 
-    def face_unavailable(self):
-        return error("face_unavailable", FACE_UNAVAILABLE, status.HTTP_503_SERVICE_UNAVAILABLE)
+    def face_unavailable(self, person_id: int | None = None):
+        attempt = door.log_unavailable(self.device, person_id)
+        return error(
+            "face_unavailable",
+            FACE_UNAVAILABLE,
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            {"attempt_id": attempt.pk},
+        )
 
 
 def _purpose(device: Device):
@@ -272,7 +278,7 @@ class VerifyView(DeviceAPIView):
                 image=form.validated_data["photo"],
             )
         except jobs.FaceUnavailable:
-            return self.face_unavailable()
+            return self.face_unavailable(form.validated_data["person"])
         return door_response(answer)
 
 

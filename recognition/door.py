@@ -28,6 +28,7 @@ CODE_PERSON = "door-code-person"
 
 # Detail codes of refused attempts.
 FACE_NOT_OFFERED = "face_not_offered"
+NO_ANSWER = "no_answer"
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
 
@@ -106,6 +107,17 @@ def _door_attempt(device: Device, *, method: str, **fields) -> Attempt:
         building=device.building,
         purpose=device.purpose if method == Attempt.FACE else None,
         **fields,
+    )
+
+
+def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
+    """The web process's record of a face request no worker answered within the deadline."""
+    return _door_attempt(
+        device,
+        method=Attempt.FACE,
+        result=Attempt.UNAVAILABLE,
+        detail=NO_ANSWER,
+        person_id=person_id if is_member(person_id, device.building_id) else None,
     )
 
 

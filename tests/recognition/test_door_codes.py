@@ -204,3 +204,29 @@ def test_figures_count_accepted_and_refused_per_method(client, front_door, resid
     _open(client, key, "9999999999")
     figures = Attempt.objects.at_doors().for_buildings([building_a.pk]).figures()
     assert figures == {"door": {"code": {"accepted": 1, "refused": 2}}}
+
+
+def test_with_the_face_service_down_the_door_says_so_and_codes_still_open(
+    client, front_door, resident, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from recognition import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("broker unreachable")
+
+    monkeypatch.setattr(tasks.identify_at_door, "apply_async", broker_down)
+    device, key = front_door
+    photo = SimpleUploadedFile("probe.jpg", b"never sent", content_type="image/jpeg")
+    down = client.post("/api/v1/devices/identify/", {"photo": photo}, **device_headers(key))
+    assert down.status_code == 503
+    assert down.json()["error"]["code"] == "face_unavailable"
+    attempt = Attempt.objects.get(pk=down.json()["error"]["details"]["attempt_id"])
+    assert (attempt.device, attempt.result, attempt.method) == (
+        device,
+        Attempt.UNAVAILABLE,
+        Attempt.FACE,
+    )
+    _stored, code = doorcodes.issue_door_code(resident)
+    assert _open(client, key, code).json()["open"] is True
