@@ -355,7 +355,7 @@ class Notification(models.Model):
     KIND_CHOICES = [(NOTICE_CHANGED, _("notice changed: please decide again"))]
     MESSAGES = {
         NOTICE_CHANGED: _(
-            "The notice for \u201c%(purpose)s\u201d changed what you agreed to. Face use for it "
+            "The notice for “%(purpose)s” changed what you agreed to. Face use for it "
             "is paused until you read the new notice and decide again."
         ),
     }

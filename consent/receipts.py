@@ -16,7 +16,7 @@ def _epoch(value):
 def termination(consent) -> str:
     purpose = consent.purpose
     parts = [
-        _("Withdraw at any time on the \u201cMy consents\u201d page; it takes effect at once.")
+        _("Withdraw at any time on the “My consents” page; it takes effect at once.")
     ]
     if purpose.retention_days:
         parts.append(

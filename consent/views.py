@@ -95,7 +95,7 @@ def decide(request, purpose_id, ward_id=None):
                 acting_guardian=guardian,
                 **evidence(request),
             )
-            messages.success(request, _("Consent given for \u201c%(p)s\u201d.") % {"p": purpose})
+            messages.success(request, _("Consent given for “%(p)s”.") % {"p": purpose})
         elif action == REFUSE:
             services.refuse_consent(
                 subject,
@@ -119,7 +119,7 @@ def decide(request, purpose_id, ward_id=None):
             messages.success(
                 request,
                 _(
-                    "Consent withdrawn for \u201c%(p)s\u201d. Face data for it has been deleted; "
+                    "Consent withdrawn for “%(p)s”. Face data for it has been deleted; "
                     "everything else works as before."
                 )
                 % {"p": purpose},
