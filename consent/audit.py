@@ -164,3 +164,33 @@ def verify_chain(batch: int = 5000) -> Iterator[int | Break]:
             return
         prev_hash = stored
         yield entry_id
+
+
+def check_chain(trigger: str, batch: int = 5000):
+    """Walks the whole chain and keeps the result as an AuditCheck (returned).
+
+    The dashboard shows the latest result; the scheduled task, the command and the evidence
+    export each run a fresh walk.
+    """
+    from consent.models import AuditCheck
+
+    started = clock.now()
+    entries = 0
+    last_id = None
+    broken: Break | None = None
+    for result in verify_chain(batch):
+        if isinstance(result, Break):
+            broken = result
+            break
+        entries += 1
+        last_id = result
+    return AuditCheck.objects.create(
+        started_at=started,
+        finished_at=clock.now(),
+        entries=entries,
+        last_entry_id=last_id,
+        intact=broken is None,
+        break_entry_id=broken.entry_id if broken else None,
+        break_reason=broken.reason if broken else "",
+        trigger=trigger,
+    )

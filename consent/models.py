@@ -93,6 +93,15 @@ class Purpose(models.Model):
         "Notice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"))
+    needs_assessment_after = models.DateTimeField(
+        _("needs an assessment approved after"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "An impact assessment approved at or after this time covers the current purpose "
+            "and method; moved on when either changes."
+        ),
+    )
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
 
@@ -290,6 +299,12 @@ class Consent(models.Model):
         indexes = [
             models.Index(fields=["purpose", "status"]),
             models.Index(fields=["building", "-id"], name="consent_building_recent"),
+            # The few consents awaiting renewal, counted per purpose on the dashboard.
+            models.Index(
+                fields=["purpose"],
+                condition=Q(renewal_needed_at__isnull=False),
+                name="consent_renewal_needed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -405,3 +420,36 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.event}"
+
+
+class AuditCheck(models.Model):
+    """The result of one walk over the whole audit chain (`consent.audit.check_chain`)."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    PAGE = "page"
+    EXPORT = "export"
+    TRIGGER_CHOICES = [
+        (SCHEDULE, _("scheduled check")),
+        (MANUAL, _("command run by hand")),
+        (PAGE, _("asked for on the dashboard")),
+        (EXPORT, _("evidence export")),
+    ]
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    entries = models.PositiveBigIntegerField(_("entries checked intact"))
+    last_entry_id = models.BigIntegerField(_("last entry checked"), null=True, blank=True)
+    intact = models.BooleanField(_("intact"))
+    break_entry_id = models.BigIntegerField(_("first broken entry"), null=True, blank=True)
+    break_reason = models.CharField(_("why it is broken"), max_length=200, blank=True)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=TRIGGER_CHOICES)
+
+    class Meta:
+        verbose_name = _("audit chain check")
+        verbose_name_plural = _("audit chain checks")
+        ordering = ["-finished_at", "-id"]
+        indexes = [models.Index(fields=["-finished_at"], name="auditcheck_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M} {'intact' if self.intact else 'broken'}"

@@ -255,3 +255,51 @@ def assessment_keep_until(approved_at: datetime) -> date:
         return day.replace(year=day.year + ASSESSMENT_KEEP_YEARS)
     except ValueError:
         return date(day.year + ASSESSMENT_KEEP_YEARS, 3, 1)
+
+
+# Why an impact assessment is due (re)doing, in the order they are reported.
+REVIEW_MISSING = "missing"  # no approved assessment at all
+REVIEW_SCOPE_CHANGED = "scope_changed"  # purpose or method changed since the last approval
+REVIEW_AGE = "age"  # the last approval is older than the review period
+
+
+def assessment_review(
+    *,
+    latest_approved_at: datetime | None,
+    needs_assessment_after: datetime | None,
+    now: datetime,
+    review_days: int,
+) -> str | None:
+    """Why the purpose's impact assessment must be redone now, or None while it holds.
+
+    An assessment covers the purpose and method as they stood when it was approved (Measures
+    art. 9: redo it when they change); `needs_assessment_after` is the moment from which an
+    approval covers the current ones. Past that, an assessment is reviewed every
+    `review_days` days so that risks and protections are looked at again.
+
+    >>> from datetime import UTC
+    >>> day = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> assessment_review(latest_approved_at=day, needs_assessment_after=day,
+    ...                   now=day + timedelta(days=365), review_days=365)
+    'age'
+    """
+    if latest_approved_at is None:
+        return REVIEW_MISSING
+    if needs_assessment_after is not None and latest_approved_at < needs_assessment_after:
+        return REVIEW_SCOPE_CHANGED
+    if latest_approved_at <= now - timedelta(days=review_days):
+        return REVIEW_AGE
+    return None
+
+
+def scope_changed(old: Mapping, new: Mapping) -> bool:
+    """Whether the specific purpose or the method differs (what an assessment is about).
+
+    >>> scope_changed({"specific_purpose": "Door ", "method": "verification"},
+    ...               {"specific_purpose": "Door", "method": "verification"})
+    False
+    """
+    return (str(old.get("specific_purpose", "")).strip(), old.get("method")) != (
+        str(new.get("specific_purpose", "")).strip(),
+        new.get("method"),
+    )

@@ -92,12 +92,30 @@ def _locked_purpose(purpose: Purpose) -> Purpose:
     return Purpose.objects.select_for_update().get(pk=purpose.pk)
 
 
+def _scope(purpose: Purpose) -> dict:
+    return {"specific_purpose": purpose.specific_purpose, "method": purpose.method}
+
+
+def has_current_assessment(purpose: Purpose) -> bool:
+    """An approved assessment covers the purpose and method as they stand now."""
+    approved = purpose.assessments.filter(approved_at__isnull=False)
+    if purpose.needs_assessment_after is not None:
+        approved = approved.filter(approved_at__gte=purpose.needs_assessment_after)
+    return approved.exists()
+
+
 # Purposes ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def create_purpose(building, *, actor, **fields) -> Purpose:
-    purpose = Purpose(building=building, created_at=clock.now(), **_only(fields, PURPOSE_FIELDS))
+    now = clock.now()
+    purpose = Purpose(
+        building=building,
+        created_at=now,
+        needs_assessment_after=now,
+        **_only(fields, PURPOSE_FIELDS),
+    )
     _validated(purpose)
     purpose.save()
     audit.record(
@@ -121,9 +139,12 @@ def update_purpose(purpose: Purpose, *, actor, **changes) -> Purpose:
                 "an active purpose."
             ),
         )
+    before = _scope(purpose)
     for name, value in _only(changes, PURPOSE_FIELDS).items():
         setattr(purpose, name, value)
     _validated(purpose)
+    if rules.scope_changed(before, _scope(purpose)):
+        purpose.needs_assessment_after = clock.now()  # an earlier approval no longer covers it
     purpose.save()
     audit.record(
         "purpose.updated",
@@ -162,7 +183,7 @@ def activate_purpose(purpose: Purpose, *, actor) -> Purpose:
     if purpose.status != rules.DRAFT:
         raise ConsentError("not_draft", _("Only a draft purpose can be activated."))
     missing = rules.activation_missing(
-        has_approved_assessment=purpose.assessments.filter(approved_at__isnull=False).exists(),
+        has_approved_assessment=has_current_assessment(purpose),
         has_published_notice=purpose.current_notice_id is not None,
     )
     if missing:
@@ -170,6 +191,10 @@ def activate_purpose(purpose: Purpose, *, actor) -> Purpose:
             "assessment": _("an approved impact assessment (PIPIA)"),
             "notice": _("a published notice"),
         }
+        if purpose.assessments.filter(approved_at__isnull=False).exists():
+            messages["assessment"] = _(
+                "an impact assessment (PIPIA) approved since the purpose or method last changed"
+            )
         raise ConsentError(
             "not_ready",
             _("This purpose cannot be activated yet. It still needs: %(missing)s.")
@@ -267,6 +292,7 @@ def publish_notice(
     purpose = Purpose.objects.select_for_update().select_related("building").get(pk=purpose.pk)
     if purpose.status == rules.RETIRED:
         raise ConsentError("retired", _("A retired purpose gets no new notices."))
+    before = _scope(purpose)
     for name, value in _only(changes or {}, PURPOSE_FIELDS).items():
         setattr(purpose, name, value)
     _validated(purpose)
@@ -291,6 +317,12 @@ def publish_notice(
                 "The purpose or method changes: approve a new impact assessment (PIPIA) "
                 "before publishing this notice."
             ),
+        )
+    if rules.scope_changed(before, _scope(purpose)):
+        # An active purpose got here only with an approval newer than the previous notice
+        # (checked above), which covers this change; a draft needs a new one.
+        purpose.needs_assessment_after = (
+            previous.published_at if purpose.status == rules.ACTIVE and previous else now
         )
     version = (purpose.notices.aggregate(v=Max("version"))["v"] or 0) + 1
     building = purpose.building
@@ -699,3 +731,95 @@ def mark_person_left(person, building, actor) -> int:
 @transaction.atomic
 def mark_notifications_read(person) -> int:
     return Notification.objects.unread().filter(person=person).update(read_at=clock.now())
+
+
+# People -----------------------------------------------------------------------------------
+
+INVITABLE_ROLES = ("resident", "staff")
+
+
+@transaction.atomic
+def invite_person(
+    building,
+    *,
+    actor,
+    role: str,
+    username: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    birth_date=None,
+    guardian_username: str = "",
+):
+    """Adds a resident or staff member to a building; returns the person.
+
+    A new account gets no password: the person sets one through a link the admin hands over
+    (the admin never knows it). A former member of this building who comes back gets their
+    membership again under their old account. Admins are not made here.
+    """
+    from portal.models import User
+
+    if role not in INVITABLE_ROLES:
+        raise ConsentError("invalid", _("Only residents and staff members can be invited here."))
+    guardian = None
+    if guardian_username:
+        guardian = (
+            User.objects.filter(
+                username=guardian_username,
+                memberships__building=building,
+                memberships__left_at__isnull=True,
+            )
+            .distinct()
+            .first()
+        )
+        if guardian is None:
+            raise ConsentError(
+                "invalid",
+                _("The guardian must be a current member of this building."),
+                {"guardian": [_("No current member of this building has this username.")]},
+            )
+    existing = User.objects.filter(username__iexact=username).first()
+    returning = existing is not None
+    if existing is not None:
+        if (
+            existing.username != username
+            or not existing.memberships.filter(building=building).exists()
+        ):
+            raise ConsentError(
+                "username_taken",
+                _("This username is taken. Choose another one."),
+                {"username": [_("This username is taken.")]},
+            )
+        if existing.memberships.current().filter(building=building, role=role).exists():
+            raise ConsentError(
+                "already_member", _("This person is already a member of this building.")
+            )
+        person = existing
+        Membership.objects.update_or_create(
+            user=person, building=building, role=role, defaults={"left_at": None}
+        )
+    else:
+        person = User(
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            birth_date=birth_date,
+            guardian=guardian,
+        )
+        person.set_unusable_password()
+        try:
+            person.full_clean(exclude=["password"])
+        except ValidationError as error:
+            details = {f: [str(m) for m in msgs] for f, msgs in error.message_dict.items()}
+            raise ConsentError("invalid", _("Some fields are not valid."), details) from None
+        person.save()
+        Membership.objects.create(user=person, building=building, role=role)
+    audit.record(
+        "person.invited",
+        actor=actor,
+        person=person,
+        building=building,
+        data={"role": role, "returning": returning},
+    )
+    return person

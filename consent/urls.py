@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent import api, views
+from consent import admin_views, api, views
 
 urlpatterns = [
     path("consents/", views.my_consents, name="mine"),
@@ -18,11 +18,61 @@ urlpatterns = [
     ),
     path("my-data/", views.my_data, name="my-data"),
     path("my-data.json", views.my_data_json, name="my-data-json"),
-    path("manage/purposes/", views.admin_purposes, name="admin-purposes"),
+    path("manage/purposes/", admin_views.purpose_list, name="admin-purposes"),
+    path("manage/purposes/new/", admin_views.purpose_create, name="admin-purpose-new"),
+    path("manage/purposes/<int:purpose_id>/", admin_views.purpose_detail, name="admin-purpose"),
+    path(
+        "manage/purposes/<int:purpose_id>/edit/",
+        admin_views.purpose_edit,
+        name="admin-purpose-edit",
+    ),
+    path(
+        "manage/purposes/<int:purpose_id>/delete/",
+        admin_views.purpose_delete,
+        name="admin-purpose-delete",
+    ),
+    path(
+        "manage/purposes/<int:purpose_id>/notices/new/",
+        admin_views.notice_publish,
+        name="admin-notice-new",
+    ),
+    path("manage/notices/<int:notice_id>/", admin_views.notice_detail, name="admin-notice"),
+    path(
+        "manage/purposes/<int:purpose_id>/assessments/new/",
+        admin_views.assessment_create,
+        name="admin-assessment-new",
+    ),
+    path(
+        "manage/assessments/<int:assessment_id>/",
+        admin_views.assessment_detail,
+        name="admin-assessment",
+    ),
+    path(
+        "manage/assessments/<int:assessment_id>/approve/",
+        admin_views.assessment_approve,
+        name="admin-assessment-approve",
+    ),
     path(
         "manage/purposes/<int:purpose_id>/<str:action>/",
-        views.admin_purpose_action,
+        admin_views.purpose_action,
         name="admin-purpose-action",
+    ),
+    path("manage/people/", admin_views.people, name="admin-people"),
+    path("manage/people/invite/", admin_views.person_invite, name="admin-person-invite"),
+    path(
+        "manage/buildings/<int:building_id>/people/<int:person_id>/",
+        admin_views.person_detail,
+        name="admin-person",
+    ),
+    path(
+        "manage/buildings/<int:building_id>/people/<int:person_id>/left/",
+        admin_views.person_left,
+        name="admin-person-left",
+    ),
+    path(
+        "manage/buildings/<int:building_id>/people/<int:person_id>/password-link/",
+        admin_views.person_password_link,
+        name="admin-person-password-link",
     ),
     path(
         "manage/buildings/<int:building_id>/consents/",

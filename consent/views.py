@@ -5,7 +5,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -192,46 +191,6 @@ def my_data_json(request):
 
 
 # Building admins ---------------------------------------------------------------------------
-
-
-@login_required
-def admin_purposes(request):
-    building_ids = access.admin_building_ids(request.user)
-    if not building_ids:
-        raise Http404
-    purposes = (
-        Purpose.objects.for_buildings(building_ids)
-        .select_related("building", "current_notice")
-        .annotate(
-            approved_assessments=Count(
-                "assessments", filter=Q(assessments__approved_at__isnull=False), distinct=True
-            ),
-        )
-        .order_by("building__name", "name")
-    )
-    return render(
-        request,
-        "consent/admin_purposes.html",
-        {"purposes": purposes, "building_ids": building_ids},
-    )
-
-
-@require_POST
-@login_required
-def admin_purpose_action(request, purpose_id, action):
-    if action not in ("activate", "retire"):
-        raise Http404
-    purpose = access.admin_purpose_or_404(request.user, purpose_id)
-    try:
-        if action == "activate":
-            services.activate_purpose(purpose, actor=request.user)
-            messages.success(request, _("Purpose activated."))
-        else:
-            services.retire_purpose(purpose, actor=request.user)
-            messages.success(request, _("Purpose retired. Its face data will be deleted."))
-    except ConsentError as error:
-        messages.error(request, error.message)
-    return redirect("consent:admin-purposes")
 
 
 @login_required

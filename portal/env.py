@@ -5,6 +5,7 @@ deployment stops the process at start with a message naming the variable.
 """
 
 import os
+from datetime import date
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -74,6 +75,22 @@ def env_list(name: str, default: list[str], environ: dict | None = None) -> list
     if any(item == "" for item in items):
         raise ImproperlyConfigured(f"{name} has an empty item: {raw!r}")
     return items
+
+
+def env_dates(name: str, default: list[date], environ: dict | None = None) -> list[date]:
+    """Comma-separated ISO dates (2026-10-01,2026-10-02), sorted; a bad one stops the start."""
+    items = env_list(name, [], environ)
+    if not items:
+        return sorted(default)
+    days = []
+    for item in items:
+        try:
+            days.append(date.fromisoformat(item))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list dates as YYYY-MM-DD separated by commas, not {item!r}"
+            ) from None
+    return sorted(set(days))
 
 
 def env_choice(name: str, default: str, choices: set[str], environ: dict | None = None) -> str:

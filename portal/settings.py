@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_float, env_int, env_list, env_str
+from portal.env import env_bool, env_dates, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -219,12 +219,18 @@ _PURGE_EVERY = (
     else timedelta(minutes=PURGE_INTERVAL_MINUTES)
 )
 PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 20_000, minimum=1)
+AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "purge-lapsed-biometrics": {
         "task": "recognition.tasks.purge_lapsed",
         "schedule": _PURGE_EVERY,
         # A purge nobody picked up before the next one is due is dropped, not queued up.
         "options": {"expires": _PURGE_EVERY.total_seconds()},
+    },
+    "check-audit-chain": {
+        "task": "consent.tasks.check_audit_chain",
+        "schedule": timedelta(hours=AUDIT_CHECK_INTERVAL_HOURS),
+        "options": {"queue": "maintenance", "expires": AUDIT_CHECK_INTERVAL_HOURS * 3600},
     },
 }
 
@@ -280,3 +286,11 @@ LOGGING = {
 # Retention of the logs around face data (the templates' own retention is per purpose).
 ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 180, minimum=1)
 RENEWAL_GRACE_DAYS = env_int("RENEWAL_GRACE_DAYS", 30, minimum=0)
+
+# Governance: impact assessment reviews and the filing duty (recognition/filing.py).
+ASSESSMENT_REVIEW_DAYS = env_int("ASSESSMENT_REVIEW_DAYS", 365, minimum=1)
+# The Measures' numbers (art. 15), not tunable in production; tests lower them.
+FILING_THRESHOLD = 100_000
+FILING_WARNING_FROM = 80_000
+FILING_HOLIDAYS = env_dates("FILING_HOLIDAYS", [])
+FILING_WORKDAYS = env_dates("FILING_WORKDAYS", [])

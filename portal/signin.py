@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
-from portal import clock, throttle
+from portal import clock, signals, throttle
 from portal.models import User
 
 PENDING = "signin_pending"
@@ -85,12 +85,15 @@ def verify_code(user: User, code: str):
     key = str(user.pk)
     wait = throttle.seconds_locked("code", key)
     if wait:
+        signals.code_sign_in.send(sender=User, person=user, result=signals.LOCKED)
         return None, locked_message(wait)
     for device in devices_for_user(user, confirmed=True):
         allowed, _extra = device.verify_is_allowed()
         if allowed and device.verify_token(code):
             throttle.reset("code", key)
+            signals.code_sign_in.send(sender=User, person=user, result=signals.SUCCEEDED)
             return device, ""
+    signals.code_sign_in.send(sender=User, person=user, result=signals.FAILED)
     wait = throttle.record_failure("code", key)
     if wait:
         return None, locked_message(wait)

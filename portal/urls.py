@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -13,6 +14,20 @@ accounts = [
     path("accounts/login/code/", views.login_code, name="login-code"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("accounts/two-factor/", views.two_factor, name="two-factor"),
+    # An invited person sets their own password through the link their admin handed over.
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="portal/set_password.html",
+            success_url=reverse_lazy("portal:set-password-done"),
+        ),
+        name="set-password",
+    ),
+    path(
+        "accounts/set-password/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="portal/set_password_done.html"),
+        name="set-password-done",
+    ),
 ]
 
 api_v1 = [

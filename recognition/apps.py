@@ -7,4 +7,5 @@ class RecognitionConfig(AppConfig):
     verbose_name = _("Face recognition")
 
     def ready(self) -> None:
-        from recognition import receivers  # noqa: F401  (connects the consent signals)
+        # Imported for their receivers: consent's signals, sign-in results, new templates.
+        from recognition import headcount, receivers, signin_log  # noqa: F401

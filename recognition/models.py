@@ -307,3 +307,28 @@ class GalleryGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"gallery {self.building_id}/{self.purpose_id}: {self.value}"
+
+
+class ThresholdCrossing(models.Model):
+    """The day stored face data first covered `threshold` distinct people: the filing duty
+    (30 working days) runs from it. Kept for good, even if the count falls back later."""
+
+    ENROLMENT = "enrolment"
+    CHECK = "check"
+    SOURCE_CHOICES = [
+        (ENROLMENT, _("the enrolment that reached it")),
+        (CHECK, _("a later count (data that predates the record)")),
+    ]
+
+    threshold = models.PositiveIntegerField(_("threshold"), unique=True)
+    reached_at = models.DateTimeField(_("reached at"))
+    reached_on = models.DateField(_("reached on (local date)"))
+    people = models.PositiveIntegerField(_("people counted"))
+    source = models.CharField(_("recorded by"), max_length=16, choices=SOURCE_CHOICES)
+
+    class Meta:
+        verbose_name = _("filing threshold crossing")
+        verbose_name_plural = _("filing threshold crossings")
+
+    def __str__(self) -> str:
+        return f"{self.threshold} reached on {self.reached_on}"

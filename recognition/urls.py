@@ -1,12 +1,34 @@
 from django.urls import path
 
-from recognition import api, views
+from recognition import admin_views, api, views
 
 urlpatterns = [
     path("accounts/login/face/", views.login_face, name="login-face"),
     path("face/enrol/", views.enrol, name="enrol"),
     path("face/purges/", views.purges, name="purges"),
     path("face/door-code/", views.door_code, name="door-code"),
+    path("manage/dashboard/", admin_views.compliance_dashboard, name="dashboard"),
+    path("manage/dashboard/audit-check/", admin_views.audit_check, name="audit-check"),
+    path("manage/evidence.zip", admin_views.evidence_export, name="evidence"),
+    path("manage/locations/", admin_views.location_list, name="admin-locations"),
+    path("manage/locations/new/", admin_views.location_create, name="admin-location-new"),
+    path(
+        "manage/locations/<int:location_id>/",
+        admin_views.location_edit,
+        name="admin-location",
+    ),
+    path("manage/devices/", admin_views.device_list, name="admin-devices"),
+    path("manage/devices/new/", admin_views.device_register, name="admin-device-new"),
+    path(
+        "manage/devices/<int:device_id>/rotate/",
+        admin_views.device_rotate,
+        name="admin-device-rotate",
+    ),
+    path(
+        "manage/devices/<int:device_id>/revoke/",
+        admin_views.device_revoke,
+        name="admin-device-revoke",
+    ),
 ]
 api_urlpatterns = [
     path("devices/me/", api.DeviceMeView.as_view(), name="device-me"),

@@ -1,0 +1,72 @@
+"""How many distinct people the operator holds face data of, and the record of the day that
+number first reached the filing threshold (the rules themselves are in `recognition.filing`).
+
+A person with templates for several purposes or in several buildings is one person: the
+count is `COUNT(DISTINCT person_id)` over every template of every building.
+"""
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from consent import audit
+from portal import clock
+from recognition.models import FaceTemplate, ThresholdCrossing
+
+
+def people_with_face_data(building_ids=None) -> int:
+    """Distinct people with at least one stored template (in `building_ids`, if given)."""
+    templates = FaceTemplate.objects.all()
+    if building_ids is not None:
+        templates = templates.filter(building_id__in=list(building_ids))
+    return templates.aggregate(people=Count("person_id", distinct=True))["people"]
+
+
+def crossing() -> ThresholdCrossing | None:
+    return ThresholdCrossing.objects.filter(threshold=settings.FILING_THRESHOLD).first()
+
+
+def note_headcount(source: str, people: int | None = None) -> ThresholdCrossing | None:
+    """Records the day the threshold was reached, once; returns the record, if there is one.
+
+    Called by every enrolment that adds a template (so the day is exact) and by the dashboard
+    (for data that predates the record). `people` saves a count the caller already made.
+    """
+    threshold = settings.FILING_THRESHOLD
+    recorded = crossing()
+    if recorded is not None:
+        return recorded
+    if people is None:
+        people = people_with_face_data()
+    if people < threshold:
+        return None
+    now = clock.now()
+    recorded, created = ThresholdCrossing.objects.get_or_create(
+        threshold=threshold,
+        defaults={
+            "reached_at": now,
+            "reached_on": timezone.localdate(now),
+            "people": people,
+            "source": source,
+        },
+    )
+    if created:
+        audit.record(
+            "filing.threshold_reached",
+            data={
+                "threshold": threshold,
+                "people": people,
+                "reached_on": recorded.reached_on.isoformat(),
+                "source": source,
+            },
+        )
+    return recorded
+
+
+@receiver(post_save, sender=FaceTemplate, dispatch_uid="recognition.note_headcount")
+def note_headcount_on_enrolment(sender, instance, created, **kwargs) -> None:
+    """In the enrolment's transaction: the record commits with the template that reached it."""
+    if created:
+        note_headcount(ThresholdCrossing.ENROLMENT)
