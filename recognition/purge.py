@@ -4,18 +4,24 @@ is deleted, set-based, in short batches, with one purge record per run, reason a
 Which templates lapse, and why, is `policy.lapse_reason`; the SQL here says the same thing for
 a whole table at once. On PostgreSQL a run is:
 
-1. one `INSERT ... SELECT` that classifies every template with hash joins into a temporary
-   table of (id, reason) for the lapsed ones: one pass over the table, nothing sent to Python;
-2. batches of `DELETE ... USING` over that list, each its own short transaction, which check
-   again that the row is still lapsed (a person may have renewed meanwhile), lock it with
-   `FOR UPDATE SKIP LOCKED` and return only counts per (reason, building, purpose). A purge
-   running at the same time skips the rows this one holds, and a row is counted by the run
-   that deleted it, so two runs never count a template twice and never wait on each other;
-3. the same for attempt logs, by the created_at index.
+1. one `CREATE TEMPORARY TABLE ... AS SELECT` that classifies every template with hash joins
+   (on parallel workers where the server allows) and keeps (n, id, created_at, reason) of the
+   lapsed ones: one pass over the table, nothing sent to Python;
+2. batches of `DELETE ... USING` over that list by n, each its own short transaction, which
+   lock the rows with `FOR UPDATE SKIP LOCKED`, spare a row re-enrolled meanwhile (its
+   created_at moved) and return only counts per (reason, building, purpose). A purge running
+   at the same time skips the rows this one holds, and a row is counted by the run that
+   deleted it, so two runs never count a template twice and never wait on each other;
+3. batches of the same shape for attempt logs, by the created_at index.
+
+Lapsing is final: a template found lapsed goes even if the person renews or comes back while
+the run is going, because it was collected under the consent that lapsed; a new consent needs
+a new enrolment. Only a template enrolled again meanwhile (a new one in the same row) stays.
 
 Every batch updates the run's purge records and announces `templates_deleted` in its own
 transaction, so a run stopped half-way has recorded exactly what it deleted. Other databases
-(the embedded SQLite demo) take a portable path with the same rules through the ORM.
+(the embedded SQLite demo) take a portable path with the same rules through the ORM, reason by
+reason, judging each row when it is deleted.
 """
 
 import uuid
@@ -83,13 +89,14 @@ class Cutoffs:
 
 # -- the rules as SQL (PostgreSQL) ---------------------------------------------------------
 
-# Mirrors policy.lapse_reason, first matching reason wins. Kept in one statement so the
-# planner can hash-join the whole table once.
+# Mirrors policy.lapse_reason, first matching reason wins. One statement, so the planner can
+# hash-join the whole table once; CREATE TABLE AS (unlike INSERT ... SELECT) may run that
+# scan on parallel workers.
 _CLASSIFY = """
-INSERT INTO purge_lapsed (n, id, reason)
-SELECT row_number() OVER (ORDER BY id), id, reason
+CREATE TEMPORARY TABLE purge_lapsed AS
+SELECT row_number() OVER (ORDER BY id) AS n, id, created_at, reason
 FROM (
-    SELECT t.id,
+    SELECT t.id, t.created_at,
         CASE
             WHEN p.status = %(retired)s THEN %(purpose_retired)s
             WHEN m.user_id IS NULL THEN %(person_left)s
@@ -111,39 +118,23 @@ FROM (
 WHERE reason IS NOT NULL
 """
 
-# The negation of "lapsed" for one row `t`, checked again at deletion time.
-_STILL_KEPT = """
-    (t.lapses_at IS NULL OR t.lapses_at > %(now)s)
-    AND EXISTS (
-        SELECT 1 FROM portal_membership m
-        WHERE m.user_id = t.person_id AND m.building_id = t.building_id AND m.left_at IS NULL
-    )
-    AND EXISTS (
-        SELECT 1 FROM consent_consent c
-        JOIN consent_purpose p ON p.id = c.purpose_id
-        JOIN portal_user u ON u.id = c.person_id
-        WHERE c.person_id = t.person_id AND c.purpose_id = t.purpose_id
-            AND c.status = %(granted)s AND p.status = %(active)s
-            AND (c.expires_at IS NULL OR c.expires_at > %(now)s)
-            AND (c.renewal_needed_at IS NULL OR c.renewal_needed_at > %(renewal_before)s)
-            AND (c.granted_by_id IS NOT NULL OR u.birth_date IS NULL
-                 OR u.birth_date <= %(adult_born_by)s)
-    )
-"""
-
-_DELETE_TEMPLATES = f"""
+# A template found lapsed is deleted unless its row was re-enrolled since (a fresh template
+# under a fresh consent). Consent or membership changes after the classification do not save
+# it: the data was collected under a consent that lapsed, and a new consent needs a new
+# enrolment (policy.lapse_reason).
+_DELETE_TEMPLATES = """
 WITH doomed AS (
     SELECT t.id, l.reason, t.building_id, t.purpose_id
-    FROM purge_lapsed l
+    FROM pg_temp.purge_lapsed l
     JOIN recognition_facetemplate t ON t.id = l.id
-    WHERE l.n > %(after)s AND l.n <= %(upto)s AND NOT ({_STILL_KEPT})
+    WHERE l.n > %(after)s AND l.n <= %(upto)s AND t.created_at = l.created_at
     FOR UPDATE OF t SKIP LOCKED
 ), gone AS (
     DELETE FROM recognition_facetemplate t USING doomed d WHERE t.id = d.id
     RETURNING d.reason, d.building_id, d.purpose_id
 )
 SELECT reason, building_id, purpose_id, count(*) FROM gone GROUP BY 1, 2, 3
-"""  # noqa: S608  (constant SQL text; every value is a bound parameter)
+"""
 
 _DELETE_ATTEMPTS = """
 WITH doomed AS (
@@ -210,50 +201,73 @@ class _Run:
         self.attempts = 0
         self._records: dict[tuple[str, int | None], int] = {}
 
-    def account(self, reason: str, building_id: int | None, templates=0, attempts=0) -> None:
-        """Adds to this run's record for (reason, building); call inside the batch's transaction."""
+    def account(self, deleted: Counter, field: str = "templates_deleted") -> None:
+        """Adds {(reason, building_id): count} to `field` of this run's records, in two
+        statements at most; call inside the transaction of the batch that deleted them."""
         now = clock.now()
-        key = (reason, building_id)
-        if key in self._records:
-            PurgeRecord.objects.filter(pk=self._records[key]).update(
-                templates_deleted=F("templates_deleted") + templates,
-                attempts_deleted=F("attempts_deleted") + attempts,
-                finished_at=now,
+        new = [key for key in deleted if key not in self._records]
+        old = [key for key in deleted if key in self._records]
+        if new:
+            created = PurgeRecord.objects.bulk_create(
+                PurgeRecord(
+                    run_id=self.run_id,
+                    building_id=building_id,
+                    reason=reason,
+                    started_at=self.started,
+                    finished_at=now,
+                    trigger=self.trigger,
+                    **{field: deleted[(reason, building_id)]},
+                )
+                for reason, building_id in new
             )
-        else:
-            self._records[key] = PurgeRecord.objects.create(
-                run_id=self.run_id,
-                building_id=building_id,
-                reason=reason,
-                templates_deleted=templates,
-                attempts_deleted=attempts,
-                started_at=self.started,
-                finished_at=now,
-                trigger=self.trigger,
-            ).pk
-        if reason == PurgeRecord.ATTEMPT_LOGS:
-            self.attempts += attempts
-        else:
-            self.templates[reason] += templates
+            self._records.update({key: record.pk for key, record in zip(new, created, strict=True)})
+        if old:
+            added = Case(
+                *(When(pk=self._records[key], then=Value(deleted[key])) for key in old),
+                default=Value(0),
+            )
+            PurgeRecord.objects.filter(pk__in=[self._records[key] for key in old]).update(
+                **{field: F(field) + added}, finished_at=now
+            )
+        for (reason, _building_id), count in deleted.items():
+            if reason == PurgeRecord.ATTEMPT_LOGS:
+                self.attempts += count
+            else:
+                self.templates[reason] += count
 
     def templates_gone(self, rows) -> None:
         """rows: (reason, building_id, purpose_id, count) of one batch, in its transaction."""
-        by_reason: dict[str, set[tuple[int, int]]] = {}
-        per_record: Counter[tuple[str, int]] = Counter()
-        for reason, building_id, purpose_id, count in rows:
-            per_record[(reason, building_id)] += count
-            by_reason.setdefault(reason, set()).add((building_id, purpose_id))
-        for (reason, building_id), count in sorted(per_record.items()):
-            self.account(reason, building_id, templates=count)
-        for reason, pairs in by_reason.items():
-            templates_deleted.send(sender=FaceTemplate, pairs=pairs, reason=reason)
+        if not rows:
+            return
+        deleted: Counter[tuple[str, int | None]] = Counter()
+        for reason, building_id, _purpose_id, count in rows:
+            deleted[(reason, building_id)] += count
+        self.account(deleted)
+        templates_deleted.send(
+            sender=FaceTemplate,
+            pairs={(building_id, purpose_id) for _r, building_id, purpose_id, _n in rows},
+            reasons=frozenset(reason for reason, *_rest in rows),
+        )
+
+    def attempts_gone(self, rows) -> None:
+        """rows: (building_id, count) of one batch of attempt logs, in its transaction."""
+        self.account(
+            Counter({(PurgeRecord.ATTEMPT_LOGS, b): n for b, n in rows}), "attempts_deleted"
+        )
 
     def finish(self) -> dict:
         """Zero records for reasons that deleted nothing, the audit entry; returns counts."""
         with transaction.atomic():
-            for reason in (*policy.LAPSE_REASONS, PurgeRecord.ATTEMPT_LOGS):
-                if not any(key[0] == reason for key in self._records):
-                    self.account(reason, None)
+            seen = {reason for reason, _building_id in self._records}
+            self.account(
+                Counter(
+                    {
+                        (reason, None): 0
+                        for reason in (*policy.LAPSE_REASONS, PurgeRecord.ATTEMPT_LOGS)
+                        if reason not in seen
+                    }
+                )
+            )
             counts = {reason: self.templates[reason] for reason in policy.LAPSE_REASONS}
             counts[PurgeRecord.ATTEMPT_LOGS] = self.attempts
             if any(counts.values()):
@@ -264,27 +278,23 @@ class _Run:
 def _purge_postgresql(run: _Run, batch: int) -> None:
     params = run.cutoffs.params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS purge_lapsed "
-            "(n bigint PRIMARY KEY, id bigint NOT NULL, reason text NOT NULL)"
-        )
-        cursor.execute("TRUNCATE purge_lapsed")
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.purge_lapsed")
         cursor.execute(_CLASSIFY, params)
         lapsed = cursor.rowcount
-        cursor.execute("ANALYZE purge_lapsed")
+        cursor.execute("CREATE UNIQUE INDEX ON pg_temp.purge_lapsed (n)")
+        cursor.execute("ANALYZE pg_temp.purge_lapsed")
         for after in range(0, lapsed, batch):
             with transaction.atomic():
                 cursor.execute(_DELETE_TEMPLATES, {**params, "after": after, "upto": after + batch})
                 run.templates_gone(cursor.fetchall())
-        cursor.execute("DROP TABLE purge_lapsed")
+        cursor.execute("DROP TABLE pg_temp.purge_lapsed")
         while True:
             with transaction.atomic():
                 cursor.execute(
                     _DELETE_ATTEMPTS, {"before": run.cutoffs.attempts_before, "batch": batch}
                 )
                 rows = cursor.fetchall()
-                for building_id, count in rows:
-                    run.account(PurgeRecord.ATTEMPT_LOGS, building_id, attempts=count)
+                run.attempts_gone(rows)
             if sum(count for _building, count in rows) < batch:
                 return
 
@@ -315,8 +325,7 @@ def _purge_portable(run: _Run, batch: int) -> None:
             )
             rows = list(chosen.values_list("building_id").annotate(n=Count("pk")))
             deleted = chosen.delete()[0]
-            for building_id, count in rows:
-                run.account(PurgeRecord.ATTEMPT_LOGS, building_id, attempts=count)
+            run.attempts_gone(rows)
         if deleted < batch:
             return
 

@@ -160,7 +160,7 @@ def delete_templates(queryset, *, reason: str, trigger: str, actor=None, buildin
             finished_at=clock.now(),
             trigger=trigger,
         )
-        templates_deleted.send(sender=FaceTemplate, pairs=pairs, reason=reason)
+        templates_deleted.send(sender=FaceTemplate, pairs=pairs, reasons=frozenset({reason}))
         audit.record(
             "face.deleted",
             actor=actor,

@@ -298,8 +298,8 @@ def test_purge_attributes_every_template_as_the_rule_does(
 def test_deletions_are_announced_inside_their_transaction(resident, other_resident, door):
     heard = []
 
-    def listener(sender, pairs, reason, **kwargs):
-        heard.append((reason, pairs, connection.in_atomic_block))
+    def listener(sender, pairs, reasons, **kwargs):
+        heard.append((reasons, pairs, connection.in_atomic_block))
 
     enrol(resident, door)
     enrol(other_resident, door)
@@ -311,7 +311,7 @@ def test_deletions_are_announced_inside_their_transaction(resident, other_reside
     finally:
         templates_deleted.disconnect(listener)
     pair = {(door.building_id, door.pk)}
-    assert heard == [(policy.WITHDRAWN, pair, True), (policy.WITHDRAWN, pair, True)]
+    assert heard == [({policy.WITHDRAWN}, pair, True), ({policy.WITHDRAWN}, pair, True)]
 
 
 @pytest.mark.django_db
@@ -455,6 +455,39 @@ def test_purge_skips_rows_another_transaction_holds_and_a_later_run_takes_them(
     assert set(FaceTemplate.objects.values_list("pk", flat=True)) == set(held)
     assert purge_lapsed_templates() == only(withdrawn=30)
     assert not FaceTemplate.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_template_enrolled_again_during_the_run_is_spared(
+    resident, other_resident, door, staff_sign_in, settings
+):
+    """Lapsing is final for the data that lapsed, but not for a fresh enrolment in its row."""
+    settings.PURGE_BATCH_SIZE = 1
+    first, second = enrol(resident, staff_sign_in), enrol(other_resident, door)
+    lapsed = clock.now() - timedelta(minutes=1)
+    FaceTemplate.objects.filter(pk__in=[first.pk, second.pk]).update(lapses_at=lapsed)
+
+    def enrol_again_meanwhile(sender, **kwargs):
+        templates_deleted.disconnect(enrol_again_meanwhile)
+        # Another request, in its own connection and transaction, while the run goes on.
+        worker = threading.Thread(
+            target=lambda: (
+                services.store_template(other_resident, door, VECTOR, "test-engine"),
+                connection.close(),
+            )
+        )
+        worker.start()
+        worker.join(timeout=30)
+
+    templates_deleted.connect(enrol_again_meanwhile)
+    try:
+        counts = purge_lapsed_templates()
+    finally:
+        templates_deleted.disconnect(enrol_again_meanwhile)
+    assert counts == only(retention=1)
+    assert alive(first, second) == [False, True]
+    second.refresh_from_db()
+    assert second.lapses_at > clock.now()
 
 
 def _test_database_env(**extra) -> dict:
