@@ -135,7 +135,9 @@ class ConsentEventSerializer(serializers.ModelSerializer):
 
 class ConsentSerializer(serializers.ModelSerializer):
     state = serializers.SerializerMethodField()
-    granted_by = serializers.CharField(source="granted_by.username", default=None)
+    granted_by = serializers.CharField(
+        source="granted_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Consent

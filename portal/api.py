@@ -28,10 +28,44 @@ def exception_handler(exc, context):
     return response
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     details = serializers.DictField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error: `{"error": {"code", "message", "details"}}`."""
+
+    error = ErrorDetailSerializer()
+
+
+# Answers any operation may give, whatever its own documentation lists: refused (not signed
+# in, wrong role or second factor missing), not found (not yours, or not there), and the body
+# over the upload limit.
+COMMON_ERRORS = ("401", "403", "404", "413")
+
+
+def document_errors(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation documents the common errors
+    (and 400 when it takes parameters or a body), all in the portal's error shape."""
+    reference = {"$ref": "#/components/schemas/Error"}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = list(COMMON_ERRORS)
+            if operation.get("parameters") or operation.get("requestBody"):
+                codes.append("400")
+            for code in codes:
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "content": {"application/json": {"schema": reference}},
+                        "description": "",
+                    },
+                )
+    return result
 
 
 class MeSerializer(serializers.Serializer):

@@ -269,6 +269,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "PurposeStatusEnum": "consent.models.Purpose.STATUS_CHOICES",
         "PurposeMethodEnum": "consent.models.Purpose.METHOD_CHOICES",

@@ -48,4 +48,5 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
+handler404 = "portal.views.not_found"
 handler500 = "portal.views.server_error"

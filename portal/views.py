@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -160,3 +161,11 @@ def server_error(request):
         _("Something went wrong"),
         _("Something went wrong on our side. Please try again."),
     )
+
+
+def not_found(request, exception=None):
+    """404: in the portal's error shape under /api/ (a path that matches no route, such as a
+    negative id, included), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(request, 404, "not_found", _("Not found"), _("Not found."))
+    return page_not_found(request, exception)
