@@ -268,3 +268,35 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
         "",
         person_id=person_id if matched else None,
     )
+
+
+def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
+    """Re-encrypts every template with the newest key of FACE_ENCRYPTION_KEYS; every older
+    key still decrypts meanwhile. Returns (templates, batches).
+
+    Batches by id, each one short transaction: its rows are locked, re-encrypted in Python
+    (Fernet) and written back with one UPDATE, so an enrolment or a deletion running at the
+    same time waits for the batch and is never overwritten by an old ciphertext.
+    """
+    done = batches = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                FaceTemplate.objects.select_for_update()
+                .filter(pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "ciphertext")[:batch_size]
+            )
+            if not rows:
+                break
+            FaceTemplate.objects.bulk_update(
+                [FaceTemplate(pk=pk, ciphertext=crypto.rotate(token)) for pk, token in rows],
+                ["ciphertext"],
+            )
+        last_id = rows[-1][0]
+        done += len(rows)
+        batches += 1
+    if done:
+        audit.record("face.keys_rotated", data={"templates": done, "batches": batches})
+    return done, batches
