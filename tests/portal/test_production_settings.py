@@ -67,3 +67,48 @@ def test_production_passes_check_deploy():
         FACE_ENCRYPTION_KEYS=GOOD_KEY,
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_answers_carry_hsts_csp_and_secure_cookies():
+    """portal.settings with DEBUG off, served as over HTTPS: HSTS, CSP, nosniff, frame denial,
+    and the CSRF and session cookies marked Secure and HttpOnly (session); plain HTTP is
+    redirected to HTTPS."""
+    script = (
+        "import json, django; django.setup()\n"
+        "from django.test import Client\n"
+        "client = Client()\n"
+        "page = client.get('/accounts/login/', secure=True)\n"
+        "plain = client.get('/accounts/login/')\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps({'headers': dict(page.headers),"
+        " 'csrf': page.cookies['csrftoken'].output(), 'plain': plain.status_code,"
+        " 'location': plain.headers.get('Location', ''),"
+        " 'session_secure': s.SESSION_COOKIE_SECURE, 'session_httponly':"
+        " s.SESSION_COOKIE_HTTPONLY}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FACE_ENCRYPTION_KEYS"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DEBUG="false",
+        ALLOWED_HOSTS="testserver",
+        DATABASE_URL="",
+        REDIS_URL="",
+        SECRET_KEY="Vq7!" + "kP2x9Lm#Zt4Rw8Yb6Nc1Jd3Hf5Gs0Qa" * 2,
+        FACE_ENCRYPTION_KEYS=GOOD_KEY,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    headers = seen["headers"]
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "; Secure" in seen["csrf"]
+    assert seen["session_secure"] and seen["session_httponly"]
+    assert seen["plain"] == 301 and seen["location"].startswith("https://")
