@@ -55,6 +55,10 @@ def face_offered(device: Device, *, identification: bool) -> bool:
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
 
+def face_locked_message(seconds: int) -> str:
+    return " ".join([signin.locked_message(seconds), str(USE_CODE)])
+
+
 def is_member(person_id: int | None, building_id: int) -> bool:
     if person_id is None:
         return False
@@ -134,7 +138,7 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
     wait = _locked([(FACE_DEVICE, str(device.pk))])
     if wait:
         attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
-        return answer(attempt, signin.locked_message(wait), retry_after=wait)
+        return answer(attempt, face_locked_message(wait), retry_after=wait)
     try:
         probe = engine.embed(image)
     except ImageRejected as rejected:
@@ -187,7 +191,7 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
     wait = _locked([(FACE_DEVICE, str(device.pk)), (FACE_PERSON, str(person_id))])
     if wait:
         attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
-        return answer(attempt, signin.locked_message(wait), retry_after=wait)
+        return answer(attempt, face_locked_message(wait), retry_after=wait)
     try:
         probe = engine.embed(image)
     except ImageRejected as rejected:

@@ -40,12 +40,27 @@ _FETCH_CHUNK = 2_000
 
 def bump(pairs: Iterable[tuple[int, int]]) -> None:
     """Raises the generation of each (building id, purpose id); call inside the transaction
-    that writes or deletes their templates, so that the two commit together."""
-    for building_id, purpose_id in sorted(set(pairs)):
-        GalleryGeneration.objects.get_or_create(building_id=building_id, purpose_id=purpose_id)
-        GalleryGeneration.objects.filter(building_id=building_id, purpose_id=purpose_id).update(
-            value=F("value") + 1
-        )
+    that writes or deletes their templates, so that the two commit together.
+
+    Three statements however many pairs (a purge batch brings hundreds); the rows are locked
+    in (building, purpose) order, so bumps running at the same time never deadlock.
+    """
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return
+    GalleryGeneration.objects.bulk_create(
+        [GalleryGeneration(building_id=b, purpose_id=p) for b, p in pairs], ignore_conflicts=True
+    )
+    wanted = Q()
+    for building_id, purpose_id in pairs:
+        wanted |= Q(building_id=building_id, purpose_id=purpose_id)
+    locked = list(
+        GalleryGeneration.objects.filter(wanted)
+        .order_by("building_id", "purpose_id")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    GalleryGeneration.objects.filter(pk__in=locked).update(value=F("value") + 1)
 
 
 def bump_for(queryset) -> None:
@@ -135,7 +150,11 @@ def _template_rows(building_id: int, purpose_id: int, model_id: str) -> list:
     ).order_by("pk")
     if connection.vendor == "postgresql":
         stamp = Cast(Extract("created_at", "epoch"), FloatField())
-        return list(templates.annotate(stamp=stamp).values_list("pk", "person_id", "stamp"))
+        rows = templates.annotate(stamp=stamp).values_list("pk", "person_id", "stamp")
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:  # plain tuples: no per-row converters
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     return [
         (pk, person, at.timestamp())
         for pk, person, at in templates.values_list("pk", "person_id", "created_at")

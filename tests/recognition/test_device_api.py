@@ -204,6 +204,7 @@ def test_the_code_route_works_while_the_face_route_is_throttled(client, enrolled
     locked = _verify(client, key, resident, photos["a2"])
     assert locked.status_code == 429
     assert locked.json()["error"]["code"] == "throttled"
+    assert "door code" in locked.json()["error"]["message"]
     _stored, code = doorcodes.issue_door_code(resident)
     assert _code(client, key, code).json()["open"] is True
     totp = add_totp(resident)
