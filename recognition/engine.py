@@ -152,6 +152,9 @@ class DeepFaceEngine:
     detects and aligns on the ``max_side`` copy. ``mirror`` averages the embeddings of the
     aligned face and of its mirror image: one more forward pass for a wider margin between
     same-person and different-person distances (measured in docs/face-engine.md).
+
+    Not for sharing between threads (DeepFace and OpenCV crashed under a thread pool): one
+    engine per process, built after the fork.
     """
 
     def __init__(
