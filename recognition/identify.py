@@ -63,12 +63,6 @@ def bump(pairs: Iterable[tuple[int, int]]) -> None:
     GalleryGeneration.objects.filter(pk__in=locked).update(value=F("value") + 1)
 
 
-def bump_for(queryset) -> None:
-    """Raises the generation of every (building, purpose) that templates of `queryset` are in;
-    call before deleting them, in the same transaction."""
-    bump(queryset.order_by().values_list("building_id", "purpose_id").distinct())
-
-
 def current_generation(building_id: int, purpose_id: int) -> int:
     value = (
         GalleryGeneration.objects.filter(building_id=building_id, purpose_id=purpose_id)
