@@ -68,7 +68,9 @@ def drop_database(db_name: str) -> None:
 
 
 @contextmanager
-def processes(env: dict, *, web_workers: int, face_workers: int, log_dir: Path):
+def processes(
+    env: dict, *, web_workers: int, face_workers: int, log_dir: Path, web_threads: int = 1
+):
     """gunicorn on a free port and a prefork Celery worker; yields the base URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -86,6 +88,8 @@ def processes(env: dict, *, web_workers: int, face_workers: int, log_dir: Path):
                 str(web_workers),
                 "--timeout",
                 "60",
+                "--threads",
+                str(web_threads),
             ],
             cwd=REPO,
             env=env,
