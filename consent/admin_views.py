@@ -101,7 +101,7 @@ def purpose_create(request):
 @login_required
 def purpose_detail(request, purpose_id):
     purpose = access.admin_purpose_or_404(request.user, purpose_id)
-    status = next(s for s in purpose_statuses([purpose.building_id]) if s.purpose.pk == purpose.pk)
+    (status,) = purpose_statuses([purpose.building_id], purpose_ids=[purpose.pk])
     return render(
         request,
         "consent/admin/purpose.html",
@@ -447,6 +447,9 @@ def person_detail(request, building_id, person_id):
 def person_left(request, building_id, person_id):
     """Moved out or gone: memberships and consents here end, face data here is deleted."""
     building, person = _member_or_404(request.user, building_id, person_id)
+    if person.pk == request.user.pk:
+        messages.error(request, _("You cannot record yourself as having left."))
+        return redirect("consent:admin-person", building.pk, person.pk)
     if not ConfirmForm(request.POST).is_valid():
         messages.error(request, _("Tick the box to confirm that this person has left."))
         return redirect("consent:admin-person", building.pk, person.pk)

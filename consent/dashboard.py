@@ -3,20 +3,23 @@ number of queries whatever the number of purposes and consents.
 
 - `purpose_statuses`: every purpose of the buildings with what it lacks (an approved impact
   assessment covering its current purpose and method, a published notice), whether its
-  assessment is due for review, and its consent figures (three queries).
+  assessment is due for review, and its consent figures (two queries: the counts are kept by
+  PostgreSQL triggers, `ConsentCount`).
 - `audit_status`: the latest walk over the audit chain and whether entries came after it.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from consent import rules
-from consent.models import AuditCheck, AuditEntry, Consent, Purpose
+from consent.models import AuditCheck, AuditEntry, Consent, ConsentCount, Purpose
 from portal import clock
 
 # Consent figures per purpose, in the order shown.
@@ -51,7 +54,7 @@ class PurposeStatus:
     review: str | None  # rules.REVIEW_* or None
     consents: dict[str, int] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def missing(self) -> list[str]:
         """What the purpose lacks to be (or stay) lawfully active; empty once retired."""
         if self.purpose.status == rules.RETIRED:
@@ -74,7 +77,7 @@ class PurposeStatus:
     def review_due(self) -> bool:
         return self.review is not None and self.purpose.status != rules.RETIRED
 
-    @property
+    @cached_property
     def consent_row(self) -> list[int]:
         return [self.consents.get(key, 0) for key, _label in CONSENT_COLUMNS]
 
@@ -83,41 +86,52 @@ class PurposeStatus:
         return sum(self.consents.values())
 
 
+def counted_rows(purpose_ids) -> list[tuple[int, str, bool, int]]:
+    """(purpose, status, awaiting renewal, count) from the counts PostgreSQL keeps."""
+    return list(
+        ConsentCount.objects.filter(purpose_id__in=purpose_ids, count__gt=0).values_list(
+            "purpose_id", "status", "awaiting_renewal", "count"
+        )
+    )
+
+
+def live_rows(purpose_ids) -> list[tuple[int, str, bool, int]]:
+    """The same, counted from the consents themselves."""
+    awaiting = ExpressionWrapper(Q(renewal_needed_at__isnull=False), output_field=BooleanField())
+    return list(
+        Consent.objects.filter(purpose_id__in=purpose_ids)
+        .annotate(awaiting_renewal=awaiting)
+        .values_list("purpose_id", "status", "awaiting_renewal")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 def consent_figures(purpose_ids: list[int]) -> dict[int, dict[str, int]]:
-    """{purpose id: {column: count}} in two grouped queries over the (purpose, status) index
-    and the partial index of consents awaiting renewal."""
+    """{purpose id: {column: count}}: one small query over the counts PostgreSQL keeps
+    (`ConsentCount`); elsewhere (the SQLite demo) one grouped query over the consents."""
     figures: dict[int, dict[str, int]] = defaultdict(dict)
     if not purpose_ids:
         return figures
-    by_status = (
-        Consent.objects.filter(purpose_id__in=purpose_ids)
-        .values_list("purpose_id", "status")
-        .annotate(n=Count("id"))
-        .order_by()
+    rows = (
+        counted_rows(purpose_ids) if connection.vendor == "postgresql" else live_rows(purpose_ids)
     )
-    for purpose_id, status, count in by_status:
-        figures[purpose_id][status] = count
-    renewal = (
-        Consent.objects.filter(
-            purpose_id__in=purpose_ids, renewal_needed_at__isnull=False, status=rules.GRANTED
-        )
-        .values_list("purpose_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for purpose_id, count in renewal:
+    for purpose_id, status, awaiting_renewal, count in rows:
         row = figures[purpose_id]
-        row[RENEWAL_NEEDED] = count
-        row[GRANTED] = row.get(GRANTED, 0) - count
+        column = RENEWAL_NEEDED if awaiting_renewal and status == rules.GRANTED else status
+        row[column] = row.get(column, 0) + count
     return figures
 
 
-def purpose_statuses(building_ids, now=None) -> list[PurposeStatus]:
-    """Every purpose of the buildings with its gaps, review reminder and consent figures."""
+def purpose_statuses(building_ids, now=None, purpose_ids=None) -> list[PurposeStatus]:
+    """Every purpose of the buildings (or only `purpose_ids` of them) with its gaps, review
+    reminder and consent figures."""
     now = now or clock.now()
+    purposes = Purpose.objects.for_buildings(list(building_ids))
+    if purpose_ids is not None:
+        purposes = purposes.filter(pk__in=list(purpose_ids))
     purposes = list(
-        Purpose.objects.for_buildings(list(building_ids))
-        .select_related("building", "current_notice")
+        purposes.select_related("building", "current_notice")
         .annotate(latest_approved_at=Max("assessments__approved_at"))
         .order_by("building__name", "name", "id")
     )

@@ -453,3 +453,28 @@ class AuditCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finished_at:%Y-%m-%d %H:%M} {'intact' if self.intact else 'broken'}"
+
+
+class ConsentCount(models.Model):
+    """How many consents of a purpose are in each status (and awaiting renewal or not).
+
+    Kept by the database itself on PostgreSQL: statement-level triggers on the consent table
+    add the rows each INSERT, UPDATE or DELETE brings and take away the rows it removes, in the
+    writer's own transaction (see the migration that adds this table). Python never writes it;
+    the dashboard reads it instead of counting a million consents on each request.
+    """
+
+    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Consent.STATUS_CHOICES)
+    awaiting_renewal = models.BooleanField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "status", "awaiting_renewal"], name="one_count_per_state"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose_id} {self.status}: {self.count}"

@@ -220,12 +220,18 @@ _PURGE_EVERY = (
 )
 PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 20_000, minimum=1)
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
+ATTEMPT_TALLY_MINUTES = env_int("ATTEMPT_TALLY_MINUTES", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "purge-lapsed-biometrics": {
         "task": "recognition.tasks.purge_lapsed",
         "schedule": _PURGE_EVERY,
         # A purge nobody picked up before the next one is due is dropped, not queued up.
         "options": {"expires": _PURGE_EVERY.total_seconds()},
+    },
+    "tally-attempts": {
+        "task": "recognition.tasks.tally_attempts",
+        "schedule": timedelta(minutes=ATTEMPT_TALLY_MINUTES),
+        "options": {"queue": "maintenance", "expires": ATTEMPT_TALLY_MINUTES * 60},
     },
     "check-audit-chain": {
         "task": "consent.tasks.check_audit_chain",

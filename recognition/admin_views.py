@@ -4,8 +4,6 @@ form's shape, calls one service and renders. No page shows a template, an embedd
 distance; a device key is shown once, in the response that issued it, and never again.
 """
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -21,7 +19,7 @@ from consent import rules as consent_rules
 from consent.models import AuditCheck, Purpose
 from portal import clock
 from portal.models import Building
-from recognition import dashboard, devices, evidence, locations, policy
+from recognition import dashboard, devices, evidence, locations, policy, tally
 from recognition.admin_forms import DeviceForm, LocationForm, placement_refusal
 from recognition.models import Device, Location
 
@@ -132,14 +130,14 @@ def _device_form(request, building_ids):
 @login_required
 def device_list(request):
     building_ids = _buildings_or_404(request.user)
-    now = clock.now()
-    counts = evidence.device_attempts(building_ids, now - timedelta(days=dashboard.WINDOW_DAYS))
-    device_rows = [
-        {"device": device, "attempts": counts.get(device.pk, {})}
-        for device in Device.objects.filter(building_id__in=building_ids)
+    found = list(
+        Device.objects.filter(building_id__in=building_ids)
         .select_related("building", "location", "purpose")
         .order_by("revoked_at", "building__name", "name", "id")
-    ]
+    )
+    since = tally.window_start(clock.now(), dashboard.WINDOW_DAYS)
+    counts = tally.device_counts([device.pk for device in found], since)
+    device_rows = [{"device": device, "attempts": counts.get(device.pk, {})} for device in found]
     return render(
         request,
         "recognition/admin/devices.html",

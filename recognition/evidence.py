@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,8 +22,8 @@ from consent import audit, evidence
 from consent.dashboard import CONSENT_COLUMNS, consent_figures
 from consent.models import AuditCheck
 from portal import clock
-from recognition import dashboard
-from recognition.models import Attempt, Device, Location, PurgeRecord
+from recognition import dashboard, tally
+from recognition.models import Device, Location, PurgeRecord
 
 README = """Evidence export of the face-consent portal
 ============================================
@@ -41,8 +40,9 @@ locations.csv           every location: type of place, whether a face device may
 devices.csv             every device: location, purpose, registered, revoked, last contact,
                         attempts in the last {window} days by method (no keys, no hashes)
 consent_figures.csv     decisions per purpose: granted, renewal needed, refused, withdrawn, ended
-fallback_parity.csv     sign-ins and door openings in the last {window} days, face and
-                        without face, accepted and refused, failure rate
+fallback_parity.csv     sign-ins (the whole portal) and door openings (these buildings) in
+                        the last {window} days, face and without face, accepted and refused,
+                        failure rate; fallback_parity_daily.csv the same per day, as tallied
 purge_records.csv       every deletion of face data: when, why, how many (no person)
 audit_chain.json        a check of the whole hash-chained audit log, run for this export
 filing.json             distinct people with stored face data across the operator, the
@@ -104,24 +104,7 @@ def _locations(building_ids) -> bytes:
     )
 
 
-def device_attempts(building_ids, since) -> dict[int, dict[str, int]]:
-    """{device id: {"face", "code", "refused"}} of attempts since `since`, one query."""
-    rows = (
-        Attempt.objects.since(since)
-        .filter(device__building_id__in=building_ids)
-        .values("device_id")
-        .annotate(
-            face=Count("id", filter=Q(method=Attempt.FACE)),
-            code=Count("id", filter=Q(method=Attempt.CODE)),
-            refused=Count("id", filter=~Q(result=Attempt.MATCH)),
-        )
-        .order_by()
-    )
-    return {row.pop("device_id"): row for row in rows}
-
-
 def _devices(building_ids, since) -> bytes:
-    counts = device_attempts(building_ids, since)
     devices = (
         Device.objects.filter(building_id__in=building_ids)
         .select_related("building", "location", "purpose")
@@ -140,6 +123,7 @@ def _devices(building_ids, since) -> bytes:
         )
         .order_by("building__name", "name", "id")
     )
+    counts = tally.device_counts([d.pk for d in devices], since)
     rows = []
     for device in devices:
         n = counts.get(device.pk, {})
@@ -318,7 +302,7 @@ def _audit_check() -> dict:
 def build_zip(building_ids, generated_by, now=None) -> bytes:
     now = now or clock.now()
     building_ids = list(building_ids)
-    since = now - timedelta(days=dashboard.WINDOW_DAYS)
+    since = tally.window_start(now, dashboard.WINDOW_DAYS)
     handler = evidence.handler_details(building_ids)
     register = evidence.purposes_register(building_ids)
     figures = consent_figures([p["id"] for p in register])
@@ -354,6 +338,13 @@ def build_zip(building_ids, generated_by, now=None) -> bytes:
                     evidence.when(since),
                 ]
                 for row in parity
+            ),
+        ),
+        "fallback_parity_daily.csv": _csv(
+            ["day", "channel", "building_id", "method", "accepted", "refused"],
+            (
+                [t.day.isoformat(), t.channel, t.building_id or "", t.method, t.accepted, t.refused]
+                for t in tally.daily_rows(building_ids, timezone.localdate(since))
             ),
         ),
         "purge_records.csv": _purge_records(building_ids),

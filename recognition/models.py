@@ -332,3 +332,42 @@ class ThresholdCrossing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.threshold} reached on {self.reached_on}"
+
+
+class AttemptTally(models.Model):
+    """Sign-in and door attempts counted per local day, building, channel and method, for the
+    fallback-parity figures: counting the attempt log itself on every dashboard request would
+    not keep up with a door's traffic. Written only by `recognition.tally`; counts only.
+
+    `building_id` and `device_id` are plain ids, 0 for portal sign-ins (they belong to no
+    building and no device), so a row outlives a deleted building like the audit log does.
+    """
+
+    day = models.DateField()
+    building_id = models.BigIntegerField(default=0)
+    device_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=16, choices=Attempt.CHANNEL_CHOICES)
+    method = models.CharField(max_length=8, choices=Attempt.METHOD_CHOICES)
+    accepted = models.PositiveBigIntegerField(default=0)
+    refused = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building_id", "day", "device_id", "channel", "method"],
+                name="one_tally_per_day",
+            )
+        ]
+        indexes = [models.Index(fields=["device_id", "day"], name="tally_device_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.building_id} {self.channel}/{self.method}"
+
+
+class AttemptTallyMark(models.Model):
+    """One row: attempts created before `counted_until` are in the tallies, later ones not."""
+
+    counted_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"attempts counted until {self.counted_until}"

@@ -81,3 +81,10 @@ def purge_lapsed() -> dict:
 
 def face_deadline() -> float:
     return settings.FACE_VERIFY_DEADLINE
+
+
+@shared_task(name="recognition.tasks.tally_attempts", acks_late=True)
+def tally_attempts() -> dict:
+    from recognition.tally import tally_attempts
+
+    return tally_attempts()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recognition import admin_views, api, views
+from recognition import admin_api, admin_views, api, views
 
 urlpatterns = [
     path("accounts/login/face/", views.login_face, name="login-face"),
@@ -31,6 +31,7 @@ urlpatterns = [
     ),
 ]
 api_urlpatterns = [
+    path("admin/dashboard/", admin_api.DashboardView.as_view(), name="admin-dashboard"),
     path("devices/me/", api.DeviceMeView.as_view(), name="device-me"),
     path("devices/identify/", api.IdentifyView.as_view(), name="device-identify"),
     path("devices/identify/jobs/", api.IdentifyJobsView.as_view(), name="device-identify-jobs"),

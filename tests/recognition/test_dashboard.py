@@ -6,7 +6,7 @@ fixed number of queries; an export that opens and holds no face data."""
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -201,7 +201,8 @@ def test_consent_figures_per_purpose(client, sign_in, admin_a, building_a, admin
     sign_in(admin_a)
     d, _shown = figures(client)
     (status,) = d.purposes
-    assert status.consents == {
+    columns = [key for key, _label in d.consent_columns]
+    assert dict(zip(columns, status.consent_row, strict=True)) == {
         "granted": 0,
         "renewal_needed": 2,
         "refused": 1,
@@ -240,36 +241,90 @@ def test_a_locked_code_sign_in_is_logged_as_throttled(client, staff):
     assert Attempt.THROTTLED in results
 
 
-def test_parity_counts_face_and_non_face_per_channel(
-    client, sign_in, admin_a, staff, building_a, building_b
-):
+def _parity_attempts(staff, building_a, building_b):
     door_a, _key = make_door(building_a)
     door_b, _key = make_door(building_b)
     for result in (Attempt.MATCH, Attempt.MATCH, Attempt.NO_MATCH):
         door_attempt(door_a, Attempt.FACE, result)
     door_attempt(door_a, Attempt.CODE, Attempt.MATCH)
-    door_attempt(door_b, Attempt.FACE, Attempt.MATCH)
-    log_attempt(channel=Attempt.SIGN_IN, method=Attempt.FACE, result=Attempt.MATCH, person=staff)
-    log_attempt(channel=Attempt.SIGN_IN, method=Attempt.FACE, result=Attempt.REJECTED, person=staff)
-    log_attempt(
-        channel=Attempt.ENROLMENT, method=Attempt.FACE, result=Attempt.ENROLLED, person=staff
-    )
+    door_attempt(door_b, Attempt.FACE, Attempt.MATCH)  # another building's door
+    face = {"channel": Attempt.SIGN_IN, "method": Attempt.FACE, "person": staff}
+    log_attempt(result=Attempt.MATCH, **face)
+    log_attempt(result=Attempt.REJECTED, **face)
+    log_attempt(channel=Attempt.ENROLMENT, method=Attempt.FACE, result="enrolled", person=staff)
     outsider = make_person("outsider", building_b, "resident")
-    log_attempt(channel=Attempt.SIGN_IN, method=Attempt.CODE, result=Attempt.MATCH, person=outsider)
-    sign_in(staff)  # a code sign-in of a member of A
+    code = {"channel": Attempt.SIGN_IN, "method": Attempt.CODE}
+    log_attempt(result=Attempt.MATCH, person=outsider, **code)
+    return door_a
+
+
+EXPECTED_PARITY = {
+    # Portal sign-ins count across the portal: the staff member's, the admin's own and an
+    # outsider's code sign-ins. Doors count for the admin's buildings only.
+    (Attempt.SIGN_IN, Attempt.FACE): (1, 1),
+    (Attempt.SIGN_IN, Attempt.CODE): (3, 0),
+    (Attempt.DOOR, Attempt.FACE): (2, 1),
+    (Attempt.DOOR, Attempt.CODE): (1, 0),
+}
+
+
+def _parity(d) -> dict:
+    return {(r.channel, r.method): (r.accepted, r.refused) for r in d.parity}
+
+
+def test_parity_counts_face_and_non_face_per_channel(
+    client, sign_in, admin_a, staff, building_a, building_b
+):
+    _parity_attempts(staff, building_a, building_b)
+    sign_in(staff)  # a code sign-in
     client.post("/accounts/logout/")
     sign_in(admin_a)  # and the admin's own
     d, shown = figures(client)
-    rows = {(r.channel, r.method): (r.accepted, r.refused) for r in d.parity}
-    assert rows == {
-        (Attempt.SIGN_IN, Attempt.FACE): (1, 1),
-        (Attempt.SIGN_IN, Attempt.CODE): (2, 0),
-        (Attempt.DOOR, Attempt.FACE): (2, 1),
-        (Attempt.DOOR, Attempt.CODE): (1, 0),
-    }
+    assert _parity(d) == EXPECTED_PARITY
     door_face = next(r for r in d.parity if (r.channel, r.method) == ("door", "face"))
     assert door_face.failure_rate == pytest.approx(1 / 3)
     assert "33.3 %" in shown
+
+
+def test_tallied_days_and_live_minutes_add_up_to_the_same_figures(
+    client, sign_in, admin_a, staff, building_a, building_b, moved_clock
+):
+    from portal import clock
+    from recognition import tally
+    from recognition.models import AttemptTally
+
+    door_a = _parity_attempts(staff, building_a, building_b)
+    sign_in(staff)
+    client.post("/accounts/logout/")
+    sign_in(admin_a)
+    since = tally.window_start(clock.now(), 30)
+    live_devices = tally.device_counts([door_a.pk], since)
+    later = clock.now() + tally.SETTLE + timedelta(seconds=1)
+    first = tally.tally_attempts(now=later)
+    assert first["attempts"] == 10  # enrolments are not counted
+    assert tally.tally_attempts(now=later) == {"rows": 0, "attempts": 0}  # nothing twice
+    assert AttemptTally.objects.filter(channel=Attempt.SIGN_IN).exclude(building_id=0).count() == 0
+    d, _shown = figures(client)
+    assert _parity(d) == EXPECTED_PARITY
+    assert tally.device_counts([door_a.pk], since) == live_devices
+    assert live_devices[door_a.pk] == {"face": 3, "code": 1, "refused": 1}
+
+    # Attempts after the mark are counted live, then tallied on top of the same day's row.
+    moved_clock.advance(seconds=5)
+    door_attempt(door_a, Attempt.CODE, Attempt.NO_MATCH)
+    d, _shown = figures(client)
+    assert _parity(d)[(Attempt.DOOR, Attempt.CODE)] == (1, 1)
+    tally.tally_attempts(now=clock.now() + tally.SETTLE + timedelta(seconds=2))
+    d, _shown = figures(client)
+    assert _parity(d)[(Attempt.DOOR, Attempt.CODE)] == (1, 1)
+    assert tally.device_counts([door_a.pk], since)[door_a.pk]["code"] == 2
+
+
+def test_the_beat_task_tallies(building_a, staff):
+    from recognition.tasks import tally_attempts
+
+    log_attempt(channel=Attempt.SIGN_IN, method=Attempt.CODE, result=Attempt.MATCH, person=staff)
+    assert tally_attempts()["attempts"] == 0  # too fresh: left to the next run
 
 
 # Purges and the audit chain -----------------------------------------------------------------
@@ -383,6 +438,7 @@ EXPECTED_FILES = {
     "devices.csv",
     "consent_figures.csv",
     "fallback_parity.csv",
+    "fallback_parity_daily.csv",
     "purge_records.csv",
     "audit_chain.json",
     "filing.json",
@@ -449,3 +505,58 @@ def test_the_export_opens_and_holds_no_embedding(
 def test_the_export_is_for_admins_only(client, sign_in, resident, admin_b, building_a):
     sign_in(resident)
     assert client.get(EVIDENCE).status_code == 404
+
+
+def test_the_dashboard_api_gives_the_same_figures_for_my_buildings_only(
+    client, sign_in, admin_a, two_buildings, resident
+):
+    purpose_a, purpose_b = two_buildings
+    sign_in(admin_a)
+    body = client.get("/api/v1/admin/dashboard/").json()
+    assert body["filing"]["people"] == 1 and body["filing"]["state"] == "below"
+    assert [p["id"] for p in body["purposes"]] == [purpose_a.pk]
+    assert body["purposes"][0]["consents"]["granted"] == 1
+    assert body["purposes"][0]["missing"] == [] and body["purposes"][0]["review"] is None
+    assert {(r["channel"], r["method"]) for r in body["parity"]} == {
+        ("sign_in", "face"),
+        ("sign_in", "code"),
+        ("door", "face"),
+        ("door", "code"),
+    }
+    assert "embedding" not in json.dumps(body) and "distance" not in json.dumps(body)
+    client.post("/accounts/logout/")
+    sign_in(resident)
+    response = client.get("/api/v1/admin/dashboard/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_counts_kept_by_the_database_match_a_live_count(admin_a, building_a, building_b):
+    from consent import dashboard as consent_dashboard
+    from consent.models import Consent, ConsentCount
+
+    purpose = make_active_purpose(building_a)
+    other = make_active_purpose(building_b)
+    people = [make_person(f"c{n}", building_a, "resident") for n in range(8)]
+    for person in people:
+        grant(person, purpose)
+    withdraw(people[0], purpose)
+    consent_services.mark_person_left(people[1], building_a, admin_a)
+    consent_services.publish_notice(  # one set-based UPDATE marks six for renewal
+        purpose, actor=admin_a, texts=TEXTS, data_collected="Changed."
+    )
+    grant(people[2], purpose)  # renewed
+    people[3].delete()  # cascades to the consent row
+    ids = [purpose.pk, other.pk]
+    counted = sorted(consent_dashboard.counted_rows(ids))
+    assert counted == sorted(consent_dashboard.live_rows(ids))
+    assert counted == [
+        (purpose.pk, "ended", False, 1),
+        (purpose.pk, "granted", False, 1),
+        (purpose.pk, "granted", True, 4),
+        (purpose.pk, "withdrawn", False, 1),
+    ]
+    # A bulk write outside the services is counted too: the triggers see every statement.
+    Consent.objects.filter(purpose=purpose, status="granted").update(renewal_needed_at=None)
+    assert sorted(consent_dashboard.counted_rows(ids)) == sorted(consent_dashboard.live_rows(ids))
+    assert not ConsentCount.objects.filter(count__lt=0).exists()
