@@ -39,6 +39,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"Browser screenshots ({count}): {SCREENSHOTS}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_screenshots():
+    """Screenshots of this run only."""
+    if SCREENSHOTS.is_dir():
+        for old in SCREENSHOTS.glob("*.png"):
+            old.unlink()
+
+
 def y4m_from_photo(photo: bytes, path: Path, size=CAMERA_SIZE) -> Path:
     """One 4:2:0 frame, limited-range BT.601, as Chromium's fake camera plays it (looped)."""
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB")

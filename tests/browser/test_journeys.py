@@ -137,14 +137,20 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
 def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enrolled_staff):
     page = browser(camera="a2")
     face_posts = _face_posts(page)
+    keys = page.keyboard
     page.goto(live_server.url + "/accounts/login/")
-    page.get_by_role("link", name="Sign in with face").click()
-    page.get_by_label("Username", exact=True).fill("staff")
-    page.get_by_role("button", name="Use the camera").click()
+    tab_to(page, page.get_by_role("link", name="Continue with face"))
+    keys.press("Enter")
+    page.wait_for_url(re.compile(r"/accounts/login/face/$"))
+    tab_to(page, page.get_by_label("Username", exact=True))
+    keys.type("staff")
+    tab_to(page, page.get_by_role("button", name="Use the camera"))
+    keys.press("Enter")
+    expect(page.get_by_role("button", name="Take the photo and send it")).to_be_focused()
     page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
     shoot(page, "en-desktop-login-face-camera-on")
     _watch_progress(page)
-    page.get_by_role("button", name="Take the photo and send it").click()
+    keys.press("Enter")
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible(timeout=30_000)
     assert len(face_posts) == 1
     assert page.evaluate("() => sessionStorage.getItem('progress')") == "shown"
@@ -156,12 +162,18 @@ def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enro
 def test_staff_signs_in_with_password_and_code(live_server, browser, staff):
     device = add_totp(staff)
     page = browser()
+    keys = page.keyboard
     page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username", exact=True).fill("staff")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("One-time code").fill(current_code(device))
-    page.get_by_role("button", name="Sign in").click()
+    tab_to(page, page.get_by_label("Username", exact=True))
+    keys.type("staff")
+    tab_to(page, page.get_by_label("Password", exact=True))
+    keys.type(PASSWORD)
+    tab_to(page, page.get_by_role("button", name="Continue"))
+    keys.press("Enter")
+    page.wait_for_url(re.compile(r"/accounts/login/code/$"))
+    tab_to(page, page.get_by_label("One-time code"))
+    keys.type(current_code(device))
+    keys.press("Enter")
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
 
 
