@@ -177,23 +177,46 @@ def test_staff_signs_in_with_password_and_code(live_server, browser, staff):
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
 
 
+WORDS = {
+    "en": {
+        "username": "Username",
+        "password": "Password",
+        "photo": "Photo of your face",
+        "camera": "Use the camera",
+        "capture": "Take the photo and send it",
+        "refused": "Your face was not recognised",
+        "code_route": "Sign in with password and code instead",
+    },
+    "zh-hans": {
+        "username": "用户名",
+        "password": "密码",
+        "photo": "您的人脸照片",
+        "camera": "使用摄像头",
+        "capture": "拍照并发送",
+        "refused": "未能识别您的人脸",
+        "code_route": "改用密码和验证码登录",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_another_persons_face_is_refused_and_the_code_route_offered(
-    live_server, browser, enrolled_staff
+    live_server, browser, enrolled_staff, language
 ):
-    page = browser(camera="b1")
+    words = WORDS[language]
+    page = browser(camera="b1", language=language)
     page.goto(live_server.url + "/accounts/login/face/")
-    page.get_by_label("Username", exact=True).fill("staff")
-    page.get_by_role("button", name="Use the camera").click()
+    page.get_by_label(words["username"], exact=True).fill("staff")
+    page.get_by_role("button", name=words["camera"]).click()
     page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
-    page.get_by_role("button", name="Take the photo and send it").click()
+    page.get_by_role("button", name=words["capture"]).click()
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Your face was not recognised", timeout=30_000)
-    shoot(page, "en-desktop-login-face-refused")
-    assert page.get_by_label("Photo of your face").input_value() == ""  # not kept
-    code_route = alert.get_by_role("link", name="Sign in with password and code instead")
-    code_route.click()
+    expect(alert).to_contain_text(words["refused"], timeout=30_000)
+    shoot(page, f"{language}-desktop-sign-in-face-refused")
+    assert page.get_by_label(words["photo"]).input_value() == ""  # not kept
+    alert.get_by_role("link", name=words["code_route"]).click()
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
-    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+    expect(page.get_by_label(words["password"], exact=True)).to_be_visible()
     assert Attempt.objects.filter(person=enrolled_staff).latest("id").result == Attempt.NO_MATCH
 
 
