@@ -15,9 +15,7 @@ def _epoch(value):
 
 def termination(consent) -> str:
     purpose = consent.purpose
-    parts = [
-        _("Withdraw at any time on the “My consents” page; it takes effect at once.")
-    ]
+    parts = [_("Withdraw at any time on the “My consents” page; it takes effect at once.")]
     if purpose.retention_days:
         parts.append(
             _("Lapses %(days)d days after it was given.") % {"days": purpose.retention_days}
