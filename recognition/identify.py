@@ -215,17 +215,14 @@ def forget_all() -> None:
         _galleries.clear()
 
 
-def usable_templates(template_ids: list[int], building_id: int, purpose_id: int, now=None):
-    """{template id: person id} of those templates that may open a door now: active consent,
-    person still a member of the building, purpose active, retention not over."""
-    now = now or clock.now()
+def _usable(template_ids: list[int], building_id: int, purpose_id: int, now=None):
     member = Membership.objects.current().filter(
         user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
     )
-    return dict(
+    return (
         FaceTemplate.objects.for_active_consent()
         .filter(
-            Q(lapses_at__isnull=True) | Q(lapses_at__gt=now),
+            Q(lapses_at__isnull=True) | Q(lapses_at__gt=now or clock.now()),
             pk__in=template_ids,
             building_id=building_id,
             purpose_id=purpose_id,
@@ -236,6 +233,32 @@ def usable_templates(template_ids: list[int], building_id: int, purpose_id: int,
     )
 
 
+def usable_templates(template_ids: list[int], building_id: int, purpose_id: int, now=None):
+    """{template id: person id} of those templates that may open a door now: active consent,
+    person still a member of the building, purpose active, retention not over."""
+    return dict(_usable(template_ids, building_id, purpose_id, now))
+
+
+def check(building_id: int, purpose_id: int, template_ids: list[int]) -> tuple[int, dict]:
+    """(current generation, usable templates among `template_ids`) in one round trip."""
+    if not template_ids:
+        return current_generation(building_id, purpose_id), {}
+    usable_sql, usable_params = _usable(
+        template_ids, building_id, purpose_id
+    ).query.sql_with_params()
+    generations = GalleryGeneration._meta.db_table
+    # Built from a table name and the ORM's own SQL; every value goes in as a parameter.
+    sql = (
+        f"SELECT g.value, u.* FROM (SELECT COALESCE((SELECT value FROM {generations} "  # noqa: S608
+        f"WHERE building_id = %s AND purpose_id = %s), 0) AS value) AS g "
+        f"LEFT JOIN ({usable_sql}) AS u ON 1 = 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [building_id, purpose_id, *usable_params])
+        rows = cursor.fetchall()
+    return rows[0][0], {pk: person for _value, pk, person in rows if pk is not None}
+
+
 @dataclass(frozen=True)
 class Identification:
     person_id: int | None
@@ -243,17 +266,37 @@ class Identification:
     distance: float | None  # of the match, or the closest template when nobody matched
 
 
+# A gallery whose generation moved is reloaded and searched again; after this many moves in
+# a row (enrolments arriving faster than reloads) the answer stands on the last reload, and on
+# a check of the candidates that is current in any case.
+SEARCHES = 3
+
+
 def identify(
     building_id: int, purpose_id: int, probe: np.ndarray, *, model_id: str, threshold: float
 ) -> Identification:
-    """The person whose usable template is closest to the probe within the threshold."""
-    gallery = gallery_for(building_id, purpose_id, model_id)
-    candidates, closest = gallery.search(probe, threshold)
-    if candidates:
+    """The person whose usable template is closest to the probe within the threshold.
+
+    With the gallery already held, one query per request: the search runs on the held copy,
+    then one round trip reads the generation and checks the candidates together; if the
+    generation moved, the gallery is brought up to it and searched again.
+    """
+    key = (building_id, purpose_id)
+    with _lock:
+        gallery = _galleries.get(key)
+    if gallery is None or gallery.model_id != model_id:
+        gallery = gallery_for(building_id, purpose_id, model_id)
+    for search in range(SEARCHES):
+        candidates, closest = gallery.search(probe, threshold)
         ids = [int(gallery.ids[row]) for row, _distance in candidates]
-        usable = usable_templates(ids, building_id, purpose_id)
-        for row, distance in candidates:
-            template_id = int(gallery.ids[row])
-            if template_id in usable:
-                return Identification(usable[template_id], template_id, distance)
+        generation, usable = check(building_id, purpose_id, ids)
+        if generation == gallery.generation or search == SEARCHES - 1:
+            break
+        with _lock:
+            gallery = refresh(gallery, building_id, purpose_id, generation)
+            _galleries[key] = gallery
+    for row, distance in candidates:
+        template_id = int(gallery.ids[row])
+        if template_id in usable:
+            return Identification(usable[template_id], template_id, distance)
     return Identification(None, None, closest)

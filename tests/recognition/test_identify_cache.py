@@ -199,3 +199,15 @@ def test_templates_of_another_model_are_not_held(door_purpose, resident):
         door_purpose.building_id, door_purpose.pk, mine, model_id="other@v1", threshold=THRESHOLD
     )
     assert found.person_id is None and found.distance is None
+
+
+def test_with_the_gallery_held_each_identification_is_one_query(
+    door_purpose, resident, other_resident, django_assert_num_queries
+):
+    mine = _enrol(resident, door_purpose)
+    _enrol(other_resident, door_purpose)
+    _identify(door_purpose, _near(mine))
+    with django_assert_num_queries(1):
+        assert _identify(door_purpose, _near(mine)).person_id == resident.pk
+    with django_assert_num_queries(1):
+        assert _identify(door_purpose, _face()).person_id is None
