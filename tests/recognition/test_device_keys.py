@@ -6,6 +6,7 @@ import pytest
 from consent.models import AuditEntry
 from recognition import devices
 from recognition.models import Device, Location
+from tests.conftest import make_person
 from tests.recognition.conftest import device_headers, make_door
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +126,20 @@ def test_device_endpoints_are_in_the_schema(client):
     for path in ["me", "identify", "identify/jobs", "identify/jobs/{job}", "verify", "code"]:
         assert f"/api/v1/devices/{path}/" in schema
     assert "deviceKey" in schema
+
+
+def test_the_django_admin_lists_devices_without_keys_and_revokes_them(client, front_door, sign_in):
+    device, key = front_door
+    root = make_person("root", None, None, is_staff=True, is_superuser=True)
+    sign_in(root)
+    listing = client.get("/django-admin/recognition/device/")
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert "Front door" in page and key not in page and device.key_hash not in page
+    client.post(
+        "/django-admin/recognition/device/",
+        {"action": "revoke", "_selected_action": [device.pk]},
+    )
+    device.refresh_from_db()
+    assert device.revoked_at is not None
+    assert AuditEntry.objects.get(event="device.revoked").actor_id == root.pk
