@@ -15,7 +15,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from consent import rules
@@ -51,6 +51,7 @@ MISSING_LABELS = {
 class PurposeStatus:
     purpose: Purpose
     latest_approved_at: datetime | None
+    notice_version: int | None
     review: str | None  # rules.REVIEW_* or None
     consents: dict[str, int] = field(default_factory=dict)
 
@@ -131,8 +132,19 @@ def purpose_statuses(building_ids, now=None, purpose_ids=None) -> list[PurposeSt
     if purpose_ids is not None:
         purposes = purposes.filter(pk__in=list(purpose_ids))
     purposes = list(
-        purposes.select_related("building", "current_notice")
-        .annotate(latest_approved_at=Max("assessments__approved_at"))
+        purposes.select_related("building")  # not the notice: its texts are large
+        .only(
+            "name",
+            "method",
+            "status",
+            "building__name",
+            "current_notice_id",
+            "needs_assessment_after",
+        )
+        .annotate(
+            latest_approved_at=Max("assessments__approved_at"),
+            notice_version=F("current_notice__version"),
+        )
         .order_by("building__name", "name", "id")
     )
     figures = consent_figures([p.pk for p in purposes])
@@ -140,6 +152,7 @@ def purpose_statuses(building_ids, now=None, purpose_ids=None) -> list[PurposeSt
         PurposeStatus(
             purpose=purpose,
             latest_approved_at=purpose.latest_approved_at,
+            notice_version=purpose.notice_version,
             review=rules.assessment_review(
                 latest_approved_at=purpose.latest_approved_at,
                 needs_assessment_after=purpose.needs_assessment_after,

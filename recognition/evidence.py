@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from consent import audit, evidence
 from consent.dashboard import CONSENT_COLUMNS, consent_figures
@@ -25,31 +26,68 @@ from portal import clock
 from recognition import dashboard, tally
 from recognition.models import Device, Location, PurgeRecord
 
-README = """Evidence export of the face-consent portal
-============================================
+FILE_NOTES = (
+    ("handler.json", _("the personal information handler of each building, with contacts")),
+    (
+        "purposes.json",
+        _(
+            "every purpose: terms, status, every notice version (both languages, fingerprint) "
+            "and every impact assessment (PIPIA) with its approval and keeping date"
+        ),
+    ),
+    ("purposes.csv, notices.csv, assessments.csv", _("the same as tables")),
+    (
+        "locations.csv",
+        _(
+            "every location: type of place, whether a face device may stand there, the "
+            "public-security justification and the sign of public areas"
+        ),
+    ),
+    (
+        "devices.csv",
+        _(
+            "every device: location, purpose, registered, revoked, last contact, attempts "
+            "in the window by method (no keys, no key hashes)"
+        ),
+    ),
+    (
+        "consent_figures.csv",
+        _("decisions per purpose: granted, renewal needed, refused, withdrawn, ended"),
+    ),
+    (
+        "fallback_parity.csv",
+        _(
+            "portal sign-ins (the whole portal) and door openings (these buildings) in the "
+            "window, with and without the face, accepted and refused, failure rate"
+        ),
+    ),
+    ("fallback_parity_daily.csv", _("the same per day")),
+    ("purge_records.csv", _("every deletion of face data: when, why, how many (no person)")),
+    ("audit_chain.json", _("a check of the whole hash-chained audit log, run for this export")),
+    (
+        "filing.json",
+        _(
+            "distinct people with stored face data across the operator, the 100,000-person "
+            "threshold, the day it was reached and the filing deadline"
+        ),
+    ),
+    ("manifest.json", _("every file with its SHA-256")),
+)
 
-Generated {generated_at} by {generated_by}, for: {buildings}.
-Every file is listed in manifest.json with its SHA-256.
 
-handler.json            the personal information handler of each building, with contacts
-purposes.json           every purpose: terms, status, every notice version (both languages,
-                        fingerprint) and every impact assessment (PIPIA), approval and keeping
-purposes.csv, notices.csv, assessments.csv   the same as tables
-locations.csv           every location: type of place, whether a face device may stand there,
-                        the public-security justification and sign for public areas
-devices.csv             every device: location, purpose, registered, revoked, last contact,
-                        attempts in the last {window} days by method (no keys, no hashes)
-consent_figures.csv     decisions per purpose: granted, renewal needed, refused, withdrawn, ended
-fallback_parity.csv     sign-ins (the whole portal) and door openings (these buildings) in
-                        the last {window} days, face and without face, accepted and refused,
-                        failure rate; fallback_parity_daily.csv the same per day, as tallied
-purge_records.csv       every deletion of face data: when, why, how many (no person)
-audit_chain.json        a check of the whole hash-chained audit log, run for this export
-filing.json             distinct people with stored face data across the operator, the
-                        100,000-person threshold, the day it was reached and the deadline
-
-No face template, embedding, distance or photo is in this export.
-"""
+def readme(generated_at: str, generated_by: str, buildings: str, since: str) -> str:
+    lines = [
+        str(_("Evidence export of the face-consent portal")),
+        "",
+        str(
+            _("Generated %(when)s by %(who)s, for: %(buildings)s. Window: since %(since)s.")
+            % {"when": generated_at, "who": generated_by, "buildings": buildings, "since": since}
+        ),
+        "",
+    ]
+    lines += [f"{name}\n    {note}" for name, note in FILE_NOTES]
+    lines += ["", str(_("No face template, embedding, distance or photo is in this export."))]
+    return "\n".join(lines) + "\n"
 
 
 def _json(data) -> bytes:
@@ -268,7 +306,7 @@ def _purposes_tables(register: list[dict]) -> dict[str, bytes]:
 def _filing(now) -> dict:
     status, crossing = dashboard.filing_figures(now)
     return {
-        "scope": "every building of this portal (the whole operator), each person counted once",
+        "scope": str(_("every building of this portal (the whole operator), each person once")),
         "people_with_stored_face_data": status.people,
         "threshold": status.threshold,
         "warning_from": status.warning_from,
@@ -280,8 +318,12 @@ def _filing(now) -> dict:
         "overdue": status.overdue,
         "holidays_excluded": [d.isoformat() for d in settings.FILING_HOLIDAYS],
         "weekend_working_days": [d.isoformat() for d in settings.FILING_WORKDAYS],
-        "rule": "Measures art. 15: file within 30 working days of reaching 100,000 people; "
-        "the day it was reached is not counted.",
+        "rule": str(
+            _(
+                "Measures art. 15: file within 30 working days of reaching 100,000 people; the "
+                "day it was reached is not counted."
+            )
+        ),
     }
 
 
@@ -294,8 +336,12 @@ def _audit_check() -> dict:
         "last_entry_id": check.last_entry_id,
         "first_broken_entry_id": check.break_entry_id,
         "break_reason": check.break_reason,
-        "method": "each entry's SHA-256 over the previous entry's hash and its own content, "
-        "recomputed from the first entry to the last",
+        "method": str(
+            _(
+                "each entry's SHA-256 over the previous entry's hash and its own content, "
+                "recomputed from the first entry to the last"
+            )
+        ),
     }
 
 
@@ -353,11 +399,8 @@ def build_zip(building_ids, generated_by, now=None) -> bytes:
     }
     generated_at = timezone.localtime(now).isoformat()
     buildings = ", ".join(b["building"] for b in handler)
-    files["README.txt"] = README.format(
-        generated_at=generated_at,
-        generated_by=generated_by.username,
-        buildings=buildings,
-        window=dashboard.WINDOW_DAYS,
+    files["README.txt"] = readme(
+        generated_at, generated_by.username, buildings, evidence.when(since)
     ).encode()
     manifest = {
         "generated_at": generated_at,

@@ -371,3 +371,27 @@ class AttemptTallyMark(models.Model):
 
     def __str__(self) -> str:
         return f"attempts counted until {self.counted_until}"
+
+
+class FacePerson(models.Model):
+    """How many templates one person has (rows only for people with at least one).
+
+    With `FaceHeadcount`, kept by the database itself on PostgreSQL: statement-level
+    triggers on the template table, in the writer's own transaction (see the migration that
+    adds them). Python never writes either; nothing here is biometric.
+    """
+
+    person_id = models.BigIntegerField(unique=True)
+    templates = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.templates}"
+
+
+class FaceHeadcount(models.Model):
+    """One row: distinct people with stored face data across every building."""
+
+    people = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.people} people"

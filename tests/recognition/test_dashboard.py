@@ -560,3 +560,44 @@ def test_the_counts_kept_by_the_database_match_a_live_count(admin_a, building_a,
     Consent.objects.filter(purpose=purpose, status="granted").update(renewal_needed_at=None)
     assert sorted(consent_dashboard.counted_rows(ids)) == sorted(consent_dashboard.live_rows(ids))
     assert not ConsentCount.objects.filter(count__lt=0).exists()
+
+
+def test_the_headcount_kept_by_the_database_matches_a_live_count(
+    two_buildings, resident, other_resident, staff, building_a, moved_clock
+):
+    from recognition.models import FaceHeadcount, FacePerson
+
+    purpose_a, purpose_b = two_buildings
+
+    def kept() -> int:
+        return FaceHeadcount.objects.get(pk=1).people
+
+    assert kept() == headcount.count_people() == 1  # the resident, enrolled in A and B
+    store_template(resident, purpose_a, vector(9), "test-model")  # replaced: an UPDATE
+    assert kept() == 1 and FacePerson.objects.get(person_id=resident.pk).templates == 2
+    enrol(other_resident, purpose_a, 10)
+    enrol(staff, purpose_a, 11)
+    assert kept() == headcount.count_people() == 3
+    withdraw(resident, purpose_a)  # one of two templates: still a person with face data
+    assert kept() == 3
+    withdraw(resident, purpose_b)
+    assert kept() == headcount.count_people() == 2
+    assert not FacePerson.objects.filter(person_id=resident.pk).exists()
+    consent_services.mark_person_left(staff, building_a, None)
+    other_resident.delete()  # cascades to the template
+    assert kept() == headcount.count_people() == 0
+    assert headcount.people_with_face_data() == 0
+
+
+def test_the_purge_keeps_the_headcount_exact(two_buildings, moved_clock):
+    from recognition.models import FaceHeadcount
+
+    purpose_a, _purpose_b = two_buildings
+    people = [make_person(f"h{n}", purpose_a.building, "resident") for n in range(4)]
+    for n, person in enumerate(people):
+        enrol(person, purpose_a, 20 + n)
+    assert FaceHeadcount.objects.get(pk=1).people == 5
+    moved_clock.advance(days=4000)  # every consent and retention period has run out
+    deleted = purge_lapsed_templates(trigger="schedule")
+    assert sum(v for k, v in deleted.items() if k != "attempt_logs") == 6
+    assert FaceHeadcount.objects.get(pk=1).people == headcount.count_people() == 0
