@@ -182,7 +182,16 @@ class InviteForm(forms.Form):
         self.fields["building"].choices = building_choices(buildings)
 
 
+RETIRE_CONFIRM = _("I understand that every face template of this purpose is deleted")
+LEFT_CONFIRM = _("I confirm that this person has moved out or left")
+
+
 class ConfirmForm(forms.Form):
     """A box to tick before an action that cannot be undone."""
 
     confirm = forms.BooleanField(label=_("I confirm"), required=True)
+
+    def __init__(self, *args, label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label is not None:
+            self.fields["confirm"].label = label

@@ -22,6 +22,8 @@ from django.views.decorators.http import require_POST
 
 from consent import access, rules, services
 from consent.admin_forms import (
+    LEFT_CONFIRM,
+    RETIRE_CONFIRM,
     AssessmentForm,
     ConfirmForm,
     InviteForm,
@@ -111,7 +113,7 @@ def purpose_detail(request, purpose_id):
             "notices": purpose.notices.select_related("published_by").order_by("-version"),
             "assessments": purpose.assessments.select_related("assessor", "approved_by"),
             "consent_columns": CONSENT_COLUMNS,
-            "confirm": ConfirmForm(),
+            "confirm": ConfirmForm(label=RETIRE_CONFIRM),
         },
     )
 
@@ -436,7 +438,7 @@ def person_detail(request, building_id, person_id):
             "memberships": memberships,
             "current": any(m.left_at is None for m in memberships),
             "rows": rows,
-            "confirm": ConfirmForm(),
+            "confirm": ConfirmForm(label=LEFT_CONFIRM),
             "link_possible": not person.has_usable_password(),
         },
     )

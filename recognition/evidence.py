@@ -203,9 +203,19 @@ def _devices(building_ids, since) -> bytes:
 def _purge_records(building_ids) -> bytes:
     records = (
         PurgeRecord.objects.filter(building_id__in=building_ids)
-        .select_related("building")
         .order_by("-finished_at", "-id")
+        .values_list(
+            "run_id",
+            "building__name",
+            "reason",
+            "trigger",
+            "started_at",
+            "finished_at",
+            "templates_deleted",
+            "attempts_deleted",
+        )
     )
+    tz = timezone.get_current_timezone()
     return _csv(
         [
             "run",
@@ -219,16 +229,18 @@ def _purge_records(building_ids) -> bytes:
         ],
         (
             [
-                str(r.run_id),
-                r.building.name if r.building_id else "",
-                r.reason,
-                r.trigger,
-                evidence.when(r.started_at),
-                evidence.when(r.finished_at),
-                r.templates_deleted,
-                r.attempts_deleted,
+                run,
+                building,
+                reason,
+                trigger,
+                started.astimezone(tz).isoformat(),
+                finished.astimezone(tz).isoformat(),
+                templates,
+                attempts,
             ]
-            for r in records.iterator(chunk_size=2000)
+            for run, building, reason, trigger, started, finished, templates, attempts in (
+                records.iterator(chunk_size=5000)
+            )
         ),
     )
 
