@@ -249,13 +249,22 @@ class IdentifyJobView(DeviceAPIView):
         given_up = time.time() - ticket["at"] > (
             settings.FACE_VERIFY_DEADLINE + settings.CELERY_TASK_TIME_LIMIT
         )
-        if given_up or AsyncResult(ticket["task"]).state in ("FAILURE", "REVOKED"):
+        if given_up or _task_state(ticket["task"]) in ("FAILURE", "REVOKED", "UNREACHABLE"):
             state, message = s.JobStatusSerializer.UNAVAILABLE, FACE_UNAVAILABLE
         else:
             state, message = s.JobStatusSerializer.PENDING, ""
         return Response(
             s.JobStatusSerializer({"status": state, "answer": None, "message": message}).data
         )
+
+
+def _task_state(task_id: str) -> str:
+    """The task's state in the result backend, or UNREACHABLE while Redis cannot be reached
+    (the door then offers the code route instead of polling a job that cannot finish)."""
+    try:
+        return AsyncResult(task_id).state
+    except (*jobs.BROKER_ERRORS, RuntimeError):
+        return "UNREACHABLE"
 
 
 class VerifyView(DeviceAPIView):

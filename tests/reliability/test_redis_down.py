@@ -153,3 +153,24 @@ def test_face_works_again_when_redis_returns_without_a_restart(
         assert time.monotonic() < deadline, "face sign-in did not come back after Redis returned"
         time.sleep(0.5)
     assert client.get("/api/v1/me/").json()["username"] == "staff"
+
+
+def test_polling_a_door_job_while_redis_is_down_answers_unavailable(
+    private_face_stack, client, building_a
+):
+    from consent import rules as consent_rules
+
+    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    _device, key = make_door(building_a, purpose)
+    private_face_stack.pause("before")  # the job stays unanswered
+    started = client.post(
+        "/api/v1/devices/identify/jobs/", {"photo": _photo(b"\xff\xd8\xff")}, **device_headers(key)
+    )
+    assert started.status_code == 202
+    _task_id, pid = private_face_stack.wait_for_paused_child()
+    private_face_stack.redis.stop()
+    response, took = _timed(lambda: client.get(started.json()["status_url"], **device_headers(key)))
+    assert response.status_code == 200 and took < LIMIT_SECONDS, took
+    assert response.json()["status"] == "unavailable"
+    private_face_stack.unpause()
+    private_face_stack.kill(pid)
