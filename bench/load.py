@@ -2,13 +2,15 @@
 verification API, against the real stack on loopback (gunicorn, PostgreSQL, Redis, a prefork
 Celery worker running the real face model), with a database of its own.
 
-Clients: most are residents (sign in with their password, read My consents as a page and
-through the API, grant and withdraw consent through the API, read My data; they sign in again
-every 20 rounds); a few are door terminals verifying a real face 1:1 in a loop. Bounded in
-time (--seconds), in requests (--max-requests) and per request (30 s timeout). Prints
-throughput, p50/p95 per kind and overall, and the errors (target: none).
+Clients: most are residents, who sign in once with their password during the ramp-up (as a
+person does for a session) and then read My consents as a page and through the API, grant
+and withdraw consent through the API and read My data; a few sign in, open My consents and
+sign out again and again (the sign-in figures); a few are door terminals verifying a real
+face 1:1 in a loop. Bounded in time (--ramp, then --seconds measured), in requests
+(--max-requests) and per request (30 s timeout). Prints throughput, p50/p95 per kind and
+overall, and the errors (target: none).
 
-Usage: .venv/bin/python bench/load.py [--clients 50] [--doors 4] [--seconds 60]
+Usage: .venv/bin/python bench/load.py [--clients 50] [--doors 4] [--signers 4] [--seconds 60]
 """
 
 import argparse
@@ -27,7 +29,6 @@ from bench import _stack  # noqa: E402
 DB = "portal_bench_load"
 REDIS_DB = 12
 PASSWORD = "bench load password 1"
-SIGN_IN_EVERY = 20
 
 
 def p95(values: list[float]) -> float:
@@ -83,34 +84,65 @@ class Recorder:
         return response
 
 
-def resident_client(base, username, purpose_ids, notice_hashes, budget, rec):
+def sign_in(session, base: str, username: str, rec) -> bool:
+    session.cookies.clear()
+    page = rec.call(
+        "sign-in page",
+        lambda: session.get(f"{base}/accounts/login/", timeout=30),
+        lambda r: r.status_code == 200,
+    )
+    if page is None:
+        return False
+    token = session.cookies.get("csrftoken", "")
+    response = rec.call(
+        "sign-in (password)",
+        lambda: session.post(
+            f"{base}/accounts/login/",
+            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            allow_redirects=False,
+            timeout=30,
+        ),
+        lambda r: r.status_code == 302,
+    )
+    return response is not None and response.status_code == 302
+
+
+def signing_in_client(base, username, budget, rec):
+    """Signs in, opens My consents, signs out; again and again."""
     import requests
 
     session = requests.Session()
-    rounds = 0
-    granted: set[int] = set()
-
-    def sign_in() -> bool:
-        session.cookies.clear()
-        session.get(f"{base}/accounts/login/", timeout=30)
-        token = session.cookies.get("csrftoken", "")
-        response = rec.call(
-            "sign-in (password)",
+    while budget.take():
+        if not sign_in(session, base, username, rec):
+            continue
+        rec.call(
+            "My consents page",
+            lambda: session.get(f"{base}/consents/", timeout=30),
+            lambda r: r.status_code == 200,
+        )
+        rec.call(
+            "sign-out",
             lambda: session.post(
-                f"{base}/accounts/login/",
-                {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+                f"{base}/accounts/logout/",
+                {"csrfmiddlewaretoken": session.cookies.get("csrftoken", "")},
                 allow_redirects=False,
                 timeout=30,
             ),
             lambda r: r.status_code == 302,
         )
-        return response is not None and response.status_code == 302
 
+
+def resident_client(base, username, purpose_ids, notice_hashes, budget, rec):
+    """Signs in once (as a person does for a session), then reads and decides."""
+    import requests
+
+    session = requests.Session()
+    rounds = 0
+    granted: set[int] = set()
     signed_in = False
     while budget.take():
-        if not signed_in or rounds % SIGN_IN_EVERY == 0:
-            rounds += 1
-            signed_in = sign_in()  # a failed sign-in is tried again, never skipped
+        if not signed_in:
+            signed_in = sign_in(session, base, username, rec)  # tried again until it works
             continue
         rounds += 1
         step = rounds % 4
@@ -239,8 +271,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--doors", type=int, default=4, help="how many of the clients are doors")
+    parser.add_argument(
+        "--signers", type=int, default=4, help="how many sign in and out again and again"
+    )
     parser.add_argument("--seconds", type=float, default=60, help="measured, after the ramp")
-    parser.add_argument("--ramp", type=float, default=10, help="seconds to start all clients")
+    parser.add_argument("--ramp", type=float, default=60, help="seconds to start all clients")
     parser.add_argument("--max-requests", type=int, default=100_000)
     parser.add_argument("--photos", type=Path, default=_stack.REPO.parent / "shared" / "faces")
     parser.add_argument("--web-workers", type=int, default=2)
@@ -251,8 +286,11 @@ def main() -> None:
     env = _stack.stack_env(DB, REDIS_DB)
     _stack.recreate_database(DB)
     _stack.use_in_this_process(env)
-    residents = args.clients - args.doors
-    usernames, purpose_ids, hashes, key, person_id = setup(args.photos, residents + 1)
+    residents = args.clients - args.doors - args.signers
+    usernames, purpose_ids, hashes, key, person_id = setup(
+        args.photos, residents + args.signers + 1
+    )
+    signers, usernames = usernames[: args.signers], usernames[args.signers :]
     probe = (args.photos / "person_a_2.jpg").read_bytes()
     try:
         with _stack.processes(
@@ -275,6 +313,10 @@ def main() -> None:
                 )
                 for _ in range(args.doors)
             ]
+            threads += [
+                threading.Thread(target=signing_in_client, args=(base, name, budget, rec))
+                for name in signers
+            ]
             for thread in threads:
                 thread.start()
                 time.sleep(args.ramp / len(threads))
@@ -287,7 +329,8 @@ def main() -> None:
     every = [t for times in rec.times.values() for t in times]
     errors = sum(len(e) for e in rec.errors.values())
     print(
-        f"{args.clients} clients ({residents} residents, {args.doors} doors), "
+        f"{args.clients} clients ({residents} residents, {args.signers} signing in and out, "
+        f"{args.doors} doors), "
         f"{elapsed:.0f} s measured after a {args.ramp:.0f} s ramp: {len(every)} requests, "
         f"{len(every) / elapsed:.1f} req/s, "
         f"p50 {statistics.median(every) * 1000:.0f} ms, p95 {p95(every) * 1000:.0f} ms, "
