@@ -143,3 +143,11 @@ def test_a_task_nobody_answers_fails_clearly_at_the_deadline(
     _task_id, pid = stack.wait_for_paused_child()
     stack.unpause()
     stack.kill(pid)  # the redelivered message has expired by now: dropped, not run late
+
+
+def test_a_task_that_fails_in_the_worker_is_a_clear_failure_not_a_500(private_face_stack):
+    """The worker raises (here: no such person); the request gets "face unavailable"."""
+    started = time.monotonic()
+    with pytest.raises(jobs.FaceUnavailable):
+        jobs.run(tasks.enrol_face, 999_999, 999_999, image=b"\xff\xd8\xff")
+    assert time.monotonic() - started < 5
