@@ -10,7 +10,8 @@ and the audit-chain check then run once, as Celery beat runs them. Pages are req
 through Django's test client with the full middleware stack, signed in with password + code.
 The evidence export is timed once per admin as well.
 
-    .venv/bin/python bench/dashboard.py [--people 100000] [--runs 50] [--keep]
+    .venv/bin/python bench/dashboard.py [--people 100000] [--runs 50] [--rounds 3] [--keep]
+    .venv/bin/python bench/dashboard.py --measure-only [--keep]   # again, on a kept database
 
 Needs PostgreSQL on 127.0.0.1:5432 (BENCH_PG_URL to override; the user must create databases).
 """
@@ -244,58 +245,102 @@ def time_export(client) -> tuple[float, int]:
     return elapsed, len(response.content)
 
 
+def load(args) -> None:
+    from django.db import connection
+
+    from consent.audit import check_chain
+    from consent.models import AuditCheck
+    from portal.models import Membership, User
+    from recognition.tally import tally_attempts
+    from tests.conftest import PASSWORD
+
+    started = time.perf_counter()
+    operator = User.objects.create_user("bench_operator", password=PASSWORD)
+    buildings = make_purposes(operator)
+    load_rows(args.people, buildings[0].pk)
+    check_chain(AuditCheck.SCHEDULE)  # what the beat does daily
+    tally_started = time.perf_counter()
+    tallied = tally_attempts()  # and every few minutes
+    print(
+        f"first tally: {tallied['attempts']:,} attempts into {tallied['rows']:,} rows "
+        f"in {time.perf_counter() - tally_started:.1f} s",
+        flush=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"loading took {time.perf_counter() - started:.0f} s", flush=True)
+    admin = User.objects.create_user("bench_admin", password=PASSWORD)
+    Membership.objects.create(user=admin, building=buildings[0], role="admin")
+
+
+def measure_pages(args) -> None:
+    """Each round measures, interleaved, the dashboard and the home page of the same admin:
+    the home page (session, second factor, roles, a small template) is the yardstick of what
+    the machine gives any page at that moment."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from bench.consent_pages import measure, signed_in_client
+    from consent.models import Consent
+    from portal.models import Building, User
+    from recognition import headcount
+
+    TOTPDevice.objects.all().delete()  # fresh devices: signed_in_client adds one each
+    first = Building.objects.order_by("name").first()
+    in_building = Consent.objects.filter(building=first).count()
+    print(
+        f"\n{Consent.objects.count():,} consents, "
+        f"{headcount.people_with_face_data():,} distinct people with face data; "
+        f"the one-building admin's building holds {in_building:,} consents; "
+        f"{args.runs} requests each\n",
+        flush=True,
+    )
+    clients = [
+        ("admin of one building", signed_in_client(User.objects.get(username="bench_admin"))),
+        (
+            f"admin of all {BUILDINGS} buildings",
+            signed_in_client(User.objects.get(username="bench_operator")),
+        ),
+    ]
+    print(
+        "| admin | round | load avg | dashboard p50 ms | dashboard p95 ms | queries "
+        "| home page p50 ms | home page p95 ms |\n|---|---|---|---|---|---|---|---|"
+    )
+    for round_number in range(1, args.rounds + 1):
+        for name, client in clients:
+            load_avg = os.getloadavg()[0]
+            page = measure(client, "/manage/dashboard/", args.runs)
+            home = measure(client, "/", args.runs)
+            print(
+                f"| {name} | {round_number} | {load_avg:.1f} | {page['p50']:.1f} "
+                f"| {page['p95']:.1f} | {page['queries']} | {home['p50']:.1f} "
+                f"| {home['p95']:.1f} |",
+                flush=True,
+            )
+    for name, client in clients:
+        seconds, size = time_export(client)
+        print(f"evidence export, {name}: {seconds:.2f} s, {size:,} bytes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="measure this many times")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="measure a database kept by --keep"
+    )
     args = parser.parse_args()
 
-    recreate_database()
+    if not args.measure_only:
+        recreate_database()
     try:
         setup_django()
-        from django.db import connection, connections
+        if not args.measure_only:
+            load(args)
+        measure_pages(args)
+        from django.db import connections
 
-        from bench.consent_pages import measure, signed_in_client
-        from consent.audit import check_chain
-        from consent.models import AuditCheck, Consent
-        from portal.models import Membership, User
-        from recognition import headcount
-        from recognition.tally import tally_attempts
-        from tests.conftest import PASSWORD
-
-        started = time.perf_counter()
-        operator = User.objects.create_user("bench_operator", password=PASSWORD)
-        buildings = make_purposes(operator)
-        load_rows(args.people, buildings[0].pk)
-        check_chain(AuditCheck.SCHEDULE)  # what the beat does daily
-        tallied = tally_attempts()  # and every few minutes
-        print(f"tallied {tallied['attempts']:,} attempts into {tallied['rows']:,} rows")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        print(f"loading took {time.perf_counter() - started:.0f} s", flush=True)
-
-        admin = User.objects.create_user("bench_admin", password=PASSWORD)
-        Membership.objects.create(user=admin, building=buildings[0], role="admin")
-        in_building = Consent.objects.filter(building=buildings[0]).count()
-        print(
-            f"\n{Consent.objects.count():,} consents, "
-            f"{headcount.people_with_face_data():,} distinct people with face data; "
-            f"the one-building admin's building holds {in_building:,} consents; "
-            f"{args.runs} requests each\n",
-            flush=True,
-        )
-        clients = [
-            ("Dashboard, admin of one building", signed_in_client(admin)),
-            (f"Dashboard, admin of all {BUILDINGS} buildings", signed_in_client(operator)),
-        ]
-        print("| page | p50 ms | p95 ms | queries |\n|---|---|---|---|")
-        for name, client in clients:
-            result = measure(client, "/manage/dashboard/", args.runs)
-            print(f"| {name} | {result['p50']:.1f} | {result['p95']:.1f} | {result['queries']} |")
-        for name, client in clients:
-            seconds, size = time_export(client)
-            print(f"evidence export, {name.split(', ')[1]}: {seconds:.2f} s, {size:,} bytes")
         connections.close_all()
     finally:
         if not args.keep:

@@ -50,7 +50,6 @@ class DashboardSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     buildings = serializers.ListField(child=serializers.IntegerField())
     filing = FilingSerializer()
-    people_in_my_buildings = serializers.IntegerField()
     purposes = PurposeFiguresSerializer(many=True)
     parity = ParitySerializer(many=True)
     purges = serializers.DictField()
@@ -74,7 +73,6 @@ def as_data(d: dashboard.Dashboard) -> dict:
             "working_days_left": status.working_days_left,
             "overdue": status.overdue,
         },
-        "people_in_my_buildings": d.people_here,
         "purposes": [
             {
                 "id": p.purpose.pk,
