@@ -29,6 +29,7 @@ CODE_PERSON = "door-code-person"
 # Detail codes of refused attempts.
 FACE_NOT_OFFERED = "face_not_offered"
 NO_ANSWER = "no_answer"
+AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one person
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
 
@@ -157,6 +158,7 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
         person_id=found.person_id,
         result=Attempt.MATCH if matched else Attempt.NO_MATCH,
         distance=found.distance,
+        detail=AMBIGUOUS if found.ambiguous else "",
         **face,
     )
     audit.record(

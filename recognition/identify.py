@@ -264,6 +264,7 @@ class Identification:
     person_id: int | None
     template_id: int | None
     distance: float | None  # of the match, or the closest template when nobody matched
+    ambiguous: bool = False  # more than one person within the threshold: nobody matched
 
 
 # A gallery whose generation moved is reloaded and searched again; after this many moves in
@@ -295,8 +296,13 @@ def identify(
         with _lock:
             gallery = refresh(gallery, building_id, purpose_id, generation)
             _galleries[key] = gallery
-    for row, distance in candidates:
-        template_id = int(gallery.ids[row])
-        if template_id in usable:
-            return Identification(usable[template_id], template_id, distance)
-    return Identification(None, None, closest)
+    found = [
+        (usable[int(gallery.ids[row])], int(gallery.ids[row]), distance)
+        for row, distance in candidates
+        if int(gallery.ids[row]) in usable
+    ]
+    person_id = policy.door_match([(person, distance) for person, _t, distance in found], threshold)
+    if person_id is None:
+        return Identification(None, None, closest, ambiguous=len(found) > 1)
+    _person, template_id, distance = found[0]
+    return Identification(person_id, template_id, distance)

@@ -81,6 +81,24 @@ def best_match(distances: dict[int, float], threshold: float) -> tuple[int | Non
     return (best_id if is_match(best, threshold) else None), best
 
 
+def door_match(candidates: list[tuple[int, float]], threshold: float) -> int | None:
+    """1:N at a door: the one person whose template is within the threshold, else None.
+
+    `candidates` are (person id, distance) pairs of usable templates. When two different
+    people are within the threshold the door cannot tell who is in front of it, so it opens
+    for neither: both still have their codes.
+
+    >>> door_match([(7, 0.03), (9, 0.20)], 0.056)
+    7
+    >>> door_match([(7, 0.03), (9, 0.05)], 0.056) is None
+    True
+    >>> door_match([(7, 0.08)], 0.056) is None
+    True
+    """
+    people = {person for person, distance in candidates if is_match(distance, threshold)}
+    return people.pop() if len(people) == 1 else None
+
+
 def template_lapses_at(granted_at: datetime, retention_days: int | None) -> datetime | None:
     """When a template made under a consent granted at `granted_at` must be gone by retention.
 

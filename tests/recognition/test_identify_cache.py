@@ -211,3 +211,28 @@ def test_with_the_gallery_held_each_identification_is_one_query(
         assert _identify(door_purpose, _near(mine)).person_id == resident.pk
     with django_assert_num_queries(1):
         assert _identify(door_purpose, _face()).person_id is None
+
+
+def test_the_door_rule_opens_for_exactly_one_person():
+    import doctest
+
+    from recognition import policy
+
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(
+        policy.door_match, "door_match", globs={"door_match": policy.door_match}
+    ):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries == 3
+    assert policy.door_match([], THRESHOLD) is None
+
+
+def test_a_face_close_to_two_people_opens_for_neither(door_purpose, resident, other_resident):
+    base = _face()
+    _enrol(resident, door_purpose, _near(base))
+    _enrol(other_resident, door_purpose, _near(base))
+    found = _identify(door_purpose, base)
+    assert found.person_id is None and found.ambiguous
+    withdraw(other_resident, door_purpose)
+    assert _identify(door_purpose, base).person_id == resident.pk
