@@ -507,8 +507,11 @@ def _decision_target(person, purpose: Purpose, notice_hash_shown: str) -> Purpos
 
 
 def _locked_consent(person, purpose) -> Consent | None:
+    # of=("self",): lock the consent row only. Without it PostgreSQL also locked the joined
+    # purpose and person rows, so every decision about a purpose queued behind the others
+    # and deadlocked against their foreign-key checks.
     return (
-        Consent.objects.select_for_update()
+        Consent.objects.select_for_update(of=("self",))
         .select_related("purpose", "person")
         .filter(person=person, purpose=purpose)
         .first()
