@@ -14,6 +14,10 @@ from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
 UPCOMING_DAYS = 30
+ENROL_UNAVAILABLE = _(
+    "Face recognition is unavailable right now, so no face can be enrolled. Nothing has "
+    "changed: please try again later. Everything else works with your password and code."
+)
 NOT_RECOGNISED = _(
     "Your face was not recognised. Try again in better light, or sign in with your password "
     "and code."
@@ -69,7 +73,7 @@ def enrol(request):
         except services.FaceRefused as refused:
             form.add_error(None, refused.message)
         except jobs.FaceUnavailable:
-            form.add_error(None, jobs.UNAVAILABLE)
+            form.add_error(None, ENROL_UNAVAILABLE)
         else:
             if answer["ok"]:
                 messages.success(request, answer["message"])

@@ -244,3 +244,19 @@ def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_s
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Face the camera in good light", timeout=30_000)
     expect(alert.get_by_role("link", name="Sign in with password and code instead")).to_be_visible()
+
+
+def test_face_sign_in_unavailable_says_to_use_the_code(live_server, browser, staff, settings):
+    settings.FACE_VERIFY_DEADLINE = 0.01  # no answer in time, as when the face service is down
+    page = browser(camera="a1")
+    page.goto(live_server.url + "/accounts/login/face/")
+    page.get_by_label("Username", exact=True).fill("staff")
+    page.get_by_role("button", name="Use the camera").click()
+    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
+    page.get_by_role("button", name="Take the photo and send it").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Face recognition is unavailable right now")
+    expect(alert).to_contain_text("use your password and one-time code")
+    shoot(page, "en-desktop-sign-in-face-unavailable")
+    alert.get_by_role("link", name="Sign in with password and code instead").click()
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
