@@ -23,6 +23,8 @@ LABELS = {
     "role": _("Role"),
     "purpose": _("Purpose"),
     "status": _("Status"),
+    "notice": _("Notice"),
+    "consent": _("Consent"),
     "notice_version": _("Notice version"),
     "notice_hash": _("Notice fingerprint"),
     "granted_at": _("Granted"),
@@ -52,7 +54,8 @@ LABELS = {
     "lapses": _("Deleted when"),
 }
 
-# Stored codes shown in those rows, in words.
+# Columns whose values are stored codes, and those codes in words.
+CODED_COLUMNS = {"status", "role", "event", "channel"}
 VALUES = {
     "granted": _("granted"),
     "refused": _("refused"),
@@ -75,14 +78,14 @@ def data_label(key: str) -> str:
 
 
 @register.filter
-def data_value(value):
+def data_value(value, column=""):
     """Dates in local time, codes in words, nested details as "key: value" lines."""
     if value is None or value == "":
         return "—"
     if isinstance(value, dict):
-        return "; ".join(f"{data_label(k)}: {data_value(v)}" for k, v in value.items())
+        return "; ".join(f"{data_label(k)}: {data_value(v, k)}" for k, v in value.items())
     if isinstance(value, str):
-        if value in VALUES:
+        if column in CODED_COLUMNS and value in VALUES:
             return VALUES[value]
         if len(value) >= 19 and value[4] == "-" and value[10] == "T":
             try:
