@@ -47,13 +47,19 @@ def photos() -> dict[str, bytes]:
         }
     else:
         found = _packaged_photos()
-        pair = Image.new("RGB", (1400, 700), (255, 255, 255))
-        for index, key in enumerate(["a1", "b1"]):
-            face = Image.open(io.BytesIO(found[key])).convert("RGB")
-            face.thumbnail((700, 700))
-            pair.paste(face, (index * 700, 0))
+        # A group photo: both faces of a similar size (her face fills less of her photo).
+        import skimage.data
+
+        people = [
+            Image.open(io.BytesIO(found["a1"])).convert("RGB"),
+            Image.fromarray(skimage.data.astronaut()).crop((110, 0, 370, 300)),
+        ]
+        people = [p.resize((round(p.width * 600 / p.height), 600)) for p in people]
+        pair = Image.new("RGB", (sum(p.width for p in people), 600), (255, 255, 255))
+        pair.paste(people[0], (0, 0))
+        pair.paste(people[1], (people[0].width, 0))
         buffer = io.BytesIO()
-        pair.save(buffer, format="JPEG")
+        pair.save(buffer, format="JPEG", quality=92)
         found["two"] = buffer.getvalue()
     found["none"] = blank.getvalue()
     return found
