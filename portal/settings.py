@@ -194,6 +194,10 @@ CELERY_RESULT_EXPIRES = timedelta(minutes=5)
 CELERY_TASK_TIME_LIMIT = env_int("FACE_TASK_TIME_LIMIT", 30, minimum=5)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 2
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_KB", 1_500_000, minimum=200_000)
+# Each pool child loads the face model before it reports for work. Celery's default wait for
+# that (4 s) killed slow-starting children over and over on a busy machine: after a child was
+# lost or recycled the worker never came back.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 CELERY_TASK_DEFAULT_QUEUE = "latency"
 CELERY_TASK_ROUTES = {
     "recognition.tasks.purge_*": {"queue": "maintenance"},

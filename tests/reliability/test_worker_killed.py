@@ -151,3 +151,23 @@ def test_a_task_that_fails_in_the_worker_is_a_clear_failure_not_a_500(private_fa
     with pytest.raises(jobs.FaceUnavailable):
         jobs.run(tasks.enrol_face, 999_999, 999_999, image=b"\xff\xd8\xff")
     assert time.monotonic() - started < 5
+
+
+def test_a_lost_child_replaced_by_a_slow_starting_one_still_answers(
+    private_face_stack, enrolled_staff, photos, settings
+):
+    """The replacement child loads the model before reporting for work; on a busy machine
+    that takes longer than Celery's default 4 s, and the worker must wait for it."""
+    stack = private_face_stack
+    settings.FACE_VERIFY_DEADLINE = 60  # this test is about the worker, not the deadline
+    slow = stack.fault_dir / "slow-start"
+    slow.write_text("")
+    try:
+        stack.pause("before")
+        result = jobs.submit(tasks.verify_face, enrolled_staff.pk, image=photos["a2"])
+        _task_id, pid = stack.wait_for_paused_child()
+        stack.unpause()
+        stack.kill(pid)
+        assert result.get(timeout=50)["ok"] is True
+    finally:
+        slow.unlink(missing_ok=True)
