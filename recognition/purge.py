@@ -8,10 +8,12 @@ a whole table at once. On PostgreSQL a run is:
    (on parallel workers where the server allows) and keeps (n, id, created_at, reason) of the
    lapsed ones: one pass over the table, nothing sent to Python;
 2. batches of `DELETE ... USING` over that list by n, each its own short transaction, which
+   take the audit chain's lock first (the order every writer of face data follows, so a
+   withdrawal deleting the same template at the same moment cannot deadlock with the batch),
    lock the rows with `FOR UPDATE SKIP LOCKED`, spare a row re-enrolled meanwhile (its
    created_at moved) and return only counts per (reason, building, purpose). A purge running
    at the same time skips the rows this one holds, and a row is counted by the run that
-   deleted it, so two runs never count a template twice and never wait on each other;
+   deleted it, so two runs never count a template twice and never deadlock;
 3. batches of the same shape for attempt logs, by the created_at index.
 
 Lapsing is final: a template found lapsed goes even if the person renews or comes back while
@@ -285,6 +287,10 @@ def _purge_postgresql(run: _Run, batch: int) -> None:
         cursor.execute("ANALYZE pg_temp.purge_lapsed")
         for after in range(0, lapsed, batch):
             with transaction.atomic():
+                # Every writer of face data takes the audit chain's lock before any template
+                # row (consent writers hold it already; the template count triggers take it):
+                # locking rows first could deadlock with a withdrawal deleting the same row.
+                audit._lock_chain()
                 cursor.execute(_DELETE_TEMPLATES, {**params, "after": after, "upto": after + batch})
                 run.templates_gone(cursor.fetchall())
         cursor.execute("DROP TABLE pg_temp.purge_lapsed")

@@ -21,9 +21,10 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from consent import audit
 from consent import rules as consent_rules
 from consent import services as consent_services
 from consent.demo import DEMO_PURPOSES
@@ -467,9 +468,8 @@ def test_a_template_enrolled_again_during_the_run_is_spared(
     lapsed = clock.now() - timedelta(minutes=1)
     FaceTemplate.objects.filter(pk__in=[first.pk, second.pk]).update(lapses_at=lapsed)
 
-    def enrol_again_meanwhile(sender, **kwargs):
-        templates_deleted.disconnect(enrol_again_meanwhile)
-        # Another request, in its own connection and transaction, while the run goes on.
+    def enrol_again(**kwargs):
+        # Another request, in its own connection, right after the first batch committed.
         worker = threading.Thread(
             target=lambda: (
                 services.store_template(other_resident, door, VECTOR, "test-engine"),
@@ -478,6 +478,10 @@ def test_a_template_enrolled_again_during_the_run_is_spared(
         )
         worker.start()
         worker.join(timeout=30)
+
+    def enrol_again_meanwhile(sender, **kwargs):
+        templates_deleted.disconnect(enrol_again_meanwhile)
+        transaction.on_commit(enrol_again)
 
     templates_deleted.connect(enrol_again_meanwhile)
     try:
@@ -488,6 +492,43 @@ def test_a_template_enrolled_again_during_the_run_is_spared(
     assert alive(first, second) == [False, True]
     second.refresh_from_db()
     assert second.lapses_at > clock.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_while_a_purge_batch_runs_never_deadlocks(resident, door):
+    """Every writer of face data takes the audit chain's lock before any template row (the
+    count triggers need it too); a purge batch that locked rows first could deadlock with a
+    withdrawal deleting the same template."""
+    template = enrol(resident, door)
+    FaceTemplate.objects.filter(pk=template.pk).update(lapses_at=clock.now() - timedelta(minutes=1))
+    holding, errors = threading.Event(), []
+
+    def withdraw_holding_the_audit_lock():
+        try:
+            with transaction.atomic():
+                audit.record("test.busy")  # a consent writer, between its audit entry and
+                holding.set()  # the deletion of the person's templates
+                time.sleep(1.5)
+                consent_services.withdraw_consent(resident, door, actor=resident)
+        except DatabaseError as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=withdraw_holding_the_audit_lock)
+    writer.start()
+    try:
+        assert holding.wait(timeout=10)
+        counts = purge_lapsed_templates()
+    except DatabaseError as error:
+        errors.append(error)
+        counts = None
+    finally:
+        writer.join(timeout=60)
+    assert not errors, errors
+    assert counts == only()  # the withdrawal deleted it first; the purge found nothing left
+    assert not FaceTemplate.objects.exists()
+    assert sum(PurgeRecord.objects.values_list("templates_deleted", flat=True)) == 1
 
 
 def _test_database_env(**extra) -> dict:
