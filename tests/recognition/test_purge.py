@@ -656,6 +656,14 @@ def test_admins_see_upcoming_and_past_purges_of_their_buildings_only(
     assert client.get("/face/purges/").status_code == 404
 
 
+def test_the_scheduled_purge_has_its_own_time_limit_not_the_face_tasks(settings):
+    from recognition import tasks
+
+    assert tasks.purge_lapsed.time_limit == settings.PURGE_TIME_LIMIT
+    assert tasks.purge_lapsed.time_limit > settings.CELERY_TASK_TIME_LIMIT
+    assert tasks.purge_lapsed.soft_time_limit < tasks.purge_lapsed.time_limit
+
+
 # Celery beat and a real worker -------------------------------------------------------------
 
 
