@@ -25,6 +25,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Exists, F, FloatField, OuterRef, Q
 from django.db.models.functions import Cast, Extract
+from django.utils import timezone
 
 from consent import rules as consent_rules
 from portal import clock
@@ -209,6 +210,24 @@ def gallery_for(building_id: int, purpose_id: int, model_id: str) -> Gallery:
         return gallery
 
 
+def warm(model_id: str) -> int:
+    """Loads the gallery of every active identification purpose; returns the templates held.
+
+    Run in the worker's parent process before it forks: every child then starts with the
+    galleries (shared copy-on-write) and only catches up with what changed since, instead of
+    decrypting every template on its first door request."""
+    from consent.models import Purpose
+
+    held = 0
+    for building_id, purpose_id in (
+        Purpose.objects.active()
+        .filter(method=consent_rules.IDENTIFICATION)
+        .values_list("building_id", "pk")
+    ):
+        held += len(gallery_for(building_id, purpose_id, model_id))
+    return held
+
+
 def forget_all() -> None:
     """Drops every gallery held by this process."""
     with _lock:
@@ -227,6 +246,7 @@ def _usable(template_ids: list[int], building_id: int, purpose_id: int, now=None
             building_id=building_id,
             purpose_id=purpose_id,
             purpose__status=consent_rules.ACTIVE,
+            person__is_active=True,
         )
         .filter(Exists(member))
         .values_list("pk", "person_id")
@@ -235,26 +255,65 @@ def _usable(template_ids: list[int], building_id: int, purpose_id: int, now=None
 
 def usable_templates(template_ids: list[int], building_id: int, purpose_id: int, now=None):
     """{template id: person id} of those templates that may open a door now: active consent,
-    person still a member of the building, purpose active, retention not over."""
+    active account, person still a member of the building, purpose active, retention not
+    over."""
     return dict(_usable(template_ids, building_id, purpose_id, now))
+
+
+# `usable_templates` in one PostgreSQL statement with the generation: the ORM takes longer to
+# build that query than PostgreSQL takes to plan and run it, on every door request. The rules
+# are Consent.objects.active(), an active account and a current membership, as in `_usable`;
+# tests/recognition/test_identify_cache.py checks that both agree, state by state.
+_CHECK = """
+SELECT g.value, u.id, u.person_id
+FROM (
+    SELECT COALESCE((SELECT value FROM recognition_gallerygeneration
+                     WHERE building_id = %(building)s AND purpose_id = %(purpose)s), 0) AS value
+) AS g
+LEFT JOIN LATERAL (
+    SELECT t.id, t.person_id
+    FROM recognition_facetemplate t
+    JOIN consent_purpose p ON p.id = t.purpose_id
+    JOIN consent_consent c ON c.person_id = t.person_id AND c.purpose_id = t.purpose_id
+    JOIN portal_user person ON person.id = t.person_id
+    WHERE t.id = ANY(%(ids)s) AND t.building_id = %(building)s AND t.purpose_id = %(purpose)s
+        AND (t.lapses_at IS NULL OR t.lapses_at > %(now)s)
+        AND p.status = %(active)s
+        AND c.status = %(granted)s AND c.renewal_needed_at IS NULL
+        AND (c.expires_at IS NULL OR c.expires_at > %(now)s)
+        AND person.is_active
+        AND (c.granted_by_id IS NOT NULL OR person.birth_date IS NULL
+             OR person.birth_date <= %(adult_born_by)s)
+        AND EXISTS (
+            SELECT 1 FROM portal_membership m
+            WHERE m.user_id = t.person_id AND m.building_id = t.building_id
+                AND m.left_at IS NULL
+        )
+) AS u ON TRUE
+"""
 
 
 def check(building_id: int, purpose_id: int, template_ids: list[int]) -> tuple[int, dict]:
     """(current generation, usable templates among `template_ids`) in one round trip."""
     if not template_ids:
         return current_generation(building_id, purpose_id), {}
-    usable_sql, usable_params = _usable(
-        template_ids, building_id, purpose_id
-    ).query.sql_with_params()
-    generations = GalleryGeneration._meta.db_table
-    # Built from a table name and the ORM's own SQL; every value goes in as a parameter.
-    sql = (
-        f"SELECT g.value, u.* FROM (SELECT COALESCE((SELECT value FROM {generations} "  # noqa: S608
-        f"WHERE building_id = %s AND purpose_id = %s), 0) AS value) AS g "
-        f"LEFT JOIN ({usable_sql}) AS u ON 1 = 1"
-    )
+    if connection.vendor != "postgresql":
+        return (
+            current_generation(building_id, purpose_id),
+            usable_templates(template_ids, building_id, purpose_id),
+        )
+    now = clock.now()
+    params = {
+        "building": building_id,
+        "purpose": purpose_id,
+        "ids": list(template_ids),
+        "now": now,
+        "active": consent_rules.ACTIVE,
+        "granted": consent_rules.GRANTED,
+        "adult_born_by": consent_rules.adult_born_on_or_before(timezone.localdate(now)),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, [building_id, purpose_id, *usable_params])
+        cursor.execute(_CHECK, params)
         rows = cursor.fetchall()
     return rows[0][0], {pk: person for _value, pk, person in rows if pk is not None}
 

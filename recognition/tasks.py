@@ -5,16 +5,18 @@ embedding and expire quickly (CELERY_RESULT_EXPIRES).
 """
 
 import base64
+import logging
 
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
-from recognition import door, services
+from recognition import door, identify, services
 from recognition.engine import WeightsMissing, engine_from_settings, get_engine
 from recognition.weights import prepare_weights
 
 FACE_TASK = {"acks_late": True, "reject_on_worker_lost": True}
+log = logging.getLogger(__name__)
 
 
 @worker_init.connect
@@ -28,6 +30,20 @@ def refuse_to_start_without_weights(**_kwargs) -> None:
     missing = engine.missing_weights()
     if missing:
         raise SystemExit(str(WeightsMissing(missing, missing[0].parent)))
+
+
+@worker_init.connect
+def warm_door_galleries(**_kwargs) -> None:
+    """Decrypts the door galleries once in the parent, before the fork (see identify.warm).
+    A database that cannot be reached only means the children load them on first use."""
+    from django.db import DatabaseError, connections
+
+    try:
+        identify.warm(engine_from_settings().model_id)
+    except DatabaseError as error:
+        log.warning("door galleries not warmed: %s", error.__class__.__name__)
+    finally:
+        connections.close_all()
 
 
 @worker_process_init.connect

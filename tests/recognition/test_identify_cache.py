@@ -236,3 +236,63 @@ def test_a_face_close_to_two_people_opens_for_neither(door_purpose, resident, ot
     assert found.person_id is None and found.ambiguous
     withdraw(other_resident, door_purpose)
     assert _identify(door_purpose, base).person_id == resident.pk
+
+
+def test_warming_loads_every_active_door_gallery(
+    door_purpose, sign_in_purpose, resident, other_resident, django_assert_num_queries
+):
+    mine = _enrol(resident, door_purpose)
+    grant(other_resident, sign_in_purpose)
+    services.store_template(other_resident, sign_in_purpose, _face(), MODEL)  # a 1:1 purpose
+    identify.forget_all()
+    assert identify.warm(MODEL) == 1
+    with django_assert_num_queries(1):
+        assert _identify(door_purpose, _near(mine)).person_id == resident.pk
+
+
+def test_the_one_statement_check_agrees_with_the_consent_rules(door_purpose, building_a):
+    from datetime import date, timedelta
+
+    from consent.models import Purpose
+    from tests.conftest import make_person
+
+    now = clock.now()
+    people = {}
+    for state in [
+        "active",
+        "expired",
+        "renewal",
+        "withdrawn",
+        "minor",
+        "minor_guardian",
+        "left",
+        "lapsed",
+        "inactive_user",
+    ]:
+        person = make_person(state, building_a, "resident")
+        _enrol(person, door_purpose)
+        people[state] = person
+    consents = door_purpose.consents
+    consents.filter(person=people["expired"]).update(expires_at=now - timedelta(minutes=1))
+    consents.filter(person=people["renewal"]).update(renewal_needed_at=now)
+    consents.filter(person=people["withdrawn"]).update(status="withdrawn")
+    for state in ["minor", "minor_guardian"]:
+        people[state].birth_date = date(now.year - 10, 1, 1)
+        people[state].save(update_fields=["birth_date"])
+    consents.filter(person=people["minor_guardian"]).update(granted_by=people["active"])
+    Membership.objects.filter(user=people["left"]).update(left_at=now)
+    FaceTemplate.objects.filter(person=people["lapsed"]).update(lapses_at=now)
+    people["inactive_user"].is_active = False
+    people["inactive_user"].save(update_fields=["is_active"])
+    ids = list(FaceTemplate.objects.values_list("pk", flat=True))
+    building, purpose = building_a.pk, door_purpose.pk
+
+    generation, usable = identify.check(building, purpose, ids)
+    assert usable == identify.usable_templates(ids, building, purpose)
+    assert generation == identify.current_generation(building, purpose)
+    assert sorted(usable.values()) == sorted(
+        people[state].pk for state in ["active", "minor_guardian"]
+    )
+    Purpose.objects.filter(pk=purpose).update(status="retired")
+    assert identify.check(building, purpose, ids)[1] == {}
+    assert identify.usable_templates(ids, building, purpose) == {}
