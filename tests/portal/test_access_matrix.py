@@ -19,7 +19,6 @@ Every request runs in a savepoint that is rolled back, so each role meets the sa
 
 import datetime
 import json
-import os
 import time
 
 import pytest
@@ -379,10 +378,3 @@ def test_every_role_gets_the_right_answer_everywhere(world):
         if MATRIX.get(name, {}).get(method, {}).get(role) != got
     ]
     assert not wrong, "\n".join(wrong)
-
-
-@pytest.mark.skipif(not os.environ.get("PRINT_ACCESS_MATRIX"), reason="a helper to print it")
-def test_print_observed_matrix(world):
-    for name, methods in observe(world).items():
-        for method, roles in methods.items():
-            print(name, method, " ".join(f"{r}={v}" for r, v in roles.items()))
