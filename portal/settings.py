@@ -222,7 +222,8 @@ _PURGE_EVERY = (
     if PURGE_INTERVAL_SECONDS
     else timedelta(minutes=PURGE_INTERVAL_MINUTES)
 )
-PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 20_000, minimum=1)
+# Rows per purge transaction; each batch holds the audit chain's lock (docs/benchmarks.md).
+PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 5_000, minimum=1)
 # The purge is maintenance, not a face request: its own time limit, not FACE_TASK_TIME_LIMIT.
 PURGE_TIME_LIMIT = env_int("PURGE_TIME_LIMIT", 3600, minimum=60)
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
