@@ -68,6 +68,9 @@ def store_template(
         consent = Consent.objects.select_for_update().get(pk=consent.pk)
         if Consent.objects.active_for(person, purpose) is None:
             raise FaceRefused("no_consent", NO_CONSENT)
+        # The audit chain's lock before the template and gallery rows, the order every writer
+        # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
+        audit._lock_chain()
         template, _created = FaceTemplate.objects.update_or_create(
             person=person,
             purpose=purpose,

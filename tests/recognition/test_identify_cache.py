@@ -296,3 +296,55 @@ def test_the_one_statement_check_agrees_with_the_consent_rules(door_purpose, bui
     Purpose.objects.filter(pk=purpose).update(status="retired")
     assert identify.check(building, purpose, ids)[1] == {}
     assert identify.usable_templates(ids, building, purpose) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enrolment_takes_the_audit_lock_before_the_template_and_gallery_rows(
+    door_purpose, resident
+):
+    """The lock order of every writer of face data: a re-enrolment waiting for the audit
+    chain holds no template or gallery row that a purge batch (which holds the chain) needs."""
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    from consent import audit
+
+    _enrol(resident, door_purpose)
+    db = connection.settings_dict
+    dsn = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    dsn += f"/{db['NAME']}"
+    before = identify.current_generation(door_purpose.building_id, door_purpose.pk)
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as probe:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [audit._ADVISORY_LOCK_KEY])
+
+        def re_enrol():
+            try:
+                services.store_template(resident, door_purpose, _face(), MODEL)
+            finally:
+                connection.close()
+
+        writer = threading.Thread(target=re_enrol)
+        writer.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            waiting = probe.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the re-enrolment never waited for the audit chain"
+        probe.execute(
+            "SELECT 1 FROM recognition_gallerygeneration WHERE purpose_id = %s FOR UPDATE NOWAIT",
+            [door_purpose.pk],
+        )
+        probe.execute(
+            "SELECT 1 FROM recognition_facetemplate WHERE person_id = %s FOR UPDATE NOWAIT",
+            [resident.pk],
+        )
+        holder.rollback()
+        writer.join(10)
+    assert identify.current_generation(door_purpose.building_id, door_purpose.pk) == before + 1
