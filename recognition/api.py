@@ -179,6 +179,15 @@ class DeviceMeView(DeviceAPIView):
         )
 
 
+def identification_photo(view, request):
+    """The photo of a 1:N request (400 when invalid), or the answer that faces are not used."""
+    form = s.PhotoSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    if not door.face_offered(view.device, identification=True):
+        return view.face_not_offered()
+    return form.validated_data["photo"]
+
+
 class IdentifyView(DeviceAPIView):
     @extend_schema(
         summary="Identify a face (1:N) among the people of this building, within the deadline",
@@ -187,14 +196,11 @@ class IdentifyView(DeviceAPIView):
         tags=["devices"],
     )
     def post(self, request):
-        form = s.PhotoSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        if not door.face_offered(self.device, identification=True):
-            return self.face_not_offered()
+        photo = identification_photo(self, request)
+        if isinstance(photo, Response):
+            return photo
         try:
-            answer = jobs.run(
-                tasks.identify_at_door, self.device.pk, image=form.validated_data["photo"]
-            )
+            answer = jobs.run(tasks.identify_at_door, self.device.pk, image=photo)
         except jobs.FaceUnavailable:
             return self.face_unavailable()
         return door_response(answer)
@@ -208,14 +214,11 @@ class IdentifyJobsView(DeviceAPIView):
         tags=["devices"],
     )
     def post(self, request):
-        form = s.PhotoSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        if not door.face_offered(self.device, identification=True):
-            return self.face_not_offered()
+        photo = identification_photo(self, request)
+        if isinstance(photo, Response):
+            return photo
         try:
-            result = jobs.submit(
-                tasks.identify_at_door, self.device.pk, image=form.validated_data["photo"]
-            )
+            result = jobs.submit(tasks.identify_at_door, self.device.pk, image=photo)
         except jobs.FaceUnavailable:
             return self.face_unavailable()
         job = signing.dumps(
