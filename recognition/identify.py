@@ -221,7 +221,7 @@ def warm(model_id: str) -> int:
     held = 0
     for building_id, purpose_id in (
         Purpose.objects.active()
-        .filter(method=consent_rules.IDENTIFICATION)
+        .filter(method=consent_rules.IDENTIFICATION, kind=consent_rules.KIND_DOOR)
         .values_list("building_id", "pk")
     ):
         held += len(gallery_for(building_id, purpose_id, model_id))
