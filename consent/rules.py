@@ -24,13 +24,14 @@ KIND_DOOR = "door_access"
 KINDS = (KIND_SIGN_IN, KIND_DOOR)
 
 # Whom a purpose is for; people are asked only about purposes for one of their roles there.
+# Building admins work for the operator: a purpose for staff is for them too.
 AUDIENCE_RESIDENTS = "residents"
 AUDIENCE_STAFF = "staff"
 AUDIENCE_BOTH = "both"
 _AUDIENCE_ROLES = {
     AUDIENCE_RESIDENTS: ("resident",),
-    AUDIENCE_STAFF: ("staff",),
-    AUDIENCE_BOTH: ("resident", "staff"),
+    AUDIENCE_STAFF: ("staff", "admin"),
+    AUDIENCE_BOTH: ("resident", "staff", "admin"),
 }
 AUDIENCES = tuple(_AUDIENCE_ROLES)
 
@@ -366,7 +367,7 @@ def audience_roles(audience: str) -> tuple[str, ...]:
     """The membership roles a purpose is for.
 
     >>> audience_roles(AUDIENCE_BOTH)
-    ('resident', 'staff')
+    ('resident', 'staff', 'admin')
     """
     return _AUDIENCE_ROLES.get(audience, ())
 
@@ -374,8 +375,8 @@ def audience_roles(audience: str) -> tuple[str, ...]:
 def audiences_for_role(role: str) -> tuple[str, ...]:
     """The audiences that include a role (for SQL filters).
 
-    >>> audiences_for_role("staff"), audiences_for_role("admin")
-    (('staff', 'both'), ())
+    >>> audiences_for_role("resident"), audiences_for_role("admin")
+    (('residents', 'both'), ('staff', 'both'))
     """
     return tuple(a for a, roles in _AUDIENCE_ROLES.items() if role in roles)
 
