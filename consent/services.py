@@ -584,8 +584,8 @@ def grant_consent(
     separate question about face data leaving the device, changes nothing.
 
     `storage_consent` is that separate answer (its own unticked box), asked only when the
-    purpose's face data leaves the device. A grant without it, after one with it, withdraws it:
-    the face data the portal holds for the purpose is deleted in this transaction.
+    purpose's face data leaves the device. A grant without it withdraws it: whatever face data
+    the portal holds for the purpose is deleted in this transaction.
     """
     now = clock.now()
     today = timezone.localdate(now)
@@ -630,7 +630,9 @@ def grant_consent(
     actor = acting_guardian or person
     _event(consent, rules.GRANTED, now, actor, evidence, storage_consent if storage_asked else None)
     _audit_decision("consent.granted", consent, actor, evidence)
-    if had_storage_consent and not storage_consent:
+    if storage_asked and not storage_consent:
+        # Withdrawn now, or never given for face data kept before it was asked (a renewal
+        # after the separate consent was introduced): none of it may stay.
         signals.storage_consent_withdrawn.send(
             sender=Consent, person=person, purpose=purpose, consent=consent, actor=actor
         )

@@ -432,3 +432,20 @@ def test_a_device_only_purpose_asks_no_separate_consent_and_keeps_nothing(
     with pytest.raises(FaceRefused) as refused:
         store_template(resident, purpose, VECTOR, "test-model")
     assert refused.value.code == "device_only"
+
+
+def test_a_renewal_without_the_box_deletes_a_template_kept_from_before(resident, purpose, admin_a):
+    """A template kept from before the separate consent was asked (the migration marks such
+    consents for renewal) does not survive a renewal that leaves the box unticked."""
+    grant(resident, purpose)
+    store_template(resident, purpose, VECTOR, "test-model")
+    Consent.objects.filter(person=resident).update(storage_consented_at=None)
+    services.publish_notice(
+        purpose,
+        actor=admin_a,
+        texts=purpose.current_notice.texts,
+        data_collected="Changed.",
+    )
+    assert FaceTemplate.objects.exists()  # kept through the renewal grace period
+    grant(resident, purpose, storage_consent=False)
+    assert not FaceTemplate.objects.exists()
