@@ -263,6 +263,13 @@ def test_a_decision_made_before_the_audience_narrowed_stays_withdrawable(
     assert 'value="withdraw"' in page and 'name="agree"' not in page
     withdrawn = client.post(f"/api/v1/purposes/{purpose.pk}/withdraw/", {}, "application/json")
     assert withdrawn.json()["status"] == rules.WITHDRAWN
+    # A new notice would ask again a person it is for; not this one.
+    services.publish_notice(
+        purpose, actor=admin_a, texts=purpose.current_notice.texts, data_collected="Changed."
+    )
+    rows = client.get("/api/v1/consents/").json()
+    assert [r["needs_decision"] for r in rows] == [False]
+    assert 'name="agree"' not in client.get("/consents/").content.decode()
 
 
 # Where face data lives: the notice ----------------------------------------------------------
