@@ -6,6 +6,8 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent import events
+
 register = template.Library()
 
 # Column names of the rows that the apps hand to "My data" (consent.mydata, recognition).
@@ -87,6 +89,8 @@ def data_value(value, column=""):
     if isinstance(value, str):
         if column in CODED_COLUMNS and value in VALUES:
             return VALUES[value]
+        if column == "event":
+            return events.label(value)
         if len(value) >= 19 and value[4] == "-" and value[10] == "T":
             try:
                 moment = datetime.fromisoformat(value)
