@@ -197,6 +197,18 @@ class Attempt(models.Model):
 
     objects = AttemptQuerySet.as_manager()
 
+    # How a code attempt that opened was answered (`detail`), in words: a door code and an
+    # authenticator code are different things to the person reading their log.
+    CODE_KINDS = {
+        "door_code": _("door code"),
+        "one_time_code": _("one-time code (authenticator or backup code)"),
+    }
+
+    def method_label(self) -> str:
+        if self.method == self.CODE and self.detail in self.CODE_KINDS:
+            return str(self.CODE_KINDS[self.detail])
+        return str(self.get_method_display())
+
     class Meta:
         indexes = [models.Index(fields=["person", "-created_at"])]
 
