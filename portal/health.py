@@ -58,9 +58,10 @@ def workers() -> dict[str, dict]:
     from portal.celery import app
 
     try:
-        return app.control.inspect(timeout=WORKER_TIMEOUT).face_model() or {}
+        replies = app.control.broadcast("face_model", reply=True, timeout=WORKER_TIMEOUT)
     except (KombuError, RedisError, OSError, RuntimeError):
         return {}
+    return {name: info for reply in replies or [] for name, info in reply.items()}
 
 
 def readiness() -> dict:
@@ -88,6 +89,13 @@ def cached_readiness(now: float | None = None) -> dict:
         if _ready is None or now - _ready[0] >= READY_CACHE_SECONDS:
             _ready = (now, readiness())
         return _ready[1]
+
+
+def forget_readiness() -> None:
+    """Drops the kept answer: the next /readyz checks again."""
+    global _ready
+    with _ready_lock:
+        _ready = None
 
 
 @never_cache
