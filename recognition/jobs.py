@@ -25,11 +25,15 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def submit(task, *args, image: bytes):
-    """Sends a face task without waiting; it expires unstarted after the deadline."""
+def submit(task, *args, image: bytes, queue: str | None = None):
+    """Sends a face task without waiting; it expires unstarted after the deadline. `queue`
+    overrides the task's route (a building's door shard, recognition.shards)."""
     encoded = base64.b64encode(image).decode()
+    options = {"queue": queue} if queue else {}
     try:
-        return task.apply_async(args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE)
+        return task.apply_async(
+            args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE, **options
+        )
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
         # on the next task, so this is "unavailable now", not "restart the process".
@@ -37,10 +41,10 @@ def submit(task, *args, image: bytes):
         raise FaceUnavailable from error
 
 
-def run(task, *args, image: bytes) -> dict:
+def run(task, *args, image: bytes, queue: str | None = None) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     started = time.monotonic()
-    result = submit(task, *args, image=image)
+    result = submit(task, *args, image=image, queue=queue)
     try:
         # propagate=False: a task that failed, expired unstarted or was lost with its worker
         # comes back as an exception instance, never raised into the request (no 500).
