@@ -120,7 +120,13 @@ def main() -> None:
     )
     consent_services.activate_purpose(purpose, actor=admin)
     consent_services.grant_consent(
-        staff, purpose, channel="web", ip=None, user_agent="bench", notice_hash=notice.text_hash
+        staff,
+        purpose,
+        channel="web",
+        ip=None,
+        user_agent="bench",
+        notice_hash=notice.text_hash,
+        storage_consent=True,
     )
     services.store_template(staff, purpose, engine.embed(enrolled), engine.model_id)
 

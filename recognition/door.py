@@ -53,6 +53,9 @@ def face_offered(device: Device, *, identification: bool) -> bool:
         return False
     if purpose.building_id != device.building_id or not device.location.placement().allowed:
         return False
+    if purpose.kind != consent_rules.KIND_DOOR or not consent_rules.leaves_device(purpose.storage):
+        # Sign-in templates never open a door; data kept on the device only never reaches us.
+        return False
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
 

@@ -63,6 +63,11 @@ class Device(models.Model):
             raise ValidationError({"location": placement.reason})
         if self.location.building_id != self.building_id:
             raise ValidationError({"location": _("The location is in another building.")})
+        from recognition.devices import BINDING_REFUSALS, binding_problem
+
+        problem = binding_problem(self.purpose, self.building_id)
+        if problem is not None:
+            raise ValidationError({"purpose": BINDING_REFUSALS[problem]})
 
 
 class FaceTemplateQuerySet(models.QuerySet):

@@ -85,13 +85,19 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
     # Straight back to where the person was going: the notice, then the unticked box.
     expect(page.get_by_role("heading", name="My consents", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Read the notice before deciding")).to_be_visible()
-    box = page.get_by_role("checkbox")
+    box = page.get_by_role("checkbox", name=re.compile("I have read notice"))
     expect(box).not_to_be_checked()
     notice_top = page.locator(".notice-text").first.bounding_box()["y"]
     assert notice_top < box.bounding_box()["y"]
     tab_to(page, box)
     keys.press("Space")
     expect(box).to_be_checked()
+    # The separate consent to face data leaving the device: its own box, unticked.
+    storage_box = page.get_by_role("checkbox", name=re.compile("Separately, I agree"))
+    expect(storage_box).not_to_be_checked()
+    tab_to(page, storage_box)
+    keys.press("Space")
+    expect(storage_box).to_be_checked()
     tab_to(page, page.get_by_role("button", name="Give consent"))
     keys.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Consent given")).to_be_visible()
@@ -121,7 +127,7 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
 
     tab_to(page, page.get_by_role("link", name="My consents"))
     keys.press("Enter")
-    tab_to(page, page.get_by_role("button", name="Withdraw consent"))
+    tab_to(page, page.get_by_role("button", name="Withdraw consent", exact=True))
     keys.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Consent withdrawn")).to_be_visible()
     shoot(page, "en-desktop-journey-4-withdrawn", full_page=False)

@@ -43,8 +43,8 @@ def enrol(person, purpose, seed: int):
 @pytest.fixture
 def two_buildings(building_a, building_b, admin_a, admin_b, resident):
     """A face purpose in each building; the resident lives in both and is enrolled in both."""
-    purpose_a = make_active_purpose(building_a)
-    purpose_b = make_active_purpose(building_b)
+    purpose_a = make_active_purpose(building_a, kind="door_access")
+    purpose_b = make_active_purpose(building_b, kind="door_access")
     Membership.objects.create(user=resident, building=building_b, role="resident")
     enrol(resident, purpose_a, 1)
     enrol(resident, purpose_b, 2)
