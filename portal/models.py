@@ -94,11 +94,14 @@ class Membership(models.Model):
 
 
 class Throttle(models.Model):
-    """Consecutive failures per scope and key (a hashed username, IP, device or account)."""
+    """Failures per scope and key (a hashed username, IP, device or account): `score` decays
+    (halves every SIGNIN_DECAY_SECONDS from `scored_at`), `failures` is the plain count."""
 
     scope = models.CharField(max_length=32)
     key = models.CharField(max_length=64)
     failures = models.PositiveIntegerField(default=0)
+    score = models.FloatField(default=0.0)
+    scored_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

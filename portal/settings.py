@@ -180,6 +180,24 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 SIGNIN_FREE_FAILURES = env_int("SIGNIN_FREE_FAILURES", 5, minimum=1)
 SIGNIN_LOCK_SECONDS = env_int("SIGNIN_LOCK_SECONDS", 60, minimum=1)
 SIGNIN_LOCK_MAX_SECONDS = env_int("SIGNIN_LOCK_MAX_SECONDS", 3600, minimum=1)
+# Failure scores halve every SIGNIN_DECAY_SECONDS (a sliding window, not a lifetime tally).
+SIGNIN_DECAY_SECONDS = env_int("SIGNIN_DECAY_SECONDS", 900, minimum=1)
+# A browser that completed password + second factor keeps a signed device cookie for this
+# long; its own failures are counted apart and slow it for at most SIGNIN_TRUSTED_MAX_SECONDS.
+TRUSTED_DEVICE_DAYS = env_int("TRUSTED_DEVICE_DAYS", 180, minimum=1)
+SIGNIN_TRUSTED_MAX_SECONDS = env_int("SIGNIN_TRUSTED_MAX_SECONDS", 60, minimum=1)
+# Proxies in front of the portal that append to X-Forwarded-For (0: use the socket address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Face sign-in only in a browser trusted for the account; true relaxes it for shared kiosks.
+FACE_SIGNIN_ANY_BROWSER = env_bool("FACE_SIGNIN_ANY_BROWSER", False)
+# An account enrols a second factor only this soon after re-entering its password.
+SECOND_FACTOR_REAUTH_SECONDS = env_int("SECOND_FACTOR_REAUTH_SECONDS", 300, minimum=30)
+# Longest wait a door keypad imposes between codes after many wrong ones (it never locks).
+DOOR_KEYPAD_MAX_WAIT_SECONDS = env_int("DOOR_KEYPAD_MAX_WAIT_SECONDS", 10, minimum=1, maximum=60)
+# django-otp's own per-device throttle doubles without a cap and is shared by every route
+# that checks a code; the portal's own counters above replace it.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Face consent portal")
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.

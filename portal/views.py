@@ -5,7 +5,7 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
@@ -20,9 +20,10 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import signin
+from portal import signin, trusted
 from portal.forms import CodeForm, PasswordSignInForm
 from portal.middleware import error_response
+from portal.models import User
 
 BACKUP_CODES = 10
 
@@ -46,16 +47,15 @@ def login_password(request):
     form = PasswordSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        ip = signin.client_ip(request)
-        wait = signin.check_password_throttle(username, ip)
+        named = User.objects.filter(username=username).first()
+        found = signin.counters(request, "password", named, username)
+        wait = signin.seconds_to_wait(found)
         if wait:
             form.add_error(None, signin.locked_message(wait))
         else:
-            from django.contrib.auth import authenticate
-
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                wait = signin.password_failed(username, ip)
+                wait = signin.count_failure(found)
                 form.add_error(
                     None,
                     signin.locked_message(wait)
@@ -63,7 +63,8 @@ def login_password(request):
                     else _("The username or password is not correct."),
                 )
             else:
-                signin.throttle.reset("password-user", username.lower())
+                signin.clear(found)
+                signin.mark_password_checked(request)
                 if signin.has_second_factor(user):
                     signin.start_pending(request, user, next_url)
                     return redirect("portal:login-code")
@@ -71,7 +72,11 @@ def login_password(request):
                 if user.second_factor_required():
                     return redirect("portal:two-factor")
                 return redirect(next_url)
-    return render(request, "portal/login.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "portal/login.html",
+        {"form": form, "next": next_url, "face_offered": signin.face_offered(request)},
+    )
 
 
 @sensitive_post_parameters("code")
@@ -83,10 +88,12 @@ def login_code(request):
         return redirect("portal:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device, error = signin.verify_code(user, form.cleaned_data["code"])
+        device, error = signin.verify_code(request, user, form.cleaned_data["code"])
         if device is not None:
             signin.finish(request, user, device)
-            return redirect(next_url or "portal:home")
+            response = redirect(next_url or "portal:home")
+            trusted.remember(request, response, user.pk)
+            return response
         form.add_error("code", error)
     return render(request, "portal/login_code.html", {"form": form})
 

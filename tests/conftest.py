@@ -42,6 +42,28 @@ def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:
     return str(code).zfill(device.digits)
 
 
+def trust_browser(the_client, user: User) -> str:
+    """Gives a test client the trusted-device cookie a real password + code sign-in leaves
+    (see portal.trusted); returns the nonce."""
+    from portal import trusted
+
+    known = trusted.entries(
+        type(
+            "Request",
+            (),
+            {
+                "COOKIES": {trusted.COOKIE: the_client.cookies[trusted.COOKIE].value}
+                if trusted.COOKIE in the_client.cookies
+                else {}
+            },
+        )()
+    )
+    nonce = known.get(str(user.pk)) or f"test-{user.pk}"
+    known[str(user.pk)] = nonce
+    the_client.cookies[trusted.COOKIE] = trusted.signed(known)
+    return nonce
+
+
 @pytest.fixture
 def building_a(db) -> Building:
     return Building.objects.create(

@@ -6,7 +6,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.models import User
-from tests.conftest import PASSWORD, add_totp, current_code
+from tests.conftest import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
 
@@ -15,9 +15,12 @@ def _password(client, username, password=PASSWORD):
     return client.post("/accounts/login/", {"username": username, "password": password})
 
 
-def test_sign_in_page_offers_face_and_password_side_by_side(client):
+def test_sign_in_page_offers_face_and_password_side_by_side_in_a_trusted_browser(client, staff):
     page = client.get("/accounts/login/").content.decode()
     assert "Sign in with password and code" in page
+    assert 'href="/accounts/login/face/"' not in page  # a stranger's browser: no face route
+    trust_browser(client, staff)
+    page = client.get("/accounts/login/").content.decode()
     assert 'href="/accounts/login/face/"' in page
 
 
