@@ -10,8 +10,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
@@ -23,7 +22,7 @@ PENDING_TTL = timedelta(minutes=5)
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-PASSWORD_CHECKED_AT = "password_checked_at"
+PASSWORD_CHECKED_AT = "password_checked_at"  # noqa: S105 (a session key, not a secret)
 
 # A counter: (scope, key, options for throttle.record_failure).
 Counter = tuple[str, str, dict]
