@@ -1,6 +1,11 @@
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import rules
 
@@ -110,3 +115,51 @@ class Throttle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key[:8]}"
+
+
+class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP, RFC 6238) whose seed is kept encrypted with the portal's
+    key ring (FACE_ENCRYPTION_KEYS, rotated by `rotate_totp_keys`): a database dump holds no
+    usable second-factor secret. Verification is django-otp's own TOTPDevice code."""
+
+    sealed_key = models.BinaryField()
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+
+    @classmethod
+    def create_for(cls, user, name, *, confirmed: bool) -> "SealedTOTPDevice":
+        device = cls(user=user, name=name, confirmed=confirmed)
+        device.set_key(secrets.token_bytes(20))
+        device.save()
+        return device
+
+    def set_key(self, raw: bytes) -> None:
+        from recognition.crypto import fernet
+
+        self.sealed_key = fernet().encrypt(raw)
+
+    @property
+    def bin_key(self) -> bytes:
+        from recognition.crypto import fernet
+
+        return fernet().decrypt(bytes(self.sealed_key))
+
+    def reseal(self) -> None:
+        """Re-encrypts the seed with the newest key (the caller saves)."""
+        from recognition.crypto import fernet
+
+        self.sealed_key = fernet().rotate(bytes(self.sealed_key))
+
+    verify_token = TOTPDevice.verify_token
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)

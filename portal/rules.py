@@ -38,17 +38,19 @@ def decayed(score: float, since: datetime | None, now: datetime, half_life: floa
     return score * 0.5 ** (elapsed / half_life)
 
 
+SLACK = 0.1  # how far below a whole number a decayed score still counts as it
+
+
 def decayed_lock_seconds(score: float, free_failures: int, base: int, maximum: int) -> int:
     """The lock after a failure that brought the decayed score to `score`: none for the first
     `free_failures`, then `base` doubling per further failure, at most `maximum`.
 
-    >>> [decayed_lock_seconds(n, 3, 60, 600) for n in (1.0, 2.9, 3.0, 4.0, 5.5, 40.0)]
+    >>> [decayed_lock_seconds(n, 3, 60, 600) for n in (1.0, 2.8, 2.95, 4.0, 5.5, 40.0)]
     [0, 0, 60, 120, 340, 600]
     """
-    score += 0.01  # failures a few seconds apart count as whole ones
-    if score < free_failures:
+    if score + SLACK < free_failures:  # failures a minute or two apart count as whole ones
         return 0
-    exponent = min(max(0.0, score - 0.01 - free_failures), 64.0)
+    exponent = min(max(0.0, score - free_failures), 64.0)
     return min(maximum, math.ceil(base * 2**exponent))
 
 

@@ -18,12 +18,11 @@ from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import signin, trusted
-from portal.forms import CodeForm, PasswordSignInForm
+from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
-from portal.models import User
+from portal.models import SealedTOTPDevice, User
 
 BACKUP_CODES = 10
 
@@ -116,12 +115,14 @@ def _qr_svg(data: str) -> str:
 @login_required
 def two_factor(request):
     user = request.user
-    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    confirmed = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
         return render(request, "portal/two_factor_done.html", {"device": confirmed})
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if not signin.password_recently_checked(request):
+        return _confirm_password(request)
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+        device = SealedTOTPDevice.create_for(user, _("Authenticator app"), confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
@@ -137,6 +138,31 @@ def two_factor(request):
         "portal/two_factor.html",
         {"form": form, "qr": _qr_svg(device.config_url), "secret": secret},
     )
+
+
+@sensitive_post_parameters("password")
+def _confirm_password(request):
+    """A new second factor is enrolled only within SECOND_FACTOR_REAUTH_SECONDS of the
+    password typed again: a session alone (a face sign-in, a borrowed browser) never gets
+    a fresh authenticator secret. Wrong passwords count like sign-in failures."""
+    user = request.user
+    form = ConfirmPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = signin.counters(request, "password", user, user.username)
+        wait = signin.seconds_to_wait(found)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        elif user.check_password(form.cleaned_data["password"]):
+            signin.clear(found)
+            signin.mark_password_checked(request)
+            return redirect("portal:two-factor")
+        else:
+            wait = signin.count_failure(found)
+            form.add_error(
+                "password",
+                signin.locked_message(wait) if wait else _("The password is not correct."),
+            )
+    return render(request, "portal/two_factor_password.html", {"form": form})
 
 
 def _new_backup_codes(user) -> list[str]:

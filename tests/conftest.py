@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import clock, rules
-from portal.models import Building, Membership, User
+from portal.models import Building, Membership, SealedTOTPDevice, User
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -26,11 +25,11 @@ def make_person(username: str, building: Building | None, role: str | None, **ex
     return user
 
 
-def add_totp(user: User) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+def add_totp(user: User) -> SealedTOTPDevice:
+    return SealedTOTPDevice.create_for(user, "phone", confirmed=True)
 
 
-def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:
+def current_code(device: SealedTOTPDevice, offset_steps: int = 0) -> str:
     device.refresh_from_db()
     code = totp(
         device.bin_key,
@@ -109,7 +108,9 @@ def sign_in(client):
 
     def _sign_in(user: User, the_client=None):
         the_client = the_client or client
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or add_totp(user)
+        device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first() or add_totp(
+            user
+        )
         response = the_client.post(
             "/accounts/login/", {"username": user.username, "password": PASSWORD}
         )

@@ -145,7 +145,7 @@ def test_a_forged_or_foreign_device_cookie_is_an_untrusted_client(owner, other_r
     foreign.cookies[trusted.COOKIE] = trusted.signed({str(other_resident.pk): "x"})
     assert LOCKED in _password(foreign, "resident").content.decode()
     stolen_format = Client()  # the right account id with a nonce the attacker made up is
-    stolen_format.cookies[trusted.COOKIE] = "%d:guess" % resident.pk  # not signed: untrusted
+    stolen_format.cookies[trusted.COOKIE] = f"{resident.pk}:guess"  # not signed: untrusted
     assert LOCKED in _password(stolen_format, "resident").content.decode()
 
 
@@ -168,9 +168,9 @@ def test_client_address_rule_takes_the_hop_the_outermost_trusted_proxy_saw():
 
 
 def test_decay_halves_the_score_every_half_life():
-    from datetime import datetime, timedelta
+    from datetime import UTC, datetime, timedelta
 
-    start = datetime(2026, 1, 1)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     assert rules.decayed(10.0, start, start, 60) == 10.0
     assert rules.decayed(10.0, start, start + timedelta(seconds=60), 60) == 5.0
     assert rules.decayed(10.0, start, start + timedelta(seconds=600), 60) < 0.01
