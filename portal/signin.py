@@ -152,25 +152,21 @@ def verify_code(request, user: User, code: str):
     no code is checked and the answer says how long to wait: a correct code is never called
     "not correct"."""
     found = counters(request, "code", user)
-    wait = seconds_to_wait(found)
-    if wait:
-        signals.code_sign_in.send(sender=User, person=user, result=signals.LOCKED)
-        return None, locked_message(wait)
-    with transaction.atomic():  # for_verify locks the devices: one code, one use
-        matched = next(
-            (
-                device
-                for device in devices_for_user(user, confirmed=True, for_verify=True)
-                if device.verify_token(code)
-            ),
-            None,
-        )
-    if matched is not None:
-        clear(found)
-        signals.code_sign_in.send(sender=User, person=user, result=signals.SUCCEEDED)
-        return matched, ""
-    signals.code_sign_in.send(sender=User, person=user, result=signals.FAILED)
-    wait = count_failure(found)
+    # for_verify locks the account's devices: codes sent in parallel are checked one at a
+    # time, each after the failures before it counted.
+    with transaction.atomic():
+        devices = list(devices_for_user(user, confirmed=True, for_verify=True))
+        wait = seconds_to_wait(found)
+        if wait:
+            signals.code_sign_in.send(sender=User, person=user, result=signals.LOCKED)
+            return None, locked_message(wait)
+        matched = next((device for device in devices if device.verify_token(code)), None)
+        if matched is not None:
+            clear(found)
+            signals.code_sign_in.send(sender=User, person=user, result=signals.SUCCEEDED)
+            return matched, ""
+        signals.code_sign_in.send(sender=User, person=user, result=signals.FAILED)
+        wait = count_failure(found)
     if wait:
         return None, locked_message(wait)
     return None, _("That code is not correct. Check the time on your phone, or use a backup code.")

@@ -6,6 +6,7 @@ for ever, and the lock after a failure grows with the recent failures only.
 """
 
 import hashlib
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -56,6 +57,16 @@ def record_failure(
             row.locked_until = now + timedelta(seconds=lock)
         row.save(update_fields=["score", "scored_at", "failures", "locked_until", "updated_at"])
         return lock
+
+
+@contextmanager
+def held(scope: str, key: str):
+    """A transaction holding the key's row: checks and failures under it run one at a time,
+    so requests sent in parallel cannot all pass the check before the first failure counts."""
+    with transaction.atomic():
+        Throttle.objects.get_or_create(scope=scope, key=_hash(key))
+        Throttle.objects.select_for_update().filter(scope=scope, key=_hash(key)).exists()
+        yield
 
 
 def reset(scope: str, key: str) -> None:

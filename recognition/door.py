@@ -286,6 +286,11 @@ def open_with_code(device: Device, code: str, person_id: int | None = None) -> d
     Throttled per device (slowed, never locked), and per (device, person) when a member of
     the building is named, under scopes of its own.
     """
+    with throttle.held(CODE_DEVICE, str(device.pk)):  # one code at a time per keypad
+        return _open_with_code(device, code, person_id)
+
+
+def _open_with_code(device: Device, code: str, person_id: int | None) -> dict:
     member = is_member(person_id, device.building_id)
     logged_person = person_id if member else None
     keys = [(CODE_DEVICE, str(device.pk))]

@@ -104,3 +104,27 @@ def test_a_keypad_under_attack_checks_at_most_one_code_per_max_wait(
         moved_clock.advance(seconds=int(answer["Retry-After"]))
         answer = _open(client, key, live)
     assert answer.json()["open"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_codes_sent_in_parallel_to_a_slowed_keypad_are_checked_one_at_a_time(front_door):
+    """A stolen device key cannot outrun the keypad's pace by sending guesses at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    _device, key = front_door
+    for _ in range(door.device_free_failures()):
+        _open(Client(), key, "0000000000")
+
+    def guess(_index):
+        try:
+            return _open(Client(), key, "0000000000").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(guess, range(16)))
+    assert answers.count(200) <= 1, answers
+    assert answers.count(429) >= 15
