@@ -102,15 +102,16 @@ def clear(found: list[Counter]) -> None:
             throttle.reset(scope, key)
 
 
-def password_recently_checked(request) -> bool:
-    at = request.session.get(PASSWORD_CHECKED_AT)
-    if at is None:
+def password_recently_checked(request, user: User) -> bool:
+    """Did this session type `user`'s password within SECOND_FACTOR_REAUTH_SECONDS?"""
+    checked = request.session.get(PASSWORD_CHECKED_AT)
+    if not isinstance(checked, dict) or checked.get("user") != user.pk:
         return False
-    return clock.now().timestamp() - at <= settings.SECOND_FACTOR_REAUTH_SECONDS
+    return clock.now().timestamp() - checked["at"] <= settings.SECOND_FACTOR_REAUTH_SECONDS
 
 
-def mark_password_checked(request) -> None:
-    request.session[PASSWORD_CHECKED_AT] = clock.now().timestamp()
+def mark_password_checked(request, user: User) -> None:
+    request.session[PASSWORD_CHECKED_AT] = {"user": user.pk, "at": clock.now().timestamp()}
 
 
 def has_second_factor(user: User) -> bool:

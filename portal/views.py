@@ -63,7 +63,7 @@ def login_password(request):
                 )
             else:
                 signin.clear(found)
-                signin.mark_password_checked(request)
+                signin.mark_password_checked(request, user)
                 if signin.has_second_factor(user):
                     signin.start_pending(request, user, next_url)
                     return redirect("portal:login-code")
@@ -118,7 +118,7 @@ def two_factor(request):
     confirmed = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
         return render(request, "portal/two_factor_done.html", {"device": confirmed})
-    if not signin.password_recently_checked(request):
+    if not signin.password_recently_checked(request, user):
         return _confirm_password(request)
     device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
@@ -154,7 +154,7 @@ def _confirm_password(request):
             form.add_error(None, signin.locked_message(wait))
         elif user.check_password(form.cleaned_data["password"]):
             signin.clear(found)
-            signin.mark_password_checked(request)
+            signin.mark_password_checked(request, user)
             return redirect("portal:two-factor")
         else:
             wait = signin.count_failure(found)

@@ -122,3 +122,14 @@ def test_a_session_signed_in_without_a_password_must_type_it_before_enrolling(cl
     client.force_login(admin_a)  # as after a face sign-in: no password in this session
     page = client.get("/accounts/two-factor/").content.decode()
     assert "Confirm your password" in page and "data:image/svg+xml" not in page
+
+
+def test_a_password_typed_for_another_account_does_not_count(client, admin_a, resident):
+    """Typing one's own password, then getting into another account in the same session
+    (a face sign-in, say) gives no authenticator secret for the other account."""
+    add_totp(resident)
+    step = client.post("/accounts/login/", {"username": "resident", "password": PASSWORD})
+    assert step["Location"] == "/accounts/login/code/"  # half signed in: session kept
+    client.force_login(admin_a)
+    page = client.get("/accounts/two-factor/").content.decode()
+    assert "Confirm your password" in page and "data:image/svg+xml" not in page

@@ -6,10 +6,11 @@ called "not correct"."""
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from portal import rules, trusted
-from tests.conftest import PASSWORD, add_totp, current_code
+from tests.conftest import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +178,21 @@ def test_decay_halves_the_score_every_half_life():
     assert rules.decayed_lock_seconds(4.0, 5, 60, 3600) == 0
     assert rules.decayed_lock_seconds(5.0, 5, 60, 3600) == 60
     assert rules.decayed_lock_seconds(500.0, 5, 60, 3600) == 3600
+
+
+def test_a_locked_face_route_of_a_shared_address_never_stops_the_trusted_browser(
+    client, staff, settings
+):
+    """The face route's per-address and per-account counters hold untrusted clients only.
+    No worker runs here: a face attempt that gets past the counters answers "unavailable"."""
+    from portal import throttle
+
+    settings.FACE_VERIFY_DEADLINE = 0.05
+    for _ in range(settings.SIGNIN_FREE_FAILURES * 4):
+        throttle.record_failure("face-ip", "127.0.0.1")
+        throttle.record_failure("face-user", "staff")
+    trust_browser(client, staff)
+    photo = SimpleUploadedFile("face.jpg", b"\xff\xd8\xff not decoded", content_type="image/jpeg")
+    page = client.post("/accounts/login/face/", {"username": "staff", "photo": photo})
+    assert LOCKED not in page.content.decode()
+    assert "Face recognition is unavailable right now" in page.content.decode()
