@@ -8,6 +8,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import rules
+from portal.keyring import fernet
 
 
 class User(AbstractUser):
@@ -141,20 +142,14 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         return device
 
     def set_key(self, raw: bytes) -> None:
-        from recognition.crypto import fernet
-
         self.sealed_key = fernet().encrypt(raw)
 
     @property
     def bin_key(self) -> bytes:
-        from recognition.crypto import fernet
-
         return fernet().decrypt(bytes(self.sealed_key))
 
     def reseal(self) -> None:
         """Re-encrypts the seed with the newest key (the caller saves)."""
-        from recognition.crypto import fernet
-
         self.sealed_key = fernet().rotate(bytes(self.sealed_key))
 
     verify_token = TOTPDevice.verify_token

@@ -9,7 +9,7 @@ def seal_existing_seeds(apps, schema_editor):
     """Moves every plaintext TOTP seed into the sealed table, encrypted, and deletes it."""
     from binascii import unhexlify
 
-    from recognition.crypto import fernet
+    from portal.keyring import fernet
 
     plain = apps.get_model("otp_totp", "TOTPDevice")
     sealed = apps.get_model("portal", "SealedTOTPDevice")
