@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from consent import audit
+from consent.events import AuditEvent
 from portal import rules
 from portal.models import Building, Membership, SealedTOTPDevice, User
 
@@ -46,7 +47,7 @@ def create_first_admin(
     Membership.objects.create(user=user, building=building, role=rules.ADMIN)
     device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
     audit.record(
-        "account.first_admin_created",
+        AuditEvent.FIRST_ADMIN_CREATED,
         person=user,
         building=building,
         data={"second_factor": True},
@@ -78,6 +79,6 @@ def rotate_totp_keys(*, batch_size: int = 1000) -> int:
             for device in batch:
                 device.reseal()
             SealedTOTPDevice.objects.bulk_update(batch, ["sealed_key"])
-            audit.record("account.totp_keys_rotated", data={"devices": len(batch)})
+            audit.record(AuditEvent.TOTP_KEYS_ROTATED, data={"devices": len(batch)})
         done += len(batch)
         last_id = batch[-1].pk

@@ -19,7 +19,7 @@ def lock_seconds(failures: int, free_failures: int, base_seconds: int, max_secon
     """
     if failures < free_failures:
         return 0
-    return min(base_seconds * 2 ** (failures - free_failures), max_seconds)
+    return int(min(base_seconds * 2 ** (failures - free_failures), max_seconds))
 
 
 def decayed(score: float, since: datetime | None, now: datetime, half_life: float) -> float:
@@ -35,7 +35,7 @@ def decayed(score: float, since: datetime | None, now: datetime, half_life: floa
     if since is None:
         return 0.0
     elapsed = max(0.0, (now - since) / timedelta(seconds=1))
-    return score * 0.5 ** (elapsed / half_life)
+    return score * math.pow(0.5, elapsed / half_life)
 
 
 SLACK = 0.1  # how far below a whole number a decayed score still counts as it
