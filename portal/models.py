@@ -1,10 +1,12 @@
 import secrets
+import time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import rules
@@ -151,6 +153,16 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     def reseal(self) -> None:
         """Re-encrypts the seed with the newest key (the caller saves)."""
         self.sealed_key = fernet().rotate(bytes(self.sealed_key))
+
+    def was_used_already(self, token: str) -> bool:
+        """Is `token` this device's current code, already used (a TOTP code opens once)?"""
+        try:
+            number = int(token)
+        except ValueError:
+            return False
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        return totp.verify(number, self.tolerance) and totp.t() <= self.last_t
 
     verify_token = TOTPDevice.verify_token
     config_url = TOTPDevice.config_url

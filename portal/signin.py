@@ -48,12 +48,20 @@ def locked_message(seconds: int) -> str:
 
 def counters(request, route: str, user: User | None, username: str = "") -> list[Counter]:
     """The counters a sign-in step on `route` (password, code, face) is judged by: in a browser
-    trusted for the account only its own (account, browser) counter, short waits at most;
-    elsewhere the account's untrusted counter and the client address."""
+    trusted for the account only its own (account, browser) counter, short waits at most,
+    until it has failed four times the free failures recently; elsewhere the account's
+    untrusted counter and the client address."""
     nonce = trusted.nonce_for(request, user.pk if user else None)
     if nonce is not None:
-        trusted_options = {"max_seconds": settings.SIGNIN_TRUSTED_MAX_SECONDS}
-        return [(f"{route}-trusted", f"{user.pk}:{nonce}", trusted_options)]
+        options: dict = {"max_seconds": settings.SIGNIN_TRUSTED_MAX_SECONDS}
+        if route == "code":
+            options["half_life"] = throttle.CODE_HALF_LIFE
+        scope, key = f"{route}-trusted", f"{user.pk}:{nonce}"
+        score = throttle.current_score(scope, key, options.get("half_life"))
+        if score + rules.SLACK < settings.SIGNIN_FREE_FAILURES * 4:
+            return [(scope, key, options)]
+        # A trusted browser that keeps failing (its cookie stolen, say) is trusted no more
+        # (OWASP: the device cookie is locked out): the untrusted counters below apply.
     if route == "code":
         return [("code", str(user.pk), {"half_life": throttle.CODE_HALF_LIFE})]
     scopes = {"password": "password-user", "face": "face-user"}
@@ -62,6 +70,10 @@ def counters(request, route: str, user: User | None, username: str = "") -> list
     found.append((f"{route}-ip", client_ip(request), address_options))
     return found
 
+
+USED_ALREADY = gettext_lazy(
+    "That code has been used already. Wait for the next code from your app and type it."
+)
 
 FACE_NEEDS_TRUSTED_BROWSER = gettext_lazy(
     "Face sign-in works only in a browser where you have signed in with your password and code "
@@ -167,6 +179,11 @@ def verify_code(request, user: User, code: str):
             signals.code_sign_in.send(sender=User, person=user, result=signals.SUCCEEDED)
             return matched, ""
         signals.code_sign_in.send(sender=User, person=user, result=signals.FAILED)
+        if any(
+            hasattr(device, "was_used_already") and device.was_used_already(code)
+            for device in devices
+        ):
+            return None, USED_ALREADY  # the right code, once too often: not a guess
         wait = count_failure(found)
     if wait:
         return None, locked_message(wait)

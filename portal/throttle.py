@@ -59,6 +59,16 @@ def record_failure(
         return lock
 
 
+def current_score(scope: str, key: str, half_life: int | None = None) -> float:
+    """The key's failure score now, decayed."""
+    row = Throttle.objects.filter(scope=scope, key=_hash(key)).only("score", "scored_at").first()
+    if row is None:
+        return 0.0
+    return rules.decayed(
+        row.score, row.scored_at, clock.now(), half_life or settings.SIGNIN_DECAY_SECONDS
+    )
+
+
 @contextmanager
 def held(scope: str, key: str):
     """A transaction holding the key's row: checks and failures under it run one at a time,

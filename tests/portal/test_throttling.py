@@ -196,3 +196,43 @@ def test_a_locked_face_route_of_a_shared_address_never_stops_the_trusted_browser
     page = client.post("/accounts/login/face/", {"username": "staff", "photo": photo})
     assert LOCKED not in page.content.decode()
     assert "Face recognition is unavailable right now" in page.content.decode()
+
+
+def test_a_code_used_at_the_door_is_called_used_on_the_web_not_wrong(client, resident, settings):
+    from recognition import door
+    from tests.recognition.conftest import make_active_purpose, make_door
+
+    device = add_totp(resident)
+    purpose = make_active_purpose(resident.memberships.get().building)
+    door_device, _key = make_door(purpose.building, purpose)
+    code = current_code(device)
+    assert door.open_with_code(door_device, code, resident.pk)["open"] is True
+    _password(client, "resident")
+    page = client.post("/accounts/login/code/", {"code": code}).content.decode()
+    assert "used already" in page and NOT_CORRECT not in page
+    assert LOCKED not in page
+
+
+def test_a_stolen_trusted_cookie_buys_twenty_guesses_then_the_untrusted_lock(
+    owner, settings, moved_clock
+):
+    """OWASP locks out a device cookie that keeps failing: whoever holds the owner's cookie
+    gets no endless one-a-minute guessing of the code."""
+    resident, device, browser = owner
+    thief = Client(REMOTE_ADDR="203.0.113.9")
+    thief.cookies[trusted.COOKIE] = browser.cookies[trusted.COOKIE].value
+    assert _password(thief, "resident").status_code == 302  # the password, stolen too
+    wrong = "000000" if current_code(device) != "000000" else "111111"
+    guesses, longest = 0, 0
+    for _ in range(settings.SIGNIN_FREE_FAILURES * 8):
+        page = thief.post("/accounts/login/code/", {"code": wrong}).content.decode()
+        wait = _seconds_from(page)
+        longest = max(longest, wait)
+        if wait > settings.SIGNIN_TRUSTED_MAX_SECONDS:
+            break
+        guesses += 1
+        moved_clock.advance(seconds=wait + 1)
+        _password(thief, "resident")  # the pending step may have timed out
+    assert longest > settings.SIGNIN_TRUSTED_MAX_SECONDS  # locked like any stranger
+    # the cookie's own 20, then the untrusted counter's free failures
+    assert guesses <= settings.SIGNIN_FREE_FAILURES * 5 + 1
