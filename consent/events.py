@@ -42,6 +42,11 @@ class AuditEvent(models.TextChoices):
     FACE_IDENTIFIED = "face.identified", _("face recognised at a door")
     FACE_NOT_IDENTIFIED = "face.not_identified", _("face not recognised at a door")
     FILING_THRESHOLD_REACHED = "filing.threshold_reached", _("filing threshold reached")
+    FIRST_ADMIN_CREATED = "account.first_admin_created", _("first admin account created")
+    TOTP_KEYS_ROTATED = (
+        "account.totp_keys_rotated",
+        _("authenticator secrets re-encrypted with a new key"),
+    )
 
 
 def label(code: str) -> str:

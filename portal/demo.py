@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.dispatch import Signal
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import rules
-from portal.models import Building, Membership, User
+from portal.models import Building, Membership, SealedTOTPDevice, User
 
 DEMO_BUILDING = "Harbour View Residences"
 DEMO_PEOPLE = [
@@ -53,7 +52,7 @@ def load_demo() -> list[DemoCredential]:
             username=username, password=password, first_name=first, last_name=last
         )
         Membership.objects.create(user=user, building=building, role=role)
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
         credentials.append(
             DemoCredential(
                 username=username,

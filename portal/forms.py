@@ -32,6 +32,15 @@ class PasswordSignInForm(forms.Form):
     )
 
 
+class ConfirmPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("One-time code"),

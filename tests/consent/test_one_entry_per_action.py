@@ -5,8 +5,9 @@ import pytest
 from consent import services
 from consent.events import AuditEvent
 from consent.models import AuditEntry
-from portal import rules
+from portal import accounts, rules
 from recognition import devices, locations
+from tests.conftest import add_totp
 from tests.consent.conftest import ASSESSMENT, TEXTS, grant, make_active_purpose, purpose_fields
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,18 @@ ACTIONS = [
         AuditEvent.DEVICE_REVOKED,
         lambda b, a, r: _device(b, a),
         lambda d, b, a, r: devices.revoke_device(d, actor=a),
+    ),
+    (
+        AuditEvent.FIRST_ADMIN_CREATED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: accounts.create_first_admin(
+            username="first", building_name="New", handler_name="H", handler_contact="c"
+        ),
+    ),
+    (
+        AuditEvent.TOTP_KEYS_ROTATED,
+        lambda b, a, r: add_totp(r),
+        lambda _, b, a, r: accounts.rotate_totp_keys(),
     ),
 ]
 
