@@ -167,6 +167,7 @@ class DeepFaceEngine:
         min_face_px: int = DEFAULT_MIN_FACE_PX,
         detect_side: int = DEFAULT_DETECT_SIDE,
         max_pixels: int = imaging.DEFAULT_MAX_PIXELS,
+        max_decode_bytes: int = imaging.DEFAULT_MAX_DECODE_BYTES,
         mirror: bool = DEFAULT_MIRROR,
     ) -> None:
         if threshold is None:
@@ -182,6 +183,7 @@ class DeepFaceEngine:
         self.min_face_px = min_face_px
         self.detect_side = detect_side
         self.max_pixels = max_pixels
+        self.max_decode_bytes = max_decode_bytes
         self.mirror = mirror
         pipeline = f"{model_name}+{detector}" + ("+mirror" if mirror else "")
         self.model_id = f"{pipeline}@{ENGINE_VERSION}"
@@ -244,7 +246,10 @@ class DeepFaceEngine:
 
     def embed(self, image_bytes: bytes) -> np.ndarray:
         image = imaging.decode_image(
-            image_bytes, max_side=self.max_side, max_pixels=self.max_pixels
+            image_bytes,
+            max_side=self.max_side,
+            max_pixels=self.max_pixels,
+            max_decode_bytes=self.max_decode_bytes,
         )
         return self.embed_array(image)
 
@@ -395,6 +400,9 @@ def engine_from_settings() -> DeepFaceEngine:
         min_face_px=getattr(settings, "FACE_MIN_FACE_PX", DEFAULT_MIN_FACE_PX),
         detect_side=getattr(settings, "FACE_DETECT_SIDE", DEFAULT_DETECT_SIDE),
         max_pixels=getattr(settings, "FACE_MAX_PIXELS", imaging.DEFAULT_MAX_PIXELS),
+        max_decode_bytes=getattr(
+            settings, "FACE_MAX_DECODE_BYTES", imaging.DEFAULT_MAX_DECODE_BYTES
+        ),
         mirror=getattr(settings, "FACE_MIRROR", DEFAULT_MIRROR),
     )
 

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from portal import signin, throttle
 from portal.models import Building, User
 from portal.views import _qr_svg
-from recognition import doorcodes, jobs, services, tasks
+from recognition import doorcodes, facework, jobs, services, tasks
 from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
@@ -31,8 +31,11 @@ def login_face(request):
         username = form.cleaned_data["username"]
         keys = [("face-user", username.lower()), ("face-ip", signin.client_ip(request))]
         wait = max(throttle.seconds_locked(scope, key) for scope, key in keys)
+        busy = 0 if wait else facework.take(signin.client_ip(request))
         if wait:
             form.add_error(None, signin.locked_message(wait))
+        elif busy:
+            form.add_error(None, facework.busy_message(busy))
         else:
             person = User.objects.filter(username=username, is_active=True).first()
             try:
