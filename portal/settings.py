@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +54,14 @@ if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [_dev["FACE_ENCRYPTION_KEYS"]]
+# The operator's face benchmark reads photos and runs the model, nothing else: no request is
+# signed and nothing stored is decrypted, so it runs on throwaway secrets when none are set.
+_OFFLINE_COMMANDS = {"face_benchmark"}
+if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _OFFLINE_COMMANDS:
+    SECRET_KEY = SECRET_KEY or secrets.token_urlsafe(64)
+    FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    ]
 if not DEBUG:
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
