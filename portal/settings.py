@@ -268,6 +268,13 @@ FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000, minimum=1_000_000)
 # Peak memory one photo may take to decode and convert to 8-bit RGB, checked before decoding.
 FACE_MAX_DECODE_BYTES = env_int("FACE_MAX_DECODE_BYTES", 64 * 1024 * 1024, minimum=8 * 1024 * 1024)
 # Face checks one anonymous client (IP address) may ask for per minute, whatever their outcome.
+# Door identification (1:N): the estimated chance that one stranger opens a door in one
+# attempt, which tightens the threshold as a gallery grows, and the margin by which the best
+# person must beat every other (recognition.operating).
+FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
+    "FACE_IDENTIFY_MAX_FALSE_OPEN", 0.01, minimum=0.000001, maximum=1.0
+)
+FACE_IDENTIFY_MARGIN = env_float("FACE_IDENTIFY_MARGIN", 0.01, minimum=0.0, maximum=1.0)
 FACE_ANONYMOUS_PER_MINUTE = env_int("FACE_ANONYMOUS_PER_MINUTE", 10, minimum=1)
 FACE_MIN_FACE_PX = env_int("FACE_MIN_FACE_PX", 64, minimum=16)
 FACE_VERIFY_DEADLINE = env_float("FACE_VERIFY_DEADLINE", 10.0, minimum=0.5)

@@ -165,6 +165,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
         probe,
         model_id=engine.model_id,
         threshold=engine.threshold,
+        impostor_fit=getattr(engine, "impostor_fit", None),
+        max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        margin=settings.FACE_IDENTIFY_MARGIN,
     )
     matched = found.person_id is not None
     attempt = _door_attempt(

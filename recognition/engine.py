@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recognition import imaging
 from recognition.imaging import ImageRejected
+from recognition.operating import ImpostorFit
 from recognition.weights import (
     DLIB_LANDMARKS_FILE,
     missing_weights,
@@ -65,6 +66,12 @@ THRESHOLDS: dict[str, float] = {
     "GhostFaceNet": 0.65,
     "Buffalo_L": 0.55,
 }
+
+# Distances between different people of the default pipeline (Dlib, dlib-hog, mirror), on
+# every labelled photo available: 721 impostor pairs of ../shared/faces and its calibration
+# set (docs/face-engine.md). Door identification tightens its threshold per gallery size on
+# this fit (recognition.operating); another pipeline has none until measured.
+DEFAULT_IMPOSTOR_FIT = ImpostorFit(mean=0.158, sd=0.031, pairs=721)
 
 # Stable codes of FaceRejected; ImageRejected codes (imaging) pass through embed() unchanged.
 NO_FACE = "no_face"
@@ -187,6 +194,12 @@ class DeepFaceEngine:
         self.mirror = mirror
         pipeline = f"{model_name}+{detector}" + ("+mirror" if mirror else "")
         self.model_id = f"{pipeline}@{ENGINE_VERSION}"
+        default_pipeline = (model_name, detector, mirror) == (
+            DEFAULT_MODEL,
+            DEFAULT_DETECTOR,
+            DEFAULT_MIRROR,
+        )
+        self.impostor_fit: ImpostorFit | None = DEFAULT_IMPOSTOR_FIT if default_pipeline else None
         self._deepface: Any = None
         self._input_size: tuple[int, int] = (150, 150)
         self._hog: Any = None
