@@ -385,6 +385,13 @@ def run(args, rng) -> None:
         )
     print()
     for row in rows:
+        if row["limit"] <= 0.0:
+            print(
+                f"{row['size']:,}: no threshold above 0 keeps a stranger's estimated chance "
+                f"at {settings.FACE_IDENTIFY_MAX_FALSE_OPEN:.2%}: identification opens for no "
+                f"one; {_rate(row['false_open_1to1'])} at the 1:1 threshold {engine.threshold}"
+            )
+            continue
         print(
             f"{row['size']:,}: operating threshold {row['limit']:.4f} "
             f"(1:1 threshold {engine.threshold}); expected false opens per stranger attempt: "
