@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from recognition import identify, operating, policy, services
-from recognition.engine import DEFAULT_IMPOSTOR_FIT, DEFAULT_THRESHOLD, DeepFaceEngine
+from recognition.engine import (
+    DEFAULT_IMPOSTOR_FIT,
+    DEFAULT_THRESHOLD,
+    SFACE_IMPOSTOR_FIT,
+    DeepFaceEngine,
+)
 from tests.recognition.conftest import grant
 
 MODEL = "test-model@v1"
@@ -34,7 +39,8 @@ def test_the_threshold_tightens_as_the_gallery_grows_and_small_galleries_keep_th
 def test_the_default_pipeline_carries_its_measured_fit():
     assert DeepFaceEngine().impostor_fit == DEFAULT_IMPOSTOR_FIT
     assert DeepFaceEngine(mirror=False).impostor_fit is None
-    assert DeepFaceEngine(model_name="SFace").impostor_fit is None
+    assert DeepFaceEngine(model_name="SFace").impostor_fit == SFACE_IMPOSTOR_FIT
+    assert DeepFaceEngine(model_name="Facenet").impostor_fit is None
 
 
 def test_a_second_person_within_the_margin_opens_the_door_for_nobody():
