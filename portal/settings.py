@@ -260,7 +260,10 @@ CELERY_BEAT_SCHEDULE = {
 DEEPFACE_HOME = Path(env_str("DEEPFACE_HOME", str(VAR_DIR / "deepface")))
 FACE_MODEL = env_str("FACE_MODEL", "Dlib")
 FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib-hog")
-FACE_THRESHOLD = env_float("FACE_THRESHOLD", 0.056, minimum=0.0, maximum=2.0)
+# Each model's own default (recognition.engine.THRESHOLDS: Dlib 0.056, SFace 0.5).
+FACE_THRESHOLD = env_float(
+    "FACE_THRESHOLD", 0.5 if FACE_MODEL == "SFace" else 0.056, minimum=0.0, maximum=2.0
+)
 FACE_MIRROR = env_bool("FACE_MIRROR", True)
 FACE_DETECT_SIDE = env_int("FACE_DETECT_SIDE", 640, minimum=160, maximum=2048)
 FACE_MAX_SIDE = env_int("FACE_MAX_SIDE", 1024, minimum=256, maximum=4096)

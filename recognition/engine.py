@@ -81,7 +81,7 @@ THRESHOLDS: dict[str, float] = {
 DEFAULT_IMPOSTOR_FIT = ImpostorFit(mean=0.158, sd=0.031, pairs=721)
 
 # The second offline model's different-people distances (same 721 pairs).
-SFACE_IMPOSTOR_FIT = ImpostorFit(mean=0.951, sd=0.096, pairs=721)
+SFACE_IMPOSTOR_FIT = ImpostorFit(mean=0.951, sd=0.095, pairs=721)
 # Where dlib's eye centres and the point under the nose go in SFace's 112 px input: the eyes
 # of OpenCV Zoo's template; the nose point's height chosen on both labelled sets.
 SFACE_TEMPLATE = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 80.0))

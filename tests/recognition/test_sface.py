@@ -59,3 +59,22 @@ def test_the_alignment_is_an_exact_similarity_when_one_exists():
     target = source @ (scale * rotation).T + shift
     matrix = similarity_transform(source, target)
     assert np.allclose(matrix[:, :2], scale * rotation) and np.allclose(matrix[:, 2], shift)
+
+
+def test_choosing_sface_brings_its_own_threshold(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from recognition.engine import engine_from_settings; "
+        "print(settings.FACE_THRESHOLD, engine_from_settings().threshold)"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", FACE_MODEL="SFace")
+    env.pop("FACE_THRESHOLD", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(SFACE_THRESHOLD), str(SFACE_THRESHOLD)]
