@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +54,14 @@ if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [_dev["FACE_ENCRYPTION_KEYS"]]
+# The operator's face benchmark reads photos and runs the model, nothing else: no request is
+# signed and nothing stored is decrypted, so it runs on throwaway secrets when none are set.
+_OFFLINE_COMMANDS = {"face_benchmark"}
+if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _OFFLINE_COMMANDS:
+    SECRET_KEY = SECRET_KEY or secrets.token_urlsafe(64)
+    FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    ]
 if not DEBUG:
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
@@ -291,11 +300,25 @@ CELERY_BEAT_SCHEDULE = {
 DEEPFACE_HOME = Path(env_str("DEEPFACE_HOME", str(VAR_DIR / "deepface")))
 FACE_MODEL = env_str("FACE_MODEL", "Dlib")
 FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib-hog")
-FACE_THRESHOLD = env_float("FACE_THRESHOLD", 0.056, minimum=0.0, maximum=2.0)
+# Each model's own default (recognition.engine.THRESHOLDS: Dlib 0.056, SFace 0.5).
+FACE_THRESHOLD = env_float(
+    "FACE_THRESHOLD", 0.5 if FACE_MODEL == "SFace" else 0.056, minimum=0.0, maximum=2.0
+)
 FACE_MIRROR = env_bool("FACE_MIRROR", True)
 FACE_DETECT_SIDE = env_int("FACE_DETECT_SIDE", 640, minimum=160, maximum=2048)
 FACE_MAX_SIDE = env_int("FACE_MAX_SIDE", 1024, minimum=256, maximum=4096)
 FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000, minimum=1_000_000)
+# Peak memory one photo may take to decode and convert to 8-bit RGB, checked before decoding.
+FACE_MAX_DECODE_BYTES = env_int("FACE_MAX_DECODE_BYTES", 64 * 1024 * 1024, minimum=8 * 1024 * 1024)
+# Face checks one anonymous client (IP address) may ask for per minute, whatever their outcome.
+# Door identification (1:N): the estimated chance that one stranger opens a door in one
+# attempt, which tightens the threshold as a gallery grows, and the margin by which the best
+# person must beat every other (recognition.operating).
+FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
+    "FACE_IDENTIFY_MAX_FALSE_OPEN", 0.01, minimum=0.000001, maximum=1.0
+)
+FACE_IDENTIFY_MARGIN = env_float("FACE_IDENTIFY_MARGIN", 0.01, minimum=0.0, maximum=1.0)
+FACE_ANONYMOUS_PER_MINUTE = env_int("FACE_ANONYMOUS_PER_MINUTE", 10, minimum=1)
 FACE_MIN_FACE_PX = env_int("FACE_MIN_FACE_PX", 64, minimum=16)
 FACE_VERIFY_DEADLINE = env_float("FACE_VERIFY_DEADLINE", 10.0, minimum=0.5)
 # Door codes: the non-face way through a door, shown on the person's door-code page.

@@ -35,6 +35,9 @@ CODE_PERSON = "door-code-person"
 FACE_NOT_OFFERED = "face_not_offered"
 NO_ANSWER = "no_answer"
 AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one person
+# The one code a device sees for any face that does not open: whether nobody came close, the
+# claimed person is not enrolled here, or two people came close stays in the attempt log.
+NOT_RECOGNISED_CODE = "not_recognised"
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
 
@@ -93,19 +96,30 @@ def is_member(person_id: int | None, building_id: int) -> bool:
 
 
 def answer(attempt: Attempt, message="", retry_after: int = 0) -> dict:
-    """The device's answer: small, no image, no embedding; the person only when it opens."""
+    """The device's answer: open or not and a reason code; the person only when it opens.
+
+    No image, no embedding and no distance, score or similarity: a device that learnt how
+    close a photo came could steer a forgery towards a resident or learn who is enrolled.
+    Distances stay in the worker and the attempt log.
+    """
     opened = attempt.result == Attempt.MATCH
     return {
         "open": opened,
         "result": attempt.result,
         "method": attempt.method,
         "person_id": attempt.person_id if opened else None,
-        "distance": attempt.distance,
         "attempt_id": attempt.pk,
-        "code": attempt.detail,
+        "code": public_code(attempt),
         "message": str(message),
         "retry_after": retry_after,
     }
+
+
+def public_code(attempt: Attempt) -> str:
+    """The reason code a device may see: a face that does not open is only "not recognised"."""
+    if attempt.method == Attempt.FACE and attempt.result == Attempt.NO_MATCH:
+        return NOT_RECOGNISED_CODE
+    return attempt.detail
 
 
 def _replayed(job_id: str) -> dict | None:
@@ -180,6 +194,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
         probe,
         model_id=engine.model_id,
         threshold=engine.threshold,
+        impostor_fit=getattr(engine, "impostor_fit", None),
+        max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        margin=settings.FACE_IDENTIFY_MARGIN,
     )
     matched = found.person_id is not None
     attempt = _door_attempt(

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from portal import signin
 from portal.models import Building, User
 from portal.views import _qr_svg
-from recognition import doorcodes, jobs, services, tasks
+from recognition import doorcodes, facework, jobs, services, tasks
 from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
@@ -32,10 +32,14 @@ def login_face(request):
         person = User.objects.filter(username=username, is_active=True).first()
         found = signin.counters(request, "face", person, username)
         wait = signin.seconds_to_wait(found)
-        if not signin.face_allowed_here(request, person):
+        allowed = signin.face_allowed_here(request, person)
+        busy = 0 if wait or not allowed else facework.take(signin.client_ip(request))
+        if not allowed:
             form.add_error(None, signin.FACE_NEEDS_TRUSTED_BROWSER)
         elif wait:
             form.add_error(None, signin.locked_message(wait))
+        elif busy:
+            form.add_error(None, facework.busy_message(busy))
         else:
             try:
                 answer = jobs.run(
