@@ -155,11 +155,11 @@ def load_rows(consents: int) -> None:
 
 def signed_in_client(user):
     from django.test import Client
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from portal.models import SealedTOTPDevice
     from tests.conftest import PASSWORD, current_code
 
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    device = SealedTOTPDevice.create_for(user, "phone", confirmed=True)
     client = Client()
     assert client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
     response = client.post("/accounts/login/code/", {"code": current_code(device)})

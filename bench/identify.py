@@ -21,6 +21,10 @@ Measured in this process, with the real engine and the real database:
     .venv/bin/python bench/identify.py [--runs 300] [--photos DIR] [--keep]
 
 Target: identification adds under 20 ms at 100,000 templates.
+
+4. the operating point of each gallery (recognition.operating): the threshold that keeps a
+   stranger's estimated chance to open at FACE_IDENTIFY_MAX_FALSE_OPEN, and the expected
+   false-open rate per stranger attempt at the 1:1 threshold and at that operating point.
 """
 
 import argparse
@@ -209,8 +213,10 @@ def run(args, rng) -> None:
     call_command("migrate", verbosity=0)
     call_command("prepare_face_model", verbosity=0)
 
+    from django.conf import settings
+
     from portal.models import Building, Membership, User
-    from recognition import identify
+    from recognition import identify, operating
     from recognition.engine import get_engine
 
     engine = get_engine()
@@ -266,7 +272,17 @@ def run(args, rng) -> None:
                 vector,
                 model_id=engine.model_id,
                 threshold=engine.threshold,
+                impostor_fit=engine.impostor_fit,
+                max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+                margin=settings.FACE_IDENTIFY_MARGIN,
             )
+
+        limit = operating.identification_threshold(
+            engine.threshold,
+            size,
+            engine.impostor_fit,
+            settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        )
 
         found = full(probe)
         missed = full(stranger)
@@ -332,6 +348,9 @@ def run(args, rng) -> None:
                 "stranger_distance": missed.distance,
                 "stranger_found": missed.person_id,
                 "within": within,
+                "limit": limit,
+                "false_open_1to1": _false_open(engine, engine.threshold, size),
+                "false_open_limit": _false_open(engine, limit, size),
                 "stranger_within": stranger_within,
             }
         )
@@ -365,6 +384,33 @@ def run(args, rng) -> None:
             f"{row['stranger_within']} within the threshold, door opened: "
             f"{row['stranger_found'] is not None}"
         )
+    print()
+    for row in rows:
+        if row["limit"] <= 0.0:
+            print(
+                f"{row['size']:,}: no threshold above 0 keeps a stranger's estimated chance "
+                f"at {settings.FACE_IDENTIFY_MAX_FALSE_OPEN:.2%}: identification opens for no "
+                f"one; {_rate(row['false_open_1to1'])} at the 1:1 threshold {engine.threshold}"
+            )
+            continue
+        print(
+            f"{row['size']:,}: operating threshold {row['limit']:.4f} "
+            f"(1:1 threshold {engine.threshold}); expected false opens per stranger attempt: "
+            f"{_rate(row['false_open_1to1'])} at the 1:1 threshold, "
+            f"{_rate(row['false_open_limit'])} at the operating threshold"
+        )
+
+
+def _false_open(engine, threshold: float, size: int) -> float | None:
+    from recognition import operating
+
+    if engine.impostor_fit is None:
+        return None
+    return operating.false_open_rate(threshold, size, engine.impostor_fit)
+
+
+def _rate(value: float | None) -> str:
+    return "unknown (no impostor fit for this model)" if value is None else f"{value:.2%}"
 
 
 if __name__ == "__main__":

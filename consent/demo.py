@@ -35,6 +35,7 @@ DEMO_PURPOSES = [
     {
         "fields": {
             "name": "Face sign-in for staff",
+            "name_zh_hans": "\u5458\u5de5\u5237\u8138\u767b\u5f55",
             "specific_purpose": "Staff may sign in to the portal by showing their face instead "
             "of typing a password and one-time code.",
             "necessity_and_impact": "Saves staff time at shared desks; a face template is "
@@ -82,6 +83,7 @@ DEMO_PURPOSES = [
     {
         "fields": {
             "name": "Door access by face",
+            "name_zh_hans": "\u5237\u8138\u5f00\u95e8",
             "specific_purpose": "Residents may open the lobby door by looking at the door "
             "terminal.",
             "necessity_and_impact": "Hands-free entry for residents who choose it; the door "

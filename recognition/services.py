@@ -296,7 +296,10 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
         )
         return _result(False, rejected.code, rejected.message)
     best, best_distance = None, None
-    for template in verification_templates(person_id).select_related("purpose"):
+    # Only templates of this engine's pipeline: another model's embeddings are not comparable
+    # (after a model change each person enrols again; docs/face-engine.md).
+    usable = verification_templates(person_id).filter(model_id=engine.model_id)
+    for template in usable.select_related("purpose"):
         distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
         if best_distance is None or distance < best_distance:
             best, best_distance = template, distance

@@ -16,6 +16,22 @@ from tests.recognition.conftest import grant, make_active_purpose
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+def _trust(page, live_server, user) -> None:
+    """The trusted-device cookie a password + code sign-in in this browser would have left:
+    face sign-in is offered only in such a browser."""
+    from portal import trusted
+
+    page.context.add_cookies(
+        [
+            {
+                "name": trusted.COOKIE,
+                "value": trusted.signed({str(user.pk): "browser-test"}),
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
 def _face_posts(page) -> list:
     """Every request from the page that could carry a photo (a multipart form post)."""
     sent = []
@@ -142,6 +158,7 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
 
 def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enrolled_staff):
     page = browser(camera="a2")
+    _trust(page, live_server, enrolled_staff)
     face_posts = _face_posts(page)
     keys = page.keyboard
     page.goto(live_server.url + "/accounts/login/")
@@ -211,6 +228,7 @@ def test_another_persons_face_is_refused_and_the_code_route_offered(
 ):
     words = WORDS[language]
     page = browser(camera="b1", language=language)
+    _trust(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label(words["username"], exact=True).fill("staff")
     page.get_by_role("button", name=words["camera"]).click()
@@ -232,6 +250,7 @@ def test_face_sign_in_works_without_javascript_by_choosing_a_photo(
     photo = tmp_path / "me.jpg"
     photo.write_bytes(photos["a2"])
     page = browser(javascript=False)
+    _trust(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     expect(page.get_by_role("button", name="Use the camera")).to_be_hidden()
     page.get_by_label("Username", exact=True).fill("staff")
@@ -242,6 +261,7 @@ def test_face_sign_in_works_without_javascript_by_choosing_a_photo(
 
 def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_staff, photos):
     page = browser(camera="none")
+    _trust(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     page.get_by_role("button", name="Use the camera").click()
@@ -255,6 +275,7 @@ def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_s
 def test_face_sign_in_unavailable_says_to_use_the_code(live_server, browser, staff, settings):
     settings.FACE_VERIFY_DEADLINE = 0.01  # no answer in time, as when the face service is down
     page = browser(camera="a1")
+    _trust(page, live_server, staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     page.get_by_role("button", name="Use the camera").click()
