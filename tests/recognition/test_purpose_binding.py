@@ -58,11 +58,18 @@ def card_door(building_a):
     return purpose, device, key
 
 
+def _trust_this_browser(client, sign_in, person):
+    """Face sign-in is offered only in a browser that signed in with password and code."""
+    sign_in(person)
+    client.post("/accounts/logout/")
+
+
 def test_a_door_template_opens_its_door_but_never_signs_in(
-    client, celery_worker_process, staff, card_door, photos
+    client, sign_in, celery_worker_process, staff, card_door, photos
 ):
     purpose, _device, key = card_door
     assert _enrol(staff, purpose, photos["a1"])["ok"]
+    _trust_this_browser(client, sign_in, staff)
     # The same face, the same template: the door opens (so the photos do match) ...
     assert _verify(client, key, staff, photos["a2"]).json()["open"] is True
     # ... and the portal does not let it in.
@@ -122,11 +129,12 @@ def test_a_door_bound_to_a_sign_in_purpose_before_the_rule_uses_no_face(
 
 
 def test_face_sign_in_only_in_a_role_the_purpose_is_for(
-    client, celery_worker_process, resident, building_a, photos
+    client, sign_in, celery_worker_process, resident, building_a, photos
 ):
     purpose = make_active_purpose(building_a, consent_rules.VERIFICATION)
     assert purpose.audience == consent_rules.AUDIENCE_BOTH
     assert _enrol(resident, purpose, photos["a1"])["ok"]
+    _trust_this_browser(client, sign_in, resident)
     assert _face_sign_in(client, "resident", photos["a2"]).status_code == 302
     client.post("/accounts/logout/")
     purpose.refresh_from_db()
