@@ -456,3 +456,19 @@ def test_a_renewal_without_the_box_deletes_a_template_kept_from_before(resident,
     assert FaceTemplate.objects.exists()  # kept through the renewal grace period
     grant(resident, purpose, storage_consent=False)
     assert not FaceTemplate.objects.exists()
+
+
+def test_moving_face_data_onto_the_device_leaves_none_with_the_portal(resident, purpose, admin_a):
+    grant(resident, purpose)
+    store_template(resident, purpose, VECTOR, "test-model")
+    services.publish_notice(
+        purpose,
+        actor=admin_a,
+        texts=purpose.current_notice.texts,
+        data_collected=purpose.current_notice.data_collected,
+        changes={"storage": rules.STORAGE_DEVICE},
+    )
+    assert Consent.objects.active_for(resident, purpose) is None  # asked again
+    grant(resident, purpose)  # the renewal: no separate question, nothing kept here
+    assert Consent.objects.active_for(resident, purpose) is not None
+    assert not FaceTemplate.objects.exists()
