@@ -24,9 +24,13 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def submit(task, *args, image: bytes):
-    """Sends a face task without waiting; it expires unstarted after the deadline."""
-    encoded = base64.b64encode(image).decode()
+def submit(task, *args, image: bytes | list[bytes]):
+    """Sends a face task without waiting; it expires unstarted after the deadline. A list of
+    images (a camera burst) travels as a list of base64 strings."""
+    if isinstance(image, list):
+        encoded: str | list[str] = [base64.b64encode(frame).decode() for frame in image]
+    else:
+        encoded = base64.b64encode(image).decode()
     try:
         return task.apply_async(args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE)
     except (*BROKER_ERRORS, RuntimeError) as error:
@@ -36,7 +40,7 @@ def submit(task, *args, image: bytes):
         raise FaceUnavailable from error
 
 
-def run(task, *args, image: bytes) -> dict:
+def run(task, *args, image: bytes | list[bytes]) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     result = submit(task, *args, image=image)
     try:
