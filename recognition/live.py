@@ -13,14 +13,17 @@ from recognition.models import Attempt
 SCOPE_SIGN_IN = "sign_in"
 SCOPE_ENROLMENT = "enrolment"
 
+
 def _refused(code: str, **extra) -> dict:
     return services._result(False, code, liveness.message(code), **extra)
+
 
 def _replayed(job_id: str) -> Attempt | None:
     done = Attempt.objects.filter(job_id=job_id).first() if job_id else None
     if done is not None and done.detail in liveness.MESSAGES:
         return done
     return None
+
 
 def _read(challenge_data, nonce, scope, received_at, frames, engine) -> tuple[str, int | None]:
     challenge = liveness.Challenge.from_dict(challenge_data) if challenge_data else None
@@ -31,6 +34,7 @@ def _read(challenge_data, nonce, scope, received_at, frames, engine) -> tuple[st
         return code, None
     reading = livecheck.read_burst(challenge, frames, engine)
     return reading.code, reading.probe
+
 
 def verify_face_live(
     person_id: int | None,
@@ -58,6 +62,7 @@ def verify_face_live(
         )
         return _refused(code, person_id=None)
     return services.verify_face(person_id, frames[probe], engine, job_id=job_id)
+
 
 def enrol_face_live(
     person_id: int,

@@ -106,7 +106,7 @@ def read_burst(challenge: liveness.Challenge, frames: list[bytes], engine: Any) 
         shapes.append(shape)
     faceless = sum(1 for frame in reading.frames if frame.faces == 0)
     if faceless > MAX_FACELESS_SHARE * len(frames):
-        reading.code = liveness.NO_MOVEMENT
+        reading.code = liveness.NO_FACE
         return reading
     poses = [frame.pose for frame in reading.frames]
     reading.code = liveness.check_moves(challenge, poses)

@@ -18,7 +18,7 @@ import numpy as np
 from recognition import liveness
 
 FRAME_SIZE = (480, 360)  # what the page sends
-TURN_SHIFT = 0.55  # how far the nose moves toward the face's edge (share of the way)
+TURN_SHIFT = 0.6  # how far the nose moves toward the face's edge (share of the way)
 
 
 @cache
@@ -33,7 +33,7 @@ def _models():
     )
 
 
-def _frame(photo: bytes) -> np.ndarray:
+def fit_frame(photo: bytes) -> np.ndarray:
     """The photo fitted into the camera's 480 x 360 frame (letterboxed), BGR."""
     image = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
     width, height = FRAME_SIZE
@@ -48,7 +48,7 @@ def _frame(photo: bytes) -> np.ndarray:
 
 @cache
 def _landmarks(photo: bytes) -> tuple[np.ndarray, tuple[float, float, float]]:
-    frame = _frame(photo)
+    frame = fit_frame(photo)
     dlib, detector, predictor = _models()
     rgb = np.ascontiguousarray(frame[:, :, ::-1])
     rects = detector(rgb, 1)
@@ -69,7 +69,9 @@ def turned(photo: bytes, pose: str, shift: float = TURN_SHIFT) -> np.ndarray:
     if pose == liveness.FRONT:
         return frame
     # The person's own left is the image's right (unmirrored camera frame).
-    target = nose + shift * (right - nose) if pose == liveness.LEFT else nose - shift * (nose - left)
+    target = (
+        nose + shift * (right - nose) if pose == liveness.LEFT else nose - shift * (nose - left)
+    )
     xs = np.arange(frame.shape[1], dtype=np.float32)
     source = xs.copy()
     inner = (xs >= left) & (xs <= target)
@@ -140,3 +142,25 @@ def y4m(frames_bgr: list[np.ndarray], path, *, repeat: int = 1) -> None:
             data = np.clip(planes, 0, 255).astype(np.uint8).tobytes()
             for _ in range(repeat):
                 out.write(b"FRAME\n" + data)
+
+
+SIGN_IN = ("/accounts/login/face/challenge/", "/accounts/login/face/")
+ENROL = ("/face/enrol/challenge/", "/face/enrol/")
+
+
+def data_urls(frames: list[bytes]) -> list[str]:
+    import base64
+
+    return ["data:image/jpeg;base64," + base64.b64encode(frame).decode() for frame in frames]
+
+
+def live_post(client, routes, fields: dict, photos, *, make=None, **extra):
+    """Asks the server for a challenge, answers it with a burst built from ``photos`` (or with
+    ``make(steps)``) and posts it with ``fields``, as the page does. Returns the response."""
+    challenge_url, form_url = routes
+    issued = client.post(challenge_url, **extra).json()
+    steps = [step["pose"] for step in issued["steps"]]
+    frames = make(steps) if make is not None else burst(photos, steps)
+    return client.post(
+        form_url, {**fields, "nonce": issued["nonce"], "frame": data_urls(frames)}, **extra
+    )
