@@ -62,8 +62,34 @@ def _landmarks(photo: bytes) -> tuple[np.ndarray, tuple[float, float, float]]:
     return frame, (left - margin, points[30][0], right + margin)
 
 
-def turned(photo: bytes, pose: str, shift: float = TURN_SHIFT) -> np.ndarray:
+@cache
+def _turned(photo: bytes, pose: str) -> np.ndarray:
+    """A turn far enough to read clearly (|yaw| >= 0.45), as a person asked to turn makes."""
+    for shift in (TURN_SHIFT, 0.7, 0.8, 0.9):
+        frame = warp(photo, pose, shift)
+        if pose == liveness.FRONT or abs(_yaw(frame)) >= 0.45:
+            return frame
+    return frame
+
+
+def turned(photo: bytes, pose: str) -> np.ndarray:
     """The photo's face turned to the person's own left or right (or left as it is)."""
+    return _turned(photo, pose).copy()
+
+
+def _yaw(frame: np.ndarray) -> float:
+    """The yaw the worker will read, or 0 where its detector (no upsampling) finds no face."""
+    dlib, detector, predictor = _models()
+    rgb = np.ascontiguousarray(frame[:, :, ::-1])
+    rects = detector(rgb, 0)
+    if not rects:
+        return 0.0
+    shape = predictor(rgb, max(rects, key=lambda found: found.width()))
+    return liveness.yaw_from_landmarks([(shape.part(i).x, shape.part(i).y) for i in range(68)])
+
+
+def warp(photo: bytes, pose: str, shift: float = TURN_SHIFT) -> np.ndarray:
+    """The face's nose moved ``shift`` of the way toward the side the person turns to."""
     frame, (left, nose, right) = _landmarks(photo)
     frame = frame.copy()
     if pose == liveness.FRONT:
