@@ -185,7 +185,7 @@ def identification_photo(view, request):
     form.is_valid(raise_exception=True)
     if not door.face_offered(view.device, identification=True):
         return view.face_not_offered()
-    return form.validated_data["photo"]
+    return form.validated_data
 
 
 class IdentifyView(DeviceAPIView):
@@ -200,7 +200,12 @@ class IdentifyView(DeviceAPIView):
         if isinstance(photo, Response):
             return photo
         try:
-            answer = jobs.run(tasks.identify_at_door, self.device.pk, image=photo)
+            answer = jobs.run(
+                tasks.identify_at_door,
+                self.device.pk,
+                image=photo["photo"],
+                liveness=photo["liveness"],
+            )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
         return door_response(answer)
@@ -218,7 +223,12 @@ class IdentifyJobsView(DeviceAPIView):
         if isinstance(photo, Response):
             return photo
         try:
-            result = jobs.submit(tasks.identify_at_door, self.device.pk, image=photo)
+            result = jobs.submit(
+                tasks.identify_at_door,
+                self.device.pk,
+                image=photo["photo"],
+                liveness=photo["liveness"],
+            )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
         job = signing.dumps(
@@ -288,6 +298,7 @@ class VerifyView(DeviceAPIView):
                 self.device.pk,
                 form.validated_data["person"],
                 image=form.validated_data["photo"],
+                liveness=form.validated_data["liveness"],
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable(form.validated_data["person"])

@@ -24,7 +24,7 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def submit(task, *args, image: bytes | list[bytes]):
+def submit(task, *args, image: bytes | list[bytes], **kwargs):
     """Sends a face task without waiting; it expires unstarted after the deadline. A list of
     images (a camera burst) travels as a list of base64 strings."""
     if isinstance(image, list):
@@ -32,7 +32,9 @@ def submit(task, *args, image: bytes | list[bytes]):
     else:
         encoded = base64.b64encode(image).decode()
     try:
-        return task.apply_async(args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE)
+        return task.apply_async(
+            args=[*args, encoded], kwargs=kwargs, expires=settings.FACE_VERIFY_DEADLINE
+        )
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
         # on the next task, so this is "unavailable now", not "restart the process".
@@ -40,9 +42,9 @@ def submit(task, *args, image: bytes | list[bytes]):
         raise FaceUnavailable from error
 
 
-def run(task, *args, image: bytes | list[bytes]) -> dict:
+def run(task, *args, image: bytes | list[bytes], **kwargs) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
-    result = submit(task, *args, image=image)
+    result = submit(task, *args, image=image, **kwargs)
     try:
         # propagate=False: a task that failed, expired unstarted or was lost with its worker
         # comes back as an exception instance, never raised into the request (no 500).

@@ -109,20 +109,27 @@ def enrol_face_live(
 
 
 @shared_task(name="recognition.tasks.identify_at_door", bind=True, **FACE_TASK)
-def identify_at_door(self, device_id: int, image_b64: str) -> dict:
+def identify_at_door(self, device_id: int, image_b64: str, liveness: str = "") -> dict:
     return door.identify_at_door(
-        device_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+        device_id,
+        base64.b64decode(image_b64),
+        get_engine(),
+        job_id=self.request.id or "",
+        liveness=liveness,
     )
 
 
 @shared_task(name="recognition.tasks.verify_at_door", bind=True, **FACE_TASK)
-def verify_at_door(self, device_id: int, person_id: int, image_b64: str) -> dict:
+def verify_at_door(
+    self, device_id: int, person_id: int, image_b64: str, liveness: str = ""
+) -> dict:
     return door.verify_at_door(
         device_id,
         person_id,
         base64.b64decode(image_b64),
         get_engine(),
         job_id=self.request.id or "",
+        liveness=liveness,
     )
 
 
