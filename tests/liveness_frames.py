@@ -74,6 +74,8 @@ def _turned(photo: bytes, pose: str) -> np.ndarray:
 
 def turned(photo: bytes, pose: str) -> np.ndarray:
     """The photo's face turned to the person's own left or right (or left as it is)."""
+    if pose == liveness.FRONT:
+        return fit_frame(photo)
     return _turned(photo, pose).copy()
 
 
@@ -153,11 +155,11 @@ def still(photo: bytes, count: int, *, noise: bool) -> list[bytes]:
     return [jpeg(frame)] * count
 
 
-def y4m(frames_bgr: list[np.ndarray], path, *, repeat: int = 1) -> None:
+def y4m(frames_bgr: list[np.ndarray], path, *, fps: int = 10, repeat: int = 1) -> None:
     """A limited-range 4:2:0 y4m for Chromium's fake camera, each frame shown ``repeat`` times."""
     height, width = frames_bgr[0].shape[:2]
     with open(path, "wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for frame in frames_bgr:
             yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
             # OpenCV writes full-range Y; the fake camera expects limited range (16-235).

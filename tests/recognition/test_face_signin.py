@@ -35,7 +35,7 @@ def test_same_person_signs_in_with_face(client, enrolled_staff, photos):
 
 
 def test_another_persons_face_is_refused_and_the_code_route_offered(client, enrolled_staff, photos):
-    response = _face_sign_in(client, "staff", photos["b1"])
+    response = _face_sign_in(client, "staff", photos["b2"])
     page = response.content.decode()
     assert response.status_code == 200
     assert NOT_RECOGNISED in page
