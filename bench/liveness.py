@@ -66,7 +66,7 @@ def main() -> None:
 
     def check(kind, chall, frames, timed=False):
         started = time.perf_counter()
-        reading = livecheck.read_burst(chall, frames, engine)
+        reading = livecheck.read_burst(chall, frames)
         if not reading.code:
             engine.embed(frames[reading.probe])
         if timed:

@@ -25,14 +25,14 @@ def _replayed(job_id: str) -> Attempt | None:
     return None
 
 
-def _read(challenge_data, nonce, scope, received_at, frames, engine) -> tuple[str, int | None]:
+def _read(challenge_data, nonce, scope, received_at, frames) -> tuple[str, int | None]:
     challenge = liveness.Challenge.from_dict(challenge_data) if challenge_data else None
     code = liveness.check_answer(
         challenge, nonce=nonce, scope=scope, received_at=received_at, frame_count=len(frames)
     )
     if code:
         return code, None
-    reading = livecheck.read_burst(challenge, frames, engine)
+    reading = livecheck.read_burst(challenge, frames)
     return reading.code, reading.probe
 
 
@@ -50,7 +50,7 @@ def verify_face_live(
     done = _replayed(job_id)
     if done is not None:
         return _refused(done.detail, person_id=None)
-    code, probe = _read(challenge_data, nonce, SCOPE_SIGN_IN, received_at, frames, engine)
+    code, probe = _read(challenge_data, nonce, SCOPE_SIGN_IN, received_at, frames)
     if code:
         services.log_attempt(
             person_id=person_id,
@@ -81,7 +81,7 @@ def enrol_face_live(
     done = _replayed(job_id)
     if done is not None:
         return _refused(done.detail)
-    code, probe = _read(challenge_data, nonce, SCOPE_ENROLMENT, received_at, frames, engine)
+    code, probe = _read(challenge_data, nonce, SCOPE_ENROLMENT, received_at, frames)
     if code:
         purpose = Purpose.objects.select_related("building").filter(pk=purpose_id).first()
         services.log_attempt(

@@ -1,8 +1,8 @@
 """Reading a challenge burst in the worker: every frame's face, head pose and identity.
 
 The rules (what answers a challenge) are in :mod:`recognition.liveness`; this module only
-measures. Each frame is decoded small, its faces found by the engine's detector, and dlib's
-68 landmarks read on the one face for the head pose. One frame per pose run is then described
+measures. Each frame is decoded small, its faces found by dlib's HOG detector, and dlib's 68
+landmarks read on the one face for the head pose. One frame per pose run is then described
 by dlib's recognition network (a single forward pass, no mirror) to check that the same person
 is in every part of the burst; the engine embeds only the probe frame, for the match itself.
 
@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from recognition import imaging, liveness
 from recognition.engine import OTHER_FACE_MIN_SCORE
 
-# Frames are decoded to at most this many pixels a side: the camera sends 480 x 360.
+# Frames are decoded to at most this many pixels a side (the camera sends 480 x 360), and faces
+# are looked for on a copy of at most DETECT_SIDE (faces of 100 px and more at 480 are found).
 FRAME_MAX_SIDE = 480
+DETECT_SIDE = 400
 # Euclidean distance of dlib descriptors above which two frames show different people.
 # dlib's own tolerance is 0.6 for frontal faces; turned faces of one person measured up to
 # 0.5 in ../shared/faces, two different people at least 0.62 (docs/face-engine.md).
@@ -49,10 +50,13 @@ class BurstReading:
 
 class _Models:
     def __init__(self) -> None:
-        import dlib  # worker processes only
+        import cv2  # worker processes only
+        import dlib  # idem
         import face_recognition_models as packaged
 
+        self.cv2 = cv2
         self.dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
         self.landmarks = dlib.shape_predictor(packaged.pose_predictor_model_location())
         self.describer = dlib.face_recognition_model_v1(packaged.face_recognition_model_location())
 
@@ -70,7 +74,7 @@ def models() -> _Models:
     return _models
 
 
-def read_burst(challenge: liveness.Challenge, frames: list[bytes], engine: Any) -> BurstReading:
+def read_burst(challenge: liveness.Challenge, frames: list[bytes]) -> BurstReading:
     """Measures every frame and applies the challenge rules; never raises for bad frames."""
     reading = BurstReading()
     images, shapes = [], []
@@ -84,20 +88,36 @@ def read_burst(challenge: liveness.Challenge, frames: list[bytes], engine: Any) 
         except imaging.ImageRejected:
             reading.code = liveness.FRAMES
             return reading
-        faces = sorted(engine.detect(image), key=lambda face: face.score, reverse=True)
-        others = [face for face in faces[1:] if face.score >= OTHER_FACE_MIN_SCORE]
+        rgb = np.ascontiguousarray(image[:, :, ::-1])
+        # dlib's HOG detector (its five filters cover faces turned to either side) once, on a
+        # small copy: camera frames are small and the face fills a good part of them.
+        scale = min(1.0, DETECT_SIDE / max(rgb.shape[:2]))
+        small = rgb
+        if scale < 1.0:
+            size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+            small = m.cv2.resize(rgb, size, interpolation=m.cv2.INTER_AREA)
+        rects, scores, _kinds = m.detector.run(small, 0, 0.0)
+        found = sorted(zip(scores, rects, strict=True), key=lambda hit: hit[0], reverse=True)
+        others = [hit for hit in found[1:] if hit[0] >= OTHER_FACE_MIN_SCORE]
         if others:
             reading.frames.append(FrameReading(None, None, 1 + len(others)))
             reading.code = liveness.TWO_PEOPLE
             return reading
-        if not faces:
+        if not found:
             reading.frames.append(FrameReading(None, None, 0))
             images.append(None)
             shapes.append(None)
+            if sum(1 for f in reading.frames if f.faces == 0) > MAX_FACELESS_SHARE * len(frames):
+                reading.code = liveness.NO_FACE
+                return reading
             continue
-        face = faces[0]
-        rgb = np.ascontiguousarray(image[:, :, ::-1])
-        box = m.dlib.rectangle(face.left, face.top, face.left + face.width, face.top + face.height)
+        best = found[0][1]
+        box = m.dlib.rectangle(
+            round(best.left() / scale),
+            round(best.top() / scale),
+            round(best.right() / scale),
+            round(best.bottom() / scale),
+        )
         shape = m.landmarks(rgb, box)
         points = [(shape.part(i).x, shape.part(i).y) for i in range(68)]
         yaw = liveness.yaw_from_landmarks(points)
@@ -125,5 +145,5 @@ def read_burst(challenge: liveness.Challenge, frames: list[bytes], engine: Any) 
     return reading
 
 
-def _describe(m: _Models, rgb: np.ndarray, shape: Any) -> np.ndarray:
+def _describe(m: _Models, rgb: np.ndarray, shape) -> np.ndarray:
     return np.asarray(m.describer.compute_face_descriptor(rgb, shape), dtype=np.float64)

@@ -81,12 +81,23 @@ def turned(photo: bytes, pose: str) -> np.ndarray:
 
 def _yaw(frame: np.ndarray) -> float:
     """The yaw the worker will read, or 0 where its detector (no upsampling) finds no face."""
+    from recognition.livecheck import DETECT_SIDE
+
     dlib, detector, predictor = _models()
     rgb = np.ascontiguousarray(frame[:, :, ::-1])
-    rects = detector(rgb, 0)
+    scale = DETECT_SIDE / max(rgb.shape[:2])
+    small = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)))
+    rects = detector(small, 0)
     if not rects:
         return 0.0
-    shape = predictor(rgb, max(rects, key=lambda found: found.width()))
+    rect = max(rects, key=lambda found: found.width())
+    box = dlib.rectangle(
+        round(rect.left() / scale),
+        round(rect.top() / scale),
+        round(rect.right() / scale),
+        round(rect.bottom() / scale),
+    )
+    shape = predictor(rgb, box)
     return liveness.yaw_from_landmarks([(shape.part(i).x, shape.part(i).y) for i in range(68)])
 
 

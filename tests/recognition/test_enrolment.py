@@ -109,7 +109,7 @@ def test_a_new_enrolment_replaces_the_old_one(
     sign_in(staff)
     _enrol(client, sign_in_purpose, photos["a1"])
     first = bytes(FaceTemplate.objects.get(person=staff).ciphertext)
-    _enrol(client, sign_in_purpose, photos["b1"])
+    _enrol(client, sign_in_purpose, photos["b2"])
     assert FaceTemplate.objects.filter(person=staff).count() == 1
     second = FaceTemplate.objects.get(person=staff)
     assert crypto.decrypt_embedding(bytes(second.ciphertext)).tolist() != (

@@ -135,8 +135,8 @@ def test_a_burst_after_the_challenge_expired_is_refused(
     _refused(client, response, liveness.EXPIRED)
 
 
-def test_an_enrolment_challenge_does_not_answer_sign_in(client, sign_in, enrolled_staff, photos):
-    sign_in(enrolled_staff)
+def test_an_enrolment_challenge_does_not_answer_sign_in(client, enrolled_staff, photos):
+    client.force_login(enrolled_staff)
     issued = client.post(ENROL[0]).json()
     frames = data_urls(burst([photos["a2"]], [step["pose"] for step in issued["steps"]]))
     client.post("/accounts/logout/")
