@@ -126,4 +126,4 @@ def test_an_uploaded_photo_is_refused(live_server, browser, enrolled_staff, came
     expect(alert).to_contain_text("never from a photo file", timeout=30_000)
     shoot(page, "en-desktop-sign-in-face-upload-refused")
     expect(alert.get_by_role("link", name=CODE_ROUTE)).to_be_visible()
-    assert not Attempt.objects.filter(result=Attempt.MATCH).exists()
+    assert not Attempt.objects.filter(method=Attempt.FACE, channel=Attempt.SIGN_IN).exists()
