@@ -203,3 +203,10 @@ def live_post(client, routes, fields: dict, photos, *, make=None, **extra):
     return client.post(
         form_url, {**fields, "nonce": issued["nonce"], "frame": data_urls(frames)}, **extra
     )
+
+
+def warm_turns(photo: bytes) -> None:
+    """Builds (and caches) the photo's turned faces now, so that a timed request that follows
+    spends its time on the server, not on making frames."""
+    for pose in liveness.TURNS:
+        turned(photo, pose)
