@@ -169,13 +169,16 @@ def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
     )
 
 
-def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
-    """1:N: the photo against every usable template of the device's building and purpose."""
+def identify_at_door(
+    device_id: int, image: bytes, engine, *, job_id: str = "", liveness: str = ""
+) -> dict:
+    """1:N: the photo against every usable template of the device's building and purpose.
+    ``liveness`` is the terminal's own liveness attestation, kept with the attempt."""
     replayed = _replayed(job_id)
     if replayed is not None:
         return replayed
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
-    face = {"method": Attempt.FACE, "job_id": job_id or None}
+    face = {"method": Attempt.FACE, "job_id": job_id or None, "liveness": liveness}
     if not face_offered(device, identification=True):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
         return answer(attempt, NOT_OFFERED)
@@ -220,7 +223,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
     return answer(attempt, NOT_RECOGNISED)
 
 
-def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_id="") -> dict:
+def verify_at_door(
+    device_id: int, person_id: int, image: bytes, engine, *, job_id="", liveness: str = ""
+) -> dict:
     """1:1: is this the person the card or QR code claims? The same answer whether or not the
     person exists, belongs here, consented or enrolled, so it reveals nothing about them."""
     replayed = _replayed(job_id)
@@ -232,6 +237,7 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         "method": Attempt.FACE,
         "job_id": job_id or None,
         "person_id": person_id if member else None,
+        "liveness": liveness,
     }
     if not face_offered(device, identification=False):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)

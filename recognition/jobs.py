@@ -25,14 +25,21 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def submit(task, *args, image: bytes, queue: str | None = None):
-    """Sends a face task without waiting; it expires unstarted after the deadline. `queue`
-    overrides the task's route (a building's door shard, recognition.shards)."""
-    encoded = base64.b64encode(image).decode()
+def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs):
+    """Sends a face task without waiting; it expires unstarted after the deadline. A list of
+    images (a camera burst) travels as a list of base64 strings. `queue` overrides the task's
+    route (a building's door shard, recognition.shards)."""
+    if isinstance(image, list):
+        encoded: str | list[str] = [base64.b64encode(frame).decode() for frame in image]
+    else:
+        encoded = base64.b64encode(image).decode()
     options = {"queue": queue} if queue else {}
     try:
         return task.apply_async(
-            args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE, **options
+            args=[*args, encoded],
+            kwargs=kwargs,
+            expires=settings.FACE_VERIFY_DEADLINE,
+            **options,
         )
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
@@ -41,10 +48,10 @@ def submit(task, *args, image: bytes, queue: str | None = None):
         raise FaceUnavailable from error
 
 
-def run(task, *args, image: bytes, queue: str | None = None) -> dict:
+def run(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     started = time.monotonic()
-    result = submit(task, *args, image=image, queue=queue)
+    result = submit(task, *args, image=image, queue=queue, **kwargs)
     try:
         # propagate=False: a task that failed, expired unstarted or was lost with its worker
         # comes back as an exception instance, never raised into the request (no 500).

@@ -203,6 +203,8 @@ class Attempt(models.Model):
     result = models.CharField(max_length=16, choices=RESULT_CHOICES)
     distance = models.FloatField(null=True, blank=True)
     detail = models.CharField(max_length=32, blank=True)
+    # What a door terminal that runs its own liveness check attested for this photo, as sent.
+    liveness = models.CharField(max_length=200, blank=True, default="")
     job_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(db_index=True)
 

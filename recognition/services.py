@@ -181,6 +181,7 @@ def log_attempt(
     distance=None,
     detail="",
     job_id=None,
+    liveness="",
 ) -> Attempt:
     return Attempt.objects.create(
         person_id=person.pk if person is not None else person_id,
@@ -193,6 +194,7 @@ def log_attempt(
         result=result,
         distance=distance,
         detail=detail,
+        liveness=liveness,
         created_at=clock.now(),
     )
 

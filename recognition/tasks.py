@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
-from recognition import door, identify, services, shards
+from recognition import door, identify, live, livecheck, services, shards
 from recognition.engine import WeightsMissing, engine_from_settings, get_engine
 from recognition.weights import prepare_weights
 
@@ -55,8 +55,9 @@ def warm_door_galleries(sender=None, **_kwargs) -> None:
 
 @worker_process_init.connect
 def load_engine_in_child(**_kwargs) -> None:
-    """Loads the model once per worker process, after the fork."""
+    """Loads the model (and the liveness check's landmarks) once per worker process."""
     get_engine()
+    livecheck.models()
 
 
 @shared_task(name="recognition.tasks.enrol_face", bind=True, **FACE_TASK)
@@ -77,21 +78,65 @@ def verify_face(self, person_id: int | None, image_b64: str) -> dict:
     )
 
 
+@shared_task(name="recognition.tasks.verify_face_live", bind=True, **FACE_TASK)
+def verify_face_live(
+    self, person_id: int | None, challenge: dict | None, nonce: str, received_at: float, frames
+) -> dict:
+    return live.verify_face_live(
+        person_id,
+        challenge,
+        nonce,
+        received_at,
+        [base64.b64decode(frame) for frame in frames],
+        get_engine(),
+        job_id=self.request.id or "",
+    )
+
+
+@shared_task(name="recognition.tasks.enrol_face_live", bind=True, **FACE_TASK)
+def enrol_face_live(
+    self,
+    person_id: int,
+    purpose_id: int,
+    challenge: dict | None,
+    nonce: str,
+    received_at: float,
+    frames,
+) -> dict:
+    return live.enrol_face_live(
+        person_id,
+        purpose_id,
+        challenge,
+        nonce,
+        received_at,
+        [base64.b64decode(frame) for frame in frames],
+        get_engine(),
+        job_id=self.request.id or "",
+    )
+
+
 @shared_task(name="recognition.tasks.identify_at_door", bind=True, **FACE_TASK)
-def identify_at_door(self, device_id: int, image_b64: str) -> dict:
+def identify_at_door(self, device_id: int, image_b64: str, liveness: str = "") -> dict:
     return door.identify_at_door(
-        device_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+        device_id,
+        base64.b64decode(image_b64),
+        get_engine(),
+        job_id=self.request.id or "",
+        liveness=liveness,
     )
 
 
 @shared_task(name="recognition.tasks.verify_at_door", bind=True, **FACE_TASK)
-def verify_at_door(self, device_id: int, person_id: int, image_b64: str) -> dict:
+def verify_at_door(
+    self, device_id: int, person_id: int, image_b64: str, liveness: str = ""
+) -> dict:
     return door.verify_at_door(
         device_id,
         person_id,
         base64.b64decode(image_b64),
         get_engine(),
         job_id=self.request.id or "",
+        liveness=liveness,
     )
 
 
