@@ -1,14 +1,16 @@
 """Running a face task from a web request: sent once, answered within a deadline, or a clear
 "face unavailable" so the person can use their code instead. Never hangs, never a 500."""
 
-import base64
 import logging
+import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
+
+from recognition import broker
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,16 @@ class FaceUnavailable(Exception):
 
 
 def submit(task, *args, image: bytes):
-    """Sends a face task without waiting; it expires unstarted after the deadline."""
-    encoded = base64.b64encode(image).decode()
+    """Sends a face task without waiting: at once "unavailable" when no worker beats; else
+    the photo is sealed in Redis until the deadline and the task, which names it, expires
+    unstarted at the same deadline."""
+    deadline = settings.FACE_VERIFY_DEADLINE
     try:
-        return task.apply_async(args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE)
+        if not broker.workers_alive():
+            log.warning("face task not sent: no worker alive")
+            raise FaceUnavailable
+        reference = broker.store_photo(image, ttl=deadline)
+        return task.apply_async(args=[*args, reference], expires=deadline)
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
         # on the next task, so this is "unavailable now", not "restart the process".
@@ -36,13 +44,30 @@ def submit(task, *args, image: bytes):
         raise FaceUnavailable from error
 
 
+# How often a waiting request looks at the workers' heartbeat (Celery's result consumer
+# wakes once a second in any case): a worker that died meanwhile is noticed within this and
+# the heartbeat's own lifetime, not at the deadline.
+WAIT_SLICE = 1.0
+
+
+def _wait(result, deadline: float):
+    until = time.monotonic() + deadline
+    while True:
+        remaining = until - time.monotonic()
+        try:
+            # propagate=False: a task that failed, expired unstarted or was lost with its
+            # worker comes back as an exception instance, never raised into the request.
+            return result.get(timeout=max(0.01, min(WAIT_SLICE, remaining)), propagate=False)
+        except CeleryTimeout:
+            if remaining <= WAIT_SLICE or not broker.workers_alive():
+                raise
+
+
 def run(task, *args, image: bytes) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     result = submit(task, *args, image=image)
     try:
-        # propagate=False: a task that failed, expired unstarted or was lost with its worker
-        # comes back as an exception instance, never raised into the request (no 500).
-        answer = result.get(timeout=deadline, propagate=False)
+        answer = _wait(result, deadline)
     except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
         log.warning("face task not answered: %s", error.__class__.__name__)
         raise FaceUnavailable from error
