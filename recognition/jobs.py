@@ -2,7 +2,6 @@
 "face unavailable" so the person can use their code instead. Never hangs, never a 500."""
 
 import logging
-import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
@@ -29,49 +28,47 @@ class FaceUnavailable(Exception):
 def submit(task, *args, image: bytes):
     """Sends a face task without waiting: at once "unavailable" when no worker beats; else
     the photo is sealed in Redis until the deadline and the task, which names it, expires
-    unstarted at the same deadline."""
+    unstarted at the same deadline. The result's `photo` names the sealed photo."""
     deadline = settings.FACE_VERIFY_DEADLINE
     try:
         if not broker.workers_alive():
             log.warning("face task not sent: no worker alive")
             raise FaceUnavailable
         reference = broker.store_photo(image, ttl=deadline)
-        return task.apply_async(args=[*args, reference], expires=deadline)
+        result = task.apply_async(args=[*args, reference], expires=deadline)
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
         # on the next task, so this is "unavailable now", not "restart the process".
         log.warning("face task not sent: %s", error.__class__.__name__)
         raise FaceUnavailable from error
+    result.photo = reference
+    return result
 
 
-# How often a waiting request looks at the workers' heartbeat (Celery's result consumer
-# wakes once a second in any case): a worker that died meanwhile is noticed within this and
-# the heartbeat's own lifetime, not at the deadline.
-WAIT_SLICE = 1.0
+class WorkersGone(Exception):
+    """No worker beat while a request waited for its answer."""
 
 
-def _wait(result, deadline: float):
-    until = time.monotonic() + deadline
-    while True:
-        remaining = until - time.monotonic()
-        try:
-            # propagate=False: a task that failed, expired unstarted or was lost with its
-            # worker comes back as an exception instance, never raised into the request.
-            return result.get(timeout=max(0.01, min(WAIT_SLICE, remaining)), propagate=False)
-        except CeleryTimeout:
-            if remaining <= WAIT_SLICE or not broker.workers_alive():
-                raise
+def _stop_if_no_worker() -> None:
+    """Called by Celery about once a second while a request waits: a worker that died
+    meanwhile is noticed within that and the heartbeat's lifetime, not at the deadline."""
+    if not broker.workers_alive():
+        raise WorkersGone
 
 
 def run(task, *args, image: bytes) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     result = submit(task, *args, image=image)
     try:
-        answer = _wait(result, deadline)
-    except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
+        # propagate=False: a task that failed, expired unstarted or was lost with its worker
+        # comes back as an exception instance, never raised into the request (no 500).
+        answer = result.get(timeout=deadline, propagate=False, on_interval=_stop_if_no_worker)
+    except (CeleryTimeout, WorkersGone, *BROKER_ERRORS, RuntimeError) as error:
         log.warning("face task not answered: %s", error.__class__.__name__)
         raise FaceUnavailable from error
     finally:
+        # Answered or given up: the sealed photo goes now rather than at its expiry.
+        broker.discard_photo(result.photo)
         try:
             result.forget()
         except (*BROKER_ERRORS, RuntimeError, NotImplementedError):

@@ -6,7 +6,6 @@ expire quickly (CELERY_RESULT_EXPIRES).
 """
 
 import logging
-from contextlib import contextmanager
 
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init, worker_ready
@@ -69,41 +68,38 @@ def beat_and_listen(sender=None, **_kwargs) -> None:
     broker.start_listener("parent")
 
 
-@contextmanager
-def photo(reference: str):
-    """The sealed photo behind the reference; discarded once the task is done. A task that
-    is killed leaves it for its redelivery, and Redis expires it at the deadline anyway."""
-    image = broker.load_photo(reference)
-    yield image
-    broker.discard_photo(reference)
+def photo(reference: str) -> bytes:
+    """The sealed photo behind the reference. It stays until the deadline (the web drops it
+    once answered): a task redelivered after its child was lost needs it again."""
+    return broker.load_photo(reference)
 
 
 @shared_task(name="recognition.tasks.enrol_face", bind=True, **FACE_TASK)
 def enrol_face(self, person_id: int, purpose_id: int, reference: str) -> dict:
-    with photo(reference) as image:
-        return services.enrol_face(
-            person_id, purpose_id, image, get_engine(), job_id=self.request.id or ""
-        )
+    image = photo(reference)
+    return services.enrol_face(
+        person_id, purpose_id, image, get_engine(), job_id=self.request.id or ""
+    )
 
 
 @shared_task(name="recognition.tasks.verify_face", bind=True, **FACE_TASK)
 def verify_face(self, person_id: int | None, reference: str) -> dict:
-    with photo(reference) as image:
-        return services.verify_face(person_id, image, get_engine(), job_id=self.request.id or "")
+    image = photo(reference)
+    return services.verify_face(person_id, image, get_engine(), job_id=self.request.id or "")
 
 
 @shared_task(name="recognition.tasks.identify_at_door", bind=True, **FACE_TASK)
 def identify_at_door(self, device_id: int, reference: str) -> dict:
-    with photo(reference) as image:
-        return door.identify_at_door(device_id, image, get_engine(), job_id=self.request.id or "")
+    image = photo(reference)
+    return door.identify_at_door(device_id, image, get_engine(), job_id=self.request.id or "")
 
 
 @shared_task(name="recognition.tasks.verify_at_door", bind=True, **FACE_TASK)
 def verify_at_door(self, device_id: int, person_id: int, reference: str) -> dict:
-    with photo(reference) as image:
-        return door.verify_at_door(
-            device_id, person_id, image, get_engine(), job_id=self.request.id or ""
-        )
+    image = photo(reference)
+    return door.verify_at_door(
+        device_id, person_id, image, get_engine(), job_id=self.request.id or ""
+    )
 
 
 @shared_task(

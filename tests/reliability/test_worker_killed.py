@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from consent.models import AuditEntry
-from recognition import jobs, tasks
+from recognition import broker, jobs, tasks
 from recognition.models import Attempt, FaceTemplate
 from tests.recognition.conftest import grant
 
@@ -115,7 +115,7 @@ def test_a_rerun_enrolment_task_answers_as_before_and_stores_nothing_more(
 ):
     """The redelivery itself, made certain: the same task id sent twice."""
     grant(staff, sign_in_purpose)
-    image = jobs.base64.b64encode(photos["a1"]).decode()
+    image = broker.store_photo(photos["a1"], ttl=30)
     first = tasks.enrol_face.apply_async(args=[staff.pk, sign_in_purpose.pk, image])
     assert first.get(timeout=30)["ok"]
     again = tasks.enrol_face.apply_async(
