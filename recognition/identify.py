@@ -128,11 +128,14 @@ class Gallery:
 
 
 def _decrypt(template_ids: list[int]) -> dict[int, np.ndarray]:
+    """Embeddings of these templates; one whose person's key is gone is left out."""
     vectors = {}
     for start in range(0, len(template_ids), _FETCH_CHUNK):
         chunk = template_ids[start : start + _FETCH_CHUNK]
-        for pk, token in FaceTemplate.objects.filter(pk__in=chunk).values_list("pk", "ciphertext"):
-            vectors[pk] = crypto.decrypt_embedding(token)
+        rows = FaceTemplate.objects.filter(pk__in=chunk).values_list(
+            "pk", "person_id", "ciphertext"
+        )
+        vectors.update(crypto.decrypt_many(rows))
     return vectors
 
 

@@ -148,7 +148,7 @@ def test_no_photo_or_plaintext_embedding_is_left_anywhere(
     response = client.post("/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": enrol})
     assert response.status_code == 302
     template = FaceTemplate.objects.get(person=staff)
-    vector = crypto.decrypt_embedding(bytes(template.ciphertext))
+    vector = crypto.decrypt_embedding(bytes(template.ciphertext), staff.pk)
     client.post("/accounts/logout/")
     probe = SimpleUploadedFile("probe.jpg", photos["a2"], content_type="image/jpeg")
     response = client.post("/accounts/login/face/", {"username": "staff", "photo": probe})
