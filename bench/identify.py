@@ -194,11 +194,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--photos", type=Path, default=_stack.REPO.parent / "shared" / "faces")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--database", default=DB, help="scratch database name")
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
 
-    env = _stack.stack_env(DB, REDIS_DB)
-    _stack.recreate_database(DB)
+    env = _stack.stack_env(args.database, REDIS_DB)
+    _stack.recreate_database(args.database)
     _stack.use_in_this_process(env)
     try:
         run(args, rng)
@@ -207,7 +208,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _stack.drop_database(DB)
+            _stack.drop_database(args.database)
 
 
 def run(args, rng) -> None:

@@ -121,7 +121,10 @@ def store_photo(image: bytes, ttl: float) -> str:
     reference = PARCEL_PREFIX + uuid.uuid4().hex
     sealed = seal(image, reference)
     if in_process():
-        _local_parcels[reference] = (time.monotonic() + ttl, sealed)
+        now = time.monotonic()
+        for stale in [ref for ref, (until, _s) in _local_parcels.items() if until < now]:
+            _local_parcels.pop(stale, None)
+        _local_parcels[reference] = (now + ttl, sealed)
     else:
         client().set(reference, sealed, px=max(1, int(ttl * 1000)))
     return reference
