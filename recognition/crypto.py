@@ -76,11 +76,15 @@ def decrypt_embedding(token: bytes, person_id: int) -> np.ndarray:
     return open_embedding(token, person_id, key)
 
 
-def decrypt_many(rows) -> dict[int, np.ndarray]:
+def decrypt_many(rows, wrapped: dict[int, bytes] | None = None) -> dict[int, np.ndarray]:
     """{template id: embedding} of (template id, person id, token) rows, each person's key
-    fetched and unwrapped once; a row whose key is gone is left out."""
+    fetched (or taken from `wrapped`, {person id: wrapped key}) and unwrapped once; a row
+    whose key is gone is left out."""
     rows = list(rows)
-    keys = datakeys.keys_for_reading(person for _pk, person, token in rows if not is_legacy(token))
+    if wrapped is None:
+        keys = datakeys.keys_for_reading(p for _pk, p, token in rows if not is_legacy(token))
+    else:
+        keys = datakeys.unwrap_many(wrapped)
     vectors = {}
     for pk, person_id, token in rows:
         try:
@@ -90,9 +94,10 @@ def decrypt_many(rows) -> dict[int, np.ndarray]:
     return vectors
 
 
-def to_per_person(token: bytes, person_id: int) -> bytes:
+def to_per_person(token: bytes, person_id: int, key: bytes | None = None) -> bytes:
     """A legacy (ring-encrypted) template re-encrypted under the person's data key; a
     per-person one as it is (the ring only wraps its key)."""
     if not is_legacy(token):
         return bytes(token)
-    return encrypt_embedding(open_embedding(token, person_id, None), person_id)
+    key = key or datakeys.key_for_writing(person_id)
+    return seal_embedding(open_embedding(token, person_id, None), person_id, key)

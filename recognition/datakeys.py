@@ -123,18 +123,21 @@ def _stored(person_ids: list[int]) -> dict[int, bytes]:
     return found
 
 
-def _insert(person_id: int, wrapped: bytes) -> None:
+def _insert_many(rows: list[tuple[int, bytes]]) -> None:
     if separate():
-        _vault().execute(
-            f"INSERT INTO {TABLE} (person_id, wrapped) VALUES (%s, %s) "  # noqa: S608
-            "ON CONFLICT (person_id) DO NOTHING",
-            [person_id, wrapped],
-        )
+        with _vault().cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {TABLE} (person_id, wrapped) VALUES (%s, %s) "  # noqa: S608
+                "ON CONFLICT (person_id) DO NOTHING",
+                rows,
+            )
         return
     from recognition.models import FaceDataKey
 
     FaceDataKey.objects.bulk_create(
-        [FaceDataKey(person_id=person_id, wrapped=wrapped)], ignore_conflicts=True
+        [FaceDataKey(person_id=pk, wrapped=wrapped) for pk, wrapped in rows],
+        ignore_conflicts=True,
+        batch_size=_CHUNK,
     )
 
 
@@ -155,16 +158,29 @@ def _delete(person_ids: list[int]) -> None:
 def key_for_writing(person_id: int) -> bytes:
     """The person's data key, made on their first template. Call it after the audit chain's
     lock (as every writer of face data): a deletion of their last template meanwhile waits."""
-    wrapped = _stored([person_id]).get(person_id)
-    if wrapped is None:
-        _insert(person_id, wrap(os.urandom(32), person_id))
-        wrapped = _stored([person_id])[person_id]  # someone else's insert may have won
-    return unwrap(wrapped, person_id)[0]
+    return keys_for_writing([person_id])[person_id]
+
+
+def keys_for_writing(person_ids: Iterable[int]) -> dict[int, bytes]:
+    """{person id: data key} of each, made for those who have none yet (three statements
+    however many people)."""
+    person_ids = sorted(set(person_ids))
+    stored = _stored(person_ids)
+    missing = [pk for pk in person_ids if pk not in stored]
+    if missing:
+        _insert_many([(pk, wrap(os.urandom(32), pk)) for pk in missing])
+        stored.update(_stored(missing))  # someone else's insert may have won
+    return {pk: unwrap(stored[pk], pk)[0] for pk in person_ids}
 
 
 def keys_for_reading(person_ids: Iterable[int]) -> dict[int, bytes]:
     """{person id: data key} of those who still have one."""
-    stored = _stored(sorted(set(person_ids)))
+    return unwrap_many(_stored(sorted(set(person_ids))))
+
+
+def unwrap_many(stored: dict[int, bytes]) -> dict[int, bytes]:
+    """{person id: data key} of {person id: wrapped key}; one that no ring key opens is
+    left out."""
     keys = {}
     for person_id, wrapped in stored.items():
         try:

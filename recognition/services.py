@@ -305,9 +305,12 @@ def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
             legacy = [(pk, person, token) for pk, person, token in rows if crypto.is_legacy(token)]
             if legacy:
                 audit._lock_chain()  # as every writer of face data, before the key rows
+                keys = datakeys.keys_for_writing(person for _pk, person, _token in legacy)
                 FaceTemplate.objects.bulk_update(
                     [
-                        FaceTemplate(pk=pk, ciphertext=crypto.to_per_person(token, person))
+                        FaceTemplate(
+                            pk=pk, ciphertext=crypto.to_per_person(token, person, keys[person])
+                        )
                         for pk, person, token in legacy
                     ],
                     ["ciphertext"],
