@@ -50,6 +50,9 @@ def _valid_fernet_key(key: str) -> bool:
 
 SECRET_KEY = env_str("SECRET_KEY")
 FACE_ENCRYPTION_KEYS = env_list("FACE_ENCRYPTION_KEYS", [])
+# Per-person data keys in a PostgreSQL database of their own, kept out of the portal's
+# backups, so that a deleted person's templates cannot be read from a backup either.
+FACE_KEY_DATABASE_URL = env_str("FACE_KEY_DATABASE_URL")
 if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]

@@ -115,6 +115,20 @@ class FaceTemplate(models.Model):
         return f"template {self.pk} ({self.model_id})"
 
 
+class FaceDataKey(models.Model):
+    """A person's data key for their templates, wrapped by the key ring (recognition.datakeys).
+    Used when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"data key of person {self.person_id}"
+
+
 class AttemptQuerySet(models.QuerySet):
     def at_doors(self):
         return self.filter(channel=Attempt.DOOR)

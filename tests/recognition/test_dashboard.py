@@ -469,10 +469,10 @@ def test_the_export_opens_and_holds_no_embedding(
     for name, info in manifest["files"].items():
         assert hashlib.sha256(members[name]).hexdigest() == info["sha256"]
 
-    stored = list(FaceTemplate.objects.values_list("ciphertext", flat=True))
+    stored = list(FaceTemplate.objects.values_list("ciphertext", "person_id"))
     assert len(stored) == 3
-    secrets = [bytes(c) for c in stored]
-    secrets += [crypto.decrypt_embedding(c).astype("<f4").tobytes() for c in stored]
+    secrets = [bytes(c) for c, _person in stored]
+    secrets += [crypto.decrypt_embedding(c, p).astype("<f4").tobytes() for c, p in stored]
     secrets += [vector(seed).astype("<f4").tobytes() for seed in (1, 2, 7)]
     secrets += [key.encode(), device.key_hash.encode(), device.key_hash.split("$")[1].encode()]
     everything = [body, *members.values()]

@@ -160,7 +160,7 @@ def test_no_photo_or_plaintext_embedding_is_left_anywhere(
     )
     assert response.status_code == 302
     template = FaceTemplate.objects.get(person=staff)
-    vector = crypto.decrypt_embedding(bytes(template.ciphertext))
+    vector = crypto.decrypt_embedding(bytes(template.ciphertext), staff.pk)
     client.post("/accounts/logout/")
     trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     response = live_post(client, SIGN_IN, {"username": "staff"}, [], make=recorded(photos["a2"]))

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from consent.models import AuditEntry
-from recognition import jobs, tasks
+from recognition import broker, jobs, tasks
 from recognition.models import Attempt, FaceTemplate
 from tests.conftest import trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, live_post, warm_turns
@@ -111,7 +111,7 @@ def test_a_rerun_enrolment_task_answers_as_before_and_stores_nothing_more(
 ):
     """The redelivery itself, made certain: the same task id sent twice."""
     grant(staff, sign_in_purpose)
-    image = jobs.base64.b64encode(photos["a1"]).decode()
+    image = broker.store_photo(photos["a1"], ttl=30)
     first = tasks.enrol_face.apply_async(args=[staff.pk, sign_in_purpose.pk, image])
     assert first.get(timeout=30)["ok"]
     again = tasks.enrol_face.apply_async(
