@@ -478,3 +478,22 @@ class ConsentCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose_id} {self.status}: {self.count}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed head of the audit chain (`consent.checkpoints`); the key is not in the database."""
+
+    made_at = models.DateTimeField(_("made at"))
+    entry_id = models.BigIntegerField(_("head entry"))
+    entry_hash = models.CharField(_("head entry hash"), max_length=64)
+    entries = models.PositiveBigIntegerField(_("entries up to the head"))
+    key_id = models.CharField(_("key fingerprint"), max_length=16)
+    signature = models.CharField(_("signature (HMAC-SHA256)"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.entry_id} {self.made_at:%Y-%m-%d %H:%M}"
