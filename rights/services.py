@@ -62,7 +62,7 @@ def affected_people(building, purposes, *, since, found_at):
     )
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def record_incident(building, *, actor, purposes, **fields) -> Incident:
     """Records an incident and works out the people affected from the data."""
     purposes = list(purposes)
@@ -118,7 +118,7 @@ def notify_incident(incident: Incident, *, actor) -> dict:
     an email each through INCIDENT_EMAIL_BACKEND (Django's email backend by default) to those
     with an address, each success recorded, the count audited. Idempotent: nobody is told twice.
     """
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         now = clock.now()
         told = AffectedPerson.objects.filter(incident=incident, notified_at__isnull=True).update(
@@ -155,7 +155,7 @@ def notify_incident(incident: Incident, *, actor) -> dict:
         else:
             sent_ids.append(row.pk)
     if pending:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             AffectedPerson.objects.filter(pk__in=sent_ids).update(emailed_at=clock.now())
             audit.record(
                 "incident.emails_sent",
@@ -166,7 +166,7 @@ def notify_incident(incident: Incident, *, actor) -> dict:
     return {"in_portal": told, "emailed": len(sent_ids), "failed": failed}
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def mark_incident_reported(incident: Incident, *, actor) -> Incident:
     """The report for the regulator was produced (and is to be sent); kept in the timeline."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -181,7 +181,7 @@ def mark_incident_reported(incident: Incident, *, actor) -> Incident:
     return incident
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def mark_incident_notices_read(person) -> int:
     return AffectedPerson.objects.filter(
         person=person, notified_at__isnull=False, read_at__isnull=True
@@ -191,7 +191,7 @@ def mark_incident_notices_read(person) -> int:
 # Requests ---------------------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def file_request(person, *, building, kind: str, details: str = "") -> RightsRequest:
     """A person's request to a building they belong to; due in 15 working days."""
     if not Membership.objects.current().filter(user=person, building=building).exists():
@@ -220,7 +220,7 @@ def file_request(person, *, building, kind: str, details: str = "") -> RightsReq
     return request
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def answer_request(request: RightsRequest, *, actor, status: str, answer: str) -> RightsRequest:
     """An admin of the request's building answers it (or declines it, with reasons)."""
     request = RightsRequest.objects.select_for_update().get(pk=request.pk)
@@ -252,7 +252,7 @@ def answer_request(request: RightsRequest, *, actor, status: str, answer: str) -
 # Profile and account -----------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def correct_profile(person, **changes):
     """Self-service corrections of the safe fields (names, email); returns the changed names."""
     changed = []
@@ -269,7 +269,7 @@ def correct_profile(person, **changes):
     return changed
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def delete_account(person, *, actor) -> dict:
     """Erases everything held about the person, face data first, in one transaction.
 
@@ -319,7 +319,7 @@ FILING_PROBLEMS = {
 }
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def record_filing(*, actor, kind, duty_arose_on, filed_on, reference, authority, note=""):
     audit._lock_chain()  # serialises filings: the order check below reads the previous ones
     previous = list(Filing.objects.order_by("filed_on", "id").values_list("kind", flat=True))
