@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from consent import access
 from consent.services import ConsentError
 from portal import clock
-from portal.models import Building
+from portal.models import Building, User
 from rights import filing_materials, reports, services
 from rights.forms import (
     AnswerForm,
@@ -120,14 +120,13 @@ def my_requests(request):
 @never_cache
 @login_required
 def profile(request):
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # The form works on a copy: a ModelForm writes into its instance while validating.
+    form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
         changed = services.correct_profile(request.user, **form.cleaned_data)
         if changed:
             messages.success(request, _("Your details were corrected."))
         return redirect("rights:profile")
-    if request.method == "POST":
-        request.user.refresh_from_db()
     return render(request, "rights/profile.html", {"form": form})
 
 
