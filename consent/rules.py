@@ -161,19 +161,30 @@ def effective_state(
 
 
 def needs_decision(
-    state: str, decided_notice_id: int | None, current_notice_id: int | None
+    state: str,
+    decided_notice_id: int | None,
+    current_notice_id: int | None,
+    *,
+    decided_terms: Mapping | None = None,
+    current_terms: Mapping | None = None,
 ) -> bool:
     """Whether to ask the person for a decision now.
 
     Never asked: yes. Renewal needed or expired: yes. Refused or withdrawn: only once the
-    notice has changed since that decision, so a "no" is not met with the same question again.
+    notice has changed since that decision, so a "no" is not met with the same question again;
+    given the terms of both notices, only a change that would also ask those who granted to
+    renew (purpose, method, data, retention) counts, not a wording fix.
     """
     if current_notice_id is None:
         return False
     if state in (NOT_ASKED, STATE_RENEWAL_NEEDED, STATE_EXPIRED, STATE_AWAITING_GUARDIAN):
         return True
     if state in (REFUSED, WITHDRAWN, ENDED):
-        return decided_notice_id != current_notice_id
+        if decided_notice_id == current_notice_id:
+            return False
+        if decided_terms is not None and current_terms is not None:
+            return notice_change_requires_renewal(decided_terms, current_terms)
+        return True
     return False
 
 

@@ -35,6 +35,10 @@ def _consents_url(ward) -> str:
     return reverse("consent:ward", args=[ward.pk])
 
 
+def _int_or_none(value) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 def _render_overview(request, subject, guardian):
     rows = consent_overview(subject)
     notifications = []
@@ -50,6 +54,7 @@ def _render_overview(request, subject, guardian):
             "notifications": notifications,
             "language": get_language(),
             "wards": [] if guardian else list(access.wards_of(request.user)),
+            "reconsider": _int_or_none(request.GET.get("reconsider")),
         },
     )
 
