@@ -43,6 +43,14 @@ class PurposeForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("At least one: face is never the only way."),
     )
+    public_security = forms.BooleanField(
+        label=_("Serves public security"),
+        required=False,
+        help_text=_(
+            "Only a purpose for public security may run on a face device in a public area "
+            "(Measures art. 13, PIPL art. 26)."
+        ),
+    )
 
     def __init__(self, *args, buildings=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,6 +88,7 @@ def purpose_initial(purpose: Purpose) -> dict:
         "retention_days": purpose.retention_days,
         "until_person_leaves": purpose.until_person_leaves,
         "alternatives": purpose.alternatives,
+        "public_security": purpose.public_security,
     }
 
 

@@ -89,6 +89,14 @@ class Purpose(models.Model):
     status = models.CharField(
         _("status"), max_length=8, choices=STATUS_CHOICES, default=rules.DRAFT
     )
+    public_security = models.BooleanField(
+        _("serves public security"),
+        default=False,
+        help_text=_(
+            "Only such a purpose may run on a face device in a public area (Measures art. 13, "
+            "PIPL art. 26)."
+        ),
+    )
     current_notice = models.ForeignKey(
         "Notice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -36,6 +36,7 @@ PURPOSE_FIELDS = (
     "retention_days",
     "until_person_leaves",
     "alternatives",
+    "public_security",
 )
 ASSESSMENT_FIELDS = (
     "lawfulness_and_necessity",

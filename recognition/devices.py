@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import audit
 from portal import clock
+from recognition import policy
 from recognition.models import Device
 
 PREFIX_BYTES = 6  # 12 hex characters, the width of Device.key_prefix
@@ -70,6 +71,14 @@ def check_placement(location) -> None:
         raise DeviceRefused("location_not_allowed", placement.reason)
 
 
+def check_public_area_purpose(location, purpose) -> None:
+    problem = policy.public_area_purpose_problem(
+        location.kind, None if purpose is None else purpose.public_security
+    )
+    if problem:
+        raise DeviceRefused("public_security_only", problem)
+
+
 def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
     """Registers a device at an allowed location and returns it with its key (shown once).
 
@@ -79,6 +88,7 @@ def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
     check_placement(location)
     if purpose is not None and purpose.building_id != location.building_id:
         raise DeviceRefused("wrong_building", _("The purpose belongs to another building."))
+    check_public_area_purpose(location, purpose)
     with transaction.atomic():
         device = Device(
             building_id=location.building_id, location=location, name=name, purpose=purpose
@@ -106,6 +116,7 @@ def rotate_device_key(device: Device, actor) -> str:
         if device.revoked_at is not None:
             raise DeviceRefused("revoked", _("This device is revoked; register a new one."))
         check_placement(device.location)
+        check_public_area_purpose(device.location, device.purpose)
         key = _set_new_key(device)
         device.save(update_fields=["key_prefix", "key_hash"])
         audit.record(

@@ -53,6 +53,8 @@ def face_offered(device: Device, *, identification: bool) -> bool:
         return False
     if purpose.building_id != device.building_id or not device.location.placement().allowed:
         return False
+    if policy.public_area_purpose_problem(device.location.kind, purpose.public_security):
+        return False  # a public area: public security only, whatever was registered before
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
 
