@@ -177,7 +177,15 @@ class InviteForm(forms.Form):
         label=_("Date of birth"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Only needed for a child: under 14, a guardian decides on consent."),
+        help_text=_(
+            "Required unless you confirm below that the person is an adult: under 14, a "
+            "guardian decides on consent."
+        ),
+    )
+    adult_attested = forms.BooleanField(
+        label=_("I confirm that this person is an adult (14 or older)"),
+        required=False,
+        help_text=_("Recorded with your name, in place of a date of birth."),
     )
     guardian = forms.CharField(
         label=_("Guardian's username"),

@@ -375,11 +375,19 @@ class Notification(models.Model):
     """A message for a person inside the portal (a notice changed, consent needs renewal)."""
 
     NOTICE_CHANGED = "notice_changed"
-    KIND_CHOICES = [(NOTICE_CHANGED, _("notice changed: please decide again"))]
+    WARD_NOTICE_CHANGED = "ward_notice_changed"
+    KIND_CHOICES = [
+        (NOTICE_CHANGED, _("notice changed: please decide again")),
+        (WARD_NOTICE_CHANGED, _("notice changed: please decide again for the person in your care")),
+    ]
     MESSAGES = {
         NOTICE_CHANGED: _(
             "The notice for “%(purpose)s” changed what you agreed to. Face use for it "
             "is paused until you read the new notice and decide again."
+        ),
+        WARD_NOTICE_CHANGED: _(
+            "The notice for “%(purpose)s” changed what was agreed for %(ward)s. Face use for "
+            "it is paused until you read the new notice and decide again for them."
         ),
     }
 
@@ -387,6 +395,14 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_notifications"
     )
     purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    ward = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("For a guardian: the person in their care the message is about."),
+    )
     kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -401,7 +417,10 @@ class Notification(models.Model):
         return f"{self.person_id} {self.kind}"
 
     def message(self) -> str:
-        return self.MESSAGES[self.kind] % {"purpose": self.purpose.name}
+        return self.MESSAGES[self.kind] % {
+            "purpose": self.purpose.name,
+            "ward": str(self.ward) if self.ward_id else "",
+        }
 
 
 class AuditEntry(models.Model):

@@ -118,6 +118,16 @@ def guardian_required(birth_date: date | None, day: date) -> bool:
     return birth_date is not None and age_on(birth_date, day) < GUARDIAN_AGE
 
 
+def age_unknown(birth_date: date | None, adult_attested: bool) -> bool:
+    """Nobody is taken for an adult by default: without a birth date, only an admin's explicit
+    attestation lets a person decide alone.
+
+    >>> age_unknown(None, False), age_unknown(None, True), age_unknown(date(1990, 1, 1), False)
+    (True, False, False)
+    """
+    return birth_date is None and not adult_attested
+
+
 def adult_born_on_or_before(day: date) -> date:
     """The latest birth date of a person who is at least 14 on `day` (for SQL filters).
 

@@ -43,7 +43,9 @@ def _render_overview(request, subject, guardian):
     rows = consent_overview(subject)
     notifications = []
     if guardian is None:
-        notifications = list(subject.consent_notifications.unread().select_related("purpose")[:20])
+        notifications = list(
+            subject.consent_notifications.unread().select_related("purpose", "ward")[:20]
+        )
     return render(
         request,
         "consent/my_consents.html",

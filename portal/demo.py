@@ -8,7 +8,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import rules
+from portal import clock, rules
 from portal.models import Building, Membership, User
 
 DEMO_BUILDING = "Harbour View Residences"
@@ -48,7 +48,11 @@ def load_demo() -> list[DemoCredential]:
     for username, role, last, first in DEMO_PEOPLE:
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(
-            username=username, password=password, first_name=first, last_name=last
+            username=username,
+            password=password,
+            first_name=first,
+            last_name=last,
+            adult_attested_at=clock.now(),  # demo people are adults
         )
         Membership.objects.create(user=user, building=building, role=role)
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
