@@ -99,3 +99,20 @@ class FilingForm(forms.ModelForm):
             "filed_on": forms.DateInput(attrs={"type": "date"}),
             "note": forms.Textarea(attrs={"rows": 3}),
         }
+
+
+class AgeForm(forms.Form):
+    birth_date = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    adult_attested = forms.BooleanField(
+        label=_("I confirm that this person is an adult (14 or older)"), required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("birth_date") and not data.get("adult_attested"):
+            raise forms.ValidationError(
+                _("Enter the date of birth, or confirm that this person is an adult.")
+            )
+        return data

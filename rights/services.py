@@ -307,6 +307,33 @@ def delete_account(person, *, actor) -> dict:
     return {"templates": templates, "consents": consents, "attempts_kept": attempts}
 
 
+@transaction.atomic
+def record_age(person, *, actor, building, birth_date=None, adult_attested=False):
+    """An admin records a person's date of birth, or attests that they are an adult."""
+    if building.pk not in actor.admin_building_ids():
+        raise ConsentError("not_found", _("No such person."))
+    if birth_date is not None:
+        if birth_date > timezone.localdate(clock.now()):
+            raise ConsentError("invalid", _("A date of birth cannot be in the future."))
+        person.birth_date = birth_date
+    elif adult_attested:
+        person.adult_attested_at = clock.now()
+        person.adult_attested_by = actor
+    else:
+        raise ConsentError(
+            "invalid", _("Enter the date of birth, or confirm that this person is an adult.")
+        )
+    person.save(update_fields=["birth_date", "adult_attested_at", "adult_attested_by"])
+    audit.record(
+        "person.age_recorded",
+        actor=actor,
+        person=person,
+        building=building,
+        data={"birth_date": birth_date is not None, "adult_attested": birth_date is None},
+    )
+    return person
+
+
 # Filings ----------------------------------------------------------------------------------
 
 FILING_PROBLEMS = {

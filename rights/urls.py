@@ -16,6 +16,11 @@ urlpatterns = [
     path("my-data/incidents/", views.my_incidents, name="my-incidents"),
     path("manage/requests/", views.admin_requests, name="admin-requests"),
     path("manage/requests/<int:request_id>/", views.admin_request, name="admin-request"),
+    path(
+        "manage/buildings/<int:building_id>/people/<int:person_id>/age/",
+        views.admin_person_age,
+        name="admin-person-age",
+    ),
     path("manage/incidents/", views.admin_incidents, name="admin-incidents"),
     path(
         "manage/buildings/<int:building_id>/incidents/new/",

@@ -24,6 +24,7 @@ from portal import clock
 from portal.models import Building, User
 from rights import filing_materials, reports, services
 from rights.forms import (
+    AgeForm,
     AnswerForm,
     DeleteAccountForm,
     FilingForm,
@@ -200,6 +201,29 @@ def admin_request(request, request_id):
             "form": form,
             "clock": reports.rules.clock(item.due_on, today, *reports.holidays()),
         },
+    )
+
+
+@never_cache
+@login_required
+def admin_person_age(request, building_id, person_id):
+    building = access.admin_building_or_404(request.user, building_id)
+    person = get_object_or_404(
+        User.objects.filter(memberships__building=building).distinct(), pk=person_id
+    )
+    form = AgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_age(person, actor=request.user, building=building, **form.cleaned_data)
+        except ConsentError as error:
+            _refused(request, form, error)
+        else:
+            messages.success(request, _("Recorded."))
+            return redirect("consent:admin-person", building_id=building.pk, person_id=person.pk)
+    return render(
+        request,
+        "rights/admin_person_age.html",
+        {"form": form, "person": person, "building": building},
     )
 
 

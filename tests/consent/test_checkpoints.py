@@ -143,3 +143,18 @@ def test_the_database_refuses_truncate(purpose):
             cursor.execute("SET LOCAL portal.audit_truncate = off")
             cursor.execute("TRUNCATE consent_auditentry")
     assert AuditEntry.objects.count() == count
+
+
+def test_after_a_key_change_the_check_fails_until_the_head_is_signed_again(
+    resident, purpose, settings, capsys
+):
+    from django.core.management import call_command
+
+    assert audit.check_chain(AuditCheck.MANUAL).intact
+    settings.AUDIT_CHECKPOINT_KEY = "a-new-key-" + "n" * 40
+    assert "signature" in audit.check_chain(AuditCheck.MANUAL).break_reason
+    call_command("sign_audit_checkpoint", "--reason", "yearly rotation")
+    assert "new key" in capsys.readouterr().out
+    assert AuditEntry.objects.order_by("-id").first().event == "audit.checkpoint_key_changed"
+    grant(resident, purpose)
+    assert audit.check_chain(AuditCheck.MANUAL).intact

@@ -167,6 +167,7 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "rights:my-incidents": pages(SIGNED_IN),
     "rights:admin-requests": pages(ADMINS),
     "rights:admin-request": pages(ADMIN_OF_A),
+    "rights:admin-person-age": pages(ADMIN_OF_A),
     "rights:admin-incidents": pages(ADMINS),
     "rights:admin-incident-new": pages(ADMIN_OF_A),
     "rights:admin-incident": pages(ADMIN_OF_A),

@@ -83,3 +83,26 @@ def test_an_adult_with_a_guardian_recorded_is_told_alone(
         purpose, actor=admin_a, texts=TEXTS, data_collected="One template and its photo."
     )
     assert not Notification.objects.filter(person=resident).exists()
+
+
+def test_an_admin_records_the_age_of_someone_without_one(
+    client, sign_in, admin_a, admin_b, building_a, purpose
+):
+    unknown = make_person("unknown", building_a, "resident", adult_attested_at=None)
+    url = f"/manage/buildings/{building_a.pk}/people/{unknown.pk}/age/"
+    sign_in(admin_b)
+    assert client.post(url, {"adult_attested": "on"}).status_code == 404
+    sign_in(admin_a)
+    assert (
+        "age not recorded"
+        in client.get(f"/manage/buildings/{building_a.pk}/people/{unknown.pk}/").content.decode()
+    )
+    future = (clock.now().date() + timedelta(days=3)).isoformat()
+    for bad in ({}, {"birth_date": "yesterday"}, {"birth_date": future}):
+        assert client.post(url, bad).status_code == 200
+    unknown.refresh_from_db()
+    assert unknown.birth_date is None and unknown.adult_attested_at is None
+    assert client.post(url, {"adult_attested": "on"}).status_code == 302
+    unknown.refresh_from_db()
+    assert unknown.adult_attested_by == admin_a
+    assert grant(unknown, purpose).status == "granted"
