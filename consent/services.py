@@ -722,7 +722,7 @@ def withdraw_consent(
 
 
 @transaction.atomic
-def mark_person_left(person, building, actor) -> int:
+def mark_person_left(person, building, *, actor) -> int:
     """The person left the building or job: memberships end and their consents there end.
 
     Sends `person_left` inside the transaction (recognition deletes their face data there).

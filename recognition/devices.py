@@ -79,7 +79,7 @@ def check_public_area_purpose(location, purpose) -> None:
         raise DeviceRefused("public_security_only", problem)
 
 
-def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
+def register_device(location, name: str, purpose, *, actor) -> tuple[Device, str]:
     """Registers a device at an allowed location and returns it with its key (shown once).
 
     `purpose` is the face purpose the device serves (None for a device without a camera);
@@ -109,7 +109,7 @@ def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
     return device, key
 
 
-def rotate_device_key(device: Device, actor) -> str:
+def rotate_device_key(device: Device, *, actor) -> str:
     """Gives the device a new key (shown once); the old one stops working at once."""
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)
@@ -128,7 +128,7 @@ def rotate_device_key(device: Device, actor) -> str:
     return key
 
 
-def revoke_device(device: Device, actor) -> Device:
+def revoke_device(device: Device, *, actor) -> Device:
     """Stops the device's key for good. Revoking twice changes nothing."""
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)

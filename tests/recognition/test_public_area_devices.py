@@ -56,7 +56,7 @@ def test_a_device_that_came_to_stand_in_a_public_area_offers_no_face(building_a,
     body = client.get(ME, **device_headers(key)).json()
     assert body["identify"] is False and body["verify"] is False and body["code"] is True
     with pytest.raises(devices.DeviceRefused):
-        devices.rotate_device_key(device, None)
+        devices.rotate_device_key(device, actor=None)
 
 
 def test_a_purpose_no_longer_for_public_security_offers_no_face(building_a, client):
