@@ -112,8 +112,8 @@ def neutral_cell(value):
     """A CSV cell that no spreadsheet runs as a formula: text starting with =, +, -, @, a tab
     or a carriage return gets a leading apostrophe; numbers stay numbers.
 
-    >>> neutral_cell('=HYPERLINK("http://x")'), neutral_cell(-3), neutral_cell("Lobby")
-    ('\'=HYPERLINK("http://x")', -3, 'Lobby')
+    >>> print(neutral_cell('=HYPERLINK("http://x")'), neutral_cell(-3), neutral_cell("Lobby"))
+    '=HYPERLINK("http://x") -3 Lobby
     """
     if value is None:
         return ""

@@ -82,7 +82,7 @@ def test_notifying_tells_each_person_once_in_the_portal_and_by_email(
     assert message.to == ["resident@example.com"]
     assert INCIDENT_FIELDS["self_help"] in message.body
     assert "安全事件" in message.subject and "Security incident" in message.subject
-    assert "您可以采取的措施" in message.body and "What you can do" in message.body
+    assert "事件经过" in message.body and "What happened" in message.body
     again = services.notify_incident(incident, actor=admin_a)
     assert again == {"in_portal": 0, "emailed": 0, "failed": 0}
     assert len(mail.outbox) == 1
