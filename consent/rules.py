@@ -147,6 +147,16 @@ def guardian_required(birth_date: date | None, day: date) -> bool:
     return birth_date is not None and age_on(birth_date, day) < GUARDIAN_AGE
 
 
+def age_unknown(birth_date: date | None, adult_attested: bool) -> bool:
+    """Nobody is taken for an adult by default: without a birth date, only an admin's explicit
+    attestation lets a person decide alone.
+
+    >>> age_unknown(None, False), age_unknown(None, True), age_unknown(date(1990, 1, 1), False)
+    (True, False, False)
+    """
+    return birth_date is None and not adult_attested
+
+
 def adult_born_on_or_before(day: date) -> date:
     """The latest birth date of a person who is at least 14 on `day` (for SQL filters).
 
@@ -190,19 +200,30 @@ def effective_state(
 
 
 def needs_decision(
-    state: str, decided_notice_id: int | None, current_notice_id: int | None
+    state: str,
+    decided_notice_id: int | None,
+    current_notice_id: int | None,
+    *,
+    decided_terms: Mapping[str, object] | None = None,
+    current_terms: Mapping[str, object] | None = None,
 ) -> bool:
     """Whether to ask the person for a decision now.
 
     Never asked: yes. Renewal needed or expired: yes. Refused or withdrawn: only once the
-    notice has changed since that decision, so a "no" is not met with the same question again.
+    notice has changed since that decision, so a "no" is not met with the same question again;
+    given the terms of both notices, only a change that would also ask those who granted to
+    renew (purpose, method, data, retention) counts, not a wording fix.
     """
     if current_notice_id is None:
         return False
     if state in (NOT_ASKED, STATE_RENEWAL_NEEDED, STATE_EXPIRED, STATE_AWAITING_GUARDIAN):
         return True
     if state in (REFUSED, WITHDRAWN, ENDED):
-        return decided_notice_id != current_notice_id
+        if decided_notice_id == current_notice_id:
+            return False
+        if decided_terms is not None and current_terms is not None:
+            return notice_change_requires_renewal(decided_terms, current_terms)
+        return True
     return False
 
 

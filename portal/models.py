@@ -26,6 +26,16 @@ class User(AbstractUser):
         related_name="wards",
         help_text=_("Gives consent on behalf of a person under 14."),
     )
+    # Without a birth date, only an admin's explicit attestation makes a person an adult here.
+    adult_attested_at = models.DateTimeField(_("attested adult at"), null=True, blank=True)
+    adult_attested_by = models.ForeignKey(
+        "self",
+        verbose_name=_("attested adult by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     def roles(self) -> set[str]:
         return set(self.memberships.current().values_list("role", flat=True))

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "portal",
     "consent",
     "recognition",
+    "recognition.rights",
 ]
 
 MIDDLEWARE = [
@@ -278,6 +279,11 @@ _PURGE_EVERY = (
 PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 5_000, minimum=1)
 # The purge is maintenance, not a face request: its own time limit, not FACE_TASK_TIME_LIMIT.
 PURGE_TIME_LIMIT = env_int("PURGE_TIME_LIMIT", 3600, minimum=60)
+# Signs the audit chain's checkpoints (consent/checkpoints.py). Kept out of the database: in the
+# environment or a secret store; without it no checkpoint is signed (DEBUG derives one).
+AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY")
+if DEBUG and not AUDIT_CHECKPOINT_KEY:
+    AUDIT_CHECKPOINT_KEY = "debug-checkpoint-" + SECRET_KEY
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
 ATTEMPT_TALLY_MINUTES = env_int("ATTEMPT_TALLY_MINUTES", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
@@ -374,7 +380,8 @@ LOGGING = {
 }
 
 # Retention of the logs around face data (the templates' own retention is per purpose).
-ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 180, minimum=1)
+# Attempt logs are the processing records: PIPL art. 56 keeps them at least three years.
+ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 1095, minimum=1)
 RENEWAL_GRACE_DAYS = env_int("RENEWAL_GRACE_DAYS", 30, minimum=0)
 
 # Governance: impact assessment reviews and the filing duty (recognition/filing.py).
@@ -398,3 +405,18 @@ WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
 # Door galleries split across workers: a building's door work goes to queue door-K, K a stable
 # hash of its id modulo DOOR_SHARDS (1: every door task on the latency queue).
 DOOR_SHARDS = env_int("DOOR_SHARDS", 1, minimum=1, maximum=1024)
+# Outbound mail (incident notices). The incident channel may use another backend (a dotted path
+# to any Django email backend, e.g. an SMS gateway's); empty: EMAIL_BACKEND.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+INCIDENT_EMAIL_BACKEND = env_str("INCIDENT_EMAIL_BACKEND")

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from consent import urls as consent_urls
 from portal import api, health, views
 from recognition import urls as recognition_urls
+from recognition.rights import urls as rights_urls
 
 accounts = [
     path("", views.home, name="home"),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("", include((accounts, "portal"))),
     path("", include((consent_urls.urlpatterns, "consent"))),
     path("", include((recognition_urls.urlpatterns, "recognition"))),
+    path("", include((rights_urls.urlpatterns, "rights"))),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -78,6 +78,8 @@ def face_offered(device: Device, *, identification: bool) -> bool:
     if purpose.kind != consent_rules.KIND_DOOR or not consent_rules.leaves_device(purpose.storage):
         # Sign-in templates never open a door; data kept on the device only never reaches us.
         return False
+    if policy.public_area_purpose_problem(device.location.kind, purpose.public_security):
+        return False  # a public area: public security only, whatever was registered before
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
 

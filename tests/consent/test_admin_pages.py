@@ -273,7 +273,13 @@ def test_inviting_makes_an_account_without_password_and_a_link_to_set_one(
     sign_in(admin_a)
     response = client.post(
         "/manage/people/invite/",
-        {"building": building_a.pk, "role": "staff", "username": "newcomer", "first_name": "Li"},
+        {
+            "building": building_a.pk,
+            "role": "staff",
+            "username": "newcomer",
+            "first_name": "Li",
+            "adult_attested": "on",
+        },
     )
     assert response.status_code == 200
     person = User.objects.get(username="newcomer")

@@ -442,6 +442,10 @@ EXPECTED_FILES = {
     "purge_records.csv",
     "audit_chain.json",
     "filing.json",
+    "incidents.json",
+    "requests.csv",
+    "audit_checkpoints.json",
+    "filings.json",
 }
 
 
