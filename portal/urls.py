@@ -14,6 +14,7 @@ accounts = [
     path("accounts/login/code/", views.login_code, name="login-code"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("accounts/two-factor/", views.two_factor, name="two-factor"),
+    path("accounts/backup-codes/", views.backup_codes_view, name="backup-codes"),
     # An invited person sets their own password through the link their admin handed over.
     path(
         "accounts/set-password/<uidb64>/<token>/",

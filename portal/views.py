@@ -17,14 +17,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import signin
-from portal.forms import CodeForm, PasswordSignInForm
+from portal import backup_codes, signin
+from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
-
-BACKUP_CODES = 10
 
 
 def _next_url(request) -> str:
@@ -111,7 +108,11 @@ def two_factor(request):
     user = request.user
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
-        return render(request, "portal/two_factor_done.html", {"device": confirmed})
+        return render(
+            request,
+            "portal/two_factor_done.html",
+            {"device": confirmed, "backup_left": backup_codes.remaining(user)},
+        )
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
@@ -120,7 +121,7 @@ def two_factor(request):
         if device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            codes = _new_backup_codes(user)
+            codes = backup_codes.generate_backup_codes(user)
             otp_login(request, device)
             return render(request, "portal/backup_codes.html", {"codes": codes})
         form.add_error("code", _("That code is not correct. Check the time on your phone."))
@@ -132,14 +133,21 @@ def two_factor(request):
     )
 
 
-def _new_backup_codes(user) -> list[str]:
-    backup, _created = StaticDevice.objects.get_or_create(
-        user=user, name="backup", defaults={"confirmed": True}
+@sensitive_post_parameters("password")
+@never_cache
+@login_required
+def backup_codes_view(request):
+    """How many backup codes are left; a new set (shown once) after the password again."""
+    user = request.user
+    form = ConfirmPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = backup_codes.generate_backup_codes(user)
+        return render(request, "portal/backup_codes.html", {"codes": codes})
+    return render(
+        request,
+        "portal/backup_codes_manage.html",
+        {"form": form, "left": backup_codes.remaining(user), "total": backup_codes.COUNT},
     )
-    backup.token_set.all().delete()
-    codes = [StaticToken.random_token() for _i in range(BACKUP_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
-    return codes
 
 
 def server_error(request):

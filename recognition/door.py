@@ -32,6 +32,7 @@ NO_ANSWER = "no_answer"
 AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one person
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
+BACKUP_CODE = "backup_code"
 
 NOT_OFFERED = _(
     "Face recognition is not used at this door. Please use your door code or one-time code."
@@ -234,17 +235,25 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
     return answer(attempt, NOT_RECOGNISED)
 
 
-def _one_time_code_matches(person_id: int, code: str) -> bool:
-    from portal.models import User
+def _one_time_code_matches(person_id: int, code: str, device: Device) -> str:
+    """ONE_TIME_CODE or BACKUP_CODE when the code is the person's, else "". Backup codes
+    count only at the doors of a building that accepts them."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from portal.models import BackupCodeDevice, User
 
     person = User.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
-        return False
+        return ""
+    backup_allowed = device.building.door_backup_codes
     for otp_device in devices_for_user(person, confirmed=True):
+        is_backup = isinstance(otp_device, BackupCodeDevice | StaticDevice)
+        if is_backup and not backup_allowed:
+            continue
         allowed, _extra = otp_device.verify_is_allowed()
         if allowed and otp_device.verify_token(code):
-            return True
-    return False
+            return BACKUP_CODE if is_backup else ONE_TIME_CODE
+    return ""
 
 
 def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:
@@ -269,8 +278,8 @@ def open_with_code(device: Device, code: str, person_id: int | None = None) -> d
     opened_by, detail = None, ""
     if used is not None:
         opened_by, detail = used.person_id, DOOR_CODE
-    elif member and _one_time_code_matches(person_id, code):
-        opened_by, detail = person_id, ONE_TIME_CODE
+    elif member and (matched := _one_time_code_matches(person_id, code, device)):
+        opened_by, detail = person_id, matched
     if opened_by is not None:
         for scope, key in keys:
             throttle.reset(scope, key)
