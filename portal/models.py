@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django_otp.models import Device as OTPDevice
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device as OTPDevice
 
 from portal import rules
 
