@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "portal",
     "consent",
     "recognition",
+    "entry",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from consent import urls as consent_urls
+from entry import urls as entry_urls
 from portal import api, views
 from recognition import urls as recognition_urls
 
@@ -36,11 +37,13 @@ api_v1 = [
 ]
 
 api_v1 += consent_urls.api_urlpatterns + recognition_urls.api_urlpatterns
+api_v1 += entry_urls.api_urlpatterns
 
 urlpatterns = [
     path("", include((accounts, "portal"))),
     path("", include((consent_urls.urlpatterns, "consent"))),
     path("", include((recognition_urls.urlpatterns, "recognition"))),
+    path("", include((entry_urls.urlpatterns, "entry"))),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -19,7 +19,7 @@ from django.views.defaults import page_not_found
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import backup_codes, signin
+from portal import backup_codes, signals, signin
 from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
 
@@ -65,6 +65,9 @@ def login_password(request):
                     signin.start_pending(request, user, next_url)
                     return redirect("portal:login-code")
                 signin.finish(request, user)
+                signals.signed_in_without_code.send(
+                    sender=type(user), person=user, method=signals.PASSWORD
+                )
                 if user.second_factor_required():
                     return redirect("portal:two-factor")
                 return redirect(next_url)

@@ -147,7 +147,18 @@ class Attempt(models.Model):
 
     FACE = "face"
     CODE = "code"
-    METHOD_CHOICES = [(FACE, _("face")), (CODE, _("one-time code"))]
+    CARD = "card"
+    STAFF = "staff"
+    PASSKEY = "passkey"
+    PASSWORD = "password"  # noqa: S105 (a password alone, for people with no second factor)
+    METHOD_CHOICES = [
+        (FACE, _("face")),
+        (CODE, _("one-time code")),
+        (CARD, _("access card")),
+        (STAFF, _("opened by staff")),
+        (PASSKEY, _("passkey")),
+        (PASSWORD, _("password only")),
+    ]
     MATCH = "match"
     NO_MATCH = "no_match"
     REJECTED = "rejected"

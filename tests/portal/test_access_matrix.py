@@ -33,6 +33,7 @@ from django.utils.http import urlsafe_base64_encode
 from consent import rules as consent_rules
 from consent import services as consent_services
 from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
+from entry import cards
 from portal import clock
 from portal.models import User
 from recognition import api as recognition_api
@@ -94,6 +95,8 @@ ADMINS = _roles(HIDDEN, admin_a=OK, admin_b=OK, **NOBODY_SIGNED_IN)  # each thei
 ADMIN_OF_A = _roles(HIDDEN, admin_a=OK, **NOBODY_SIGNED_IN)
 DEVICES = _roles(LOGIN, device_a=OK, device_b=OK)
 SUPERUSER = _roles(LOGIN, superuser=OK)
+# staff and admins, each for their own buildings' doors
+RECEPTION = _roles(HIDDEN, staff=OK, admin_a=OK, admin_b=OK, **NOBODY_SIGNED_IN)
 NO_GET = _roles(NOT_ALLOWED)
 
 
@@ -112,6 +115,7 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "portal:login-code": pages(PUBLIC),
     "portal:logout": post_only(PUBLIC),
     "portal:two-factor": pages(SIGNED_IN),
+    "portal:backup-codes": pages(SIGNED_IN),
     "portal:set-password": pages(PUBLIC),  # the emailed token is the credential
     "portal:set-password-done": {"GET": PUBLIC},
     "consent:mine": pages(SIGNED_IN),
@@ -183,6 +187,15 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "api:device-identify-job": {"GET": {**DEVICES, "device_b": HIDDEN}},  # device A's job
     "api:device-verify": {"POST": DEVICES},
     "api:device-code": {"POST": DEVICES},
+    "api:device-card": {"POST": DEVICES},
+    "api:reception-open": {"POST": RECEPTION},
+    "entry:admin-cards": pages(ADMINS),
+    "entry:admin-card-revoke": post_only(ADMIN_OF_A),
+    "entry:admin-building-backup-codes": post_only(ADMIN_OF_A),
+    "entry:reception": pages(RECEPTION),
+    "entry:kiosk": {"GET": PUBLIC, "POST": NO_GET},
+    "entry:kiosk-pair": pages(PUBLIC),  # the short code shown to admins is the credential
+    "entry:admin-device-pair": post_only(ADMIN_OF_A),
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
     "set_language": pages(PUBLIC),
@@ -226,6 +239,7 @@ def world(building_a, building_b, resident, other_resident, staff, admin_a, admi
         salt=recognition_api._JOB_SALT,
     )
     draft = consent_services.create_assessment(purpose, actor=admin_a, **DEMO_ASSESSMENT)
+    card = cards.issue_card(resident, building_a, "12345678", acting_user=admin_a)
     invitee = make_person("invitee", building_a, "resident")
     invitee.set_unusable_password()
     invitee.save()
@@ -239,6 +253,7 @@ def world(building_a, building_b, resident, other_resident, staff, admin_a, admi
         "person_id": resident.pk,
         "location_id": Location.objects.get(devices=device_a).pk,
         "device_id": device_a.pk,
+        "card_id": card.pk,
         "action": "retire",
         "job": job,
         "uidb64": urlsafe_base64_encode(force_bytes(resident.pk)),
