@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.i18n import JavaScriptCatalog
+from django_otp_webauthn import urls as webauthn_urls
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from consent import urls as consent_urls
 from entry import urls as entry_urls
-from portal import api, views
+from portal import api, passkeys, views
 from recognition import urls as recognition_urls
 
 accounts = [
@@ -32,6 +33,20 @@ accounts = [
     ),
 ]
 
+# django-otp-webauthn's ceremonies; its last sign-in step is ours, to log the sign-in.
+passkey_urls = [
+    path(
+        "authentication/complete/",
+        passkeys.PasskeySignInView.as_view(),
+        name="credential-authentication-complete",
+    ),
+    *[
+        pattern
+        for pattern in webauthn_urls.urlpatterns
+        if pattern.name != "credential-authentication-complete"
+    ],
+]
+
 api_v1 = [
     path("me/", api.MeView.as_view(), name="api-me"),
 ]
@@ -44,6 +59,7 @@ urlpatterns = [
     path("", include((consent_urls.urlpatterns, "consent"))),
     path("", include((recognition_urls.urlpatterns, "recognition"))),
     path("", include((entry_urls.urlpatterns, "entry"))),
+    path("accounts/passkeys/", include((passkey_urls, "otp_webauthn"))),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

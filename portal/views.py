@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from portal import backup_codes, signals, signin
 from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
@@ -88,7 +89,11 @@ def login_code(request):
             signin.finish(request, user, device)
             return redirect(next_url or "portal:home")
         form.add_error("code", error)
-    return render(request, "portal/login_code.html", {"form": form})
+    return render(
+        request,
+        "portal/login_code.html",
+        {"form": form, "next": next_url or reverse("portal:home")},
+    )
 
 
 @require_POST
@@ -114,7 +119,11 @@ def two_factor(request):
         return render(
             request,
             "portal/two_factor_done.html",
-            {"device": confirmed, "backup_left": backup_codes.remaining(user)},
+            {
+                "device": confirmed,
+                "backup_left": backup_codes.remaining(user),
+                "passkeys": _passkeys(user),
+            },
         )
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
@@ -132,8 +141,17 @@ def two_factor(request):
     return render(
         request,
         "portal/two_factor.html",
-        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret},
+        {
+            "form": form,
+            "qr": _qr_svg(device.config_url),
+            "secret": secret,
+            "passkeys": _passkeys(user),
+        },
     )
+
+
+def _passkeys(user) -> list:
+    return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at"))
 
 
 @sensitive_post_parameters("password")
