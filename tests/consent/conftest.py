@@ -34,7 +34,7 @@ def purpose_fields(**overrides) -> dict:
         "method": rules.IDENTIFICATION,
         "retention_days": 365,
         "until_person_leaves": True,
-        "alternatives": ["card"],
+        "alternatives": ["door_code"],
     }
     fields.update(overrides)
     return fields
