@@ -95,6 +95,7 @@ ADMINS = _roles(HIDDEN, admin_a=OK, admin_b=OK, **NOBODY_SIGNED_IN)  # each thei
 ADMIN_OF_A = _roles(HIDDEN, admin_a=OK, **NOBODY_SIGNED_IN)
 DEVICES = _roles(LOGIN, device_a=OK, device_b=OK)
 SUPERUSER = _roles(LOGIN, superuser=OK)
+PASSKEY_OWNER = _roles(OK, anonymous=FORBIDDEN, device_a=FORBIDDEN, device_b=FORBIDDEN)
 # staff and admins, each for their own buildings' doors
 RECEPTION = _roles(HIDDEN, staff=OK, admin_a=OK, admin_b=OK, **NOBODY_SIGNED_IN)
 NO_GET = _roles(NOT_ALLOWED)
@@ -196,6 +197,14 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "entry:kiosk": {"GET": PUBLIC, "POST": NO_GET},
     "entry:kiosk-pair": pages(PUBLIC),  # the short code shown to admins is the credential
     "entry:admin-device-pair": post_only(ADMIN_OF_A),
+    # django-otp-webauthn's ceremonies: registering needs a signed-in person; signing in is
+    # open to all (the passkey is the credential); a step without its begun ceremony is a 400.
+    # (the library answers 403 in its own shape to someone not signed in).
+    "otp_webauthn:credential-registration-begin": {"POST": PASSKEY_OWNER},
+    "otp_webauthn:credential-registration-complete": {"POST": PASSKEY_OWNER},
+    "otp_webauthn:credential-authentication-begin": {"POST": PUBLIC},
+    "otp_webauthn:credential-authentication-complete": {"POST": PUBLIC},
+    "otp_webauthn:js-i18n-catalog": {"GET": PUBLIC},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
     "set_language": pages(PUBLIC),
