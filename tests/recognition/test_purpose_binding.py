@@ -14,6 +14,7 @@ from consent import rules as consent_rules
 from consent import services as consent_services
 from recognition import devices, jobs, tasks
 from recognition.models import Attempt, Device, FaceTemplate
+from tests.liveness_frames import SIGN_IN, live_post
 from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,8 @@ def _enrol(person, purpose, photo, storage_consent=True):
 
 
 def _face_sign_in(client, username, photo):
-    return client.post("/accounts/login/face/", {"username": username, "photo": _upload(photo)})
+    """From a live camera answering a fresh challenge, as the page does."""
+    return live_post(client, SIGN_IN, {"username": username}, [photo])
 
 
 def _identify(client, key, photo):
