@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import rules
 from consent.models import ALTERNATIVE_LABELS, NOTICE_SECTIONS, Purpose
+from portal.forms import name_fields
 
 LANGUAGE_LABELS = (("en", _("English")), ("zh-hans", _("Simplified Chinese")))
 INVITABLE_ROLES = (("resident", _("resident")), ("staff", _("staff member")))
@@ -16,7 +17,7 @@ def building_choices(buildings) -> list[tuple[int, str]]:
 
 class PurposeForm(forms.Form):
     building = forms.TypedChoiceField(label=_("Building"), coerce=int)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name, name_zh_hans = name_fields()
     specific_purpose = forms.CharField(
         label=_("Specific purpose"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -73,7 +74,8 @@ class PurposeForm(forms.Form):
 
 def purpose_initial(purpose: Purpose) -> dict:
     return {
-        "name": purpose.name,
+        "name": purpose.name_en,
+        "name_zh_hans": purpose.name_zh_hans,
         "specific_purpose": purpose.specific_purpose,
         "necessity_and_impact": purpose.necessity_and_impact,
         "method": purpose.method,

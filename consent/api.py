@@ -354,5 +354,5 @@ class AdminPersonLeftView(ConsentAPIMixin, APIView):
         person = get_object_or_404(
             User, pk=person_id, memberships__building=building, memberships__left_at__isnull=True
         )
-        ended = services.mark_person_left(person, building, request.user)
+        ended = services.mark_person_left(person, building, actor=request.user)
         return Response({"consents_ended": ended})

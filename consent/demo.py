@@ -20,12 +20,12 @@ RIGHTS_ZH = (
     "\u572815\u4e2a\u5de5\u4f5c\u65e5\u5185\u7b54\u590d\u3002"
 )
 WITHDRAW_EN = (
-    "Press \u201cWithdraw\u201d on the \u201cMy consents\u201d page. It takes effect at once "
-    "and your face template is deleted before the page reloads. Nothing else changes for you."
+    "Press \u201cWithdraw consent\u201d on the \u201cMy consents\u201d page. It takes effect at "
+    "once and your face template is deleted before the page reloads. Nothing else changes for you."
 )
 WITHDRAW_ZH = (
     "\u5728\u201c\u6211\u7684\u540c\u610f\u201d\u9875\u9762\u70b9\u51fb\u201c\u64a4\u56de"
-    "\u201d\u5373\u53ef\uff0c\u7acb\u5373\u751f\u6548\uff0c\u9875\u9762\u5237\u65b0\u524d"
+    "\u540c\u610f\u201d\u5373\u53ef\uff0c\u7acb\u5373\u751f\u6548\uff0c\u9875\u9762\u5237\u65b0\u524d"
     "\u60a8\u7684\u4eba\u8138\u6a21\u677f\u5df2\u88ab\u5220\u9664\u3002\u60a8\u4eab\u6709"
     "\u7684\u5176\u4ed6\u670d\u52a1\u4e0d\u53d7\u5f71\u54cd\u3002"
 )
@@ -34,6 +34,7 @@ DEMO_PURPOSES = [
     {
         "fields": {
             "name": "Face sign-in for staff",
+            "name_zh_hans": "\u5458\u5de5\u5237\u8138\u767b\u5f55",
             "specific_purpose": "Staff may sign in to the portal by showing their face instead "
             "of typing a password and one-time code.",
             "necessity_and_impact": "Saves staff time at shared desks; a face template is "
@@ -76,6 +77,7 @@ DEMO_PURPOSES = [
     {
         "fields": {
             "name": "Door access by face",
+            "name_zh_hans": "\u5237\u8138\u5f00\u95e8",
             "specific_purpose": "Residents may open the lobby door by looking at the door "
             "terminal.",
             "necessity_and_impact": "Hands-free entry for residents who choose it; the door "

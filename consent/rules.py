@@ -188,7 +188,7 @@ def material_terms(
     data_collected: str,
     retention_days: int | None,
     until_person_leaves: bool,
-) -> dict:
+) -> dict[str, object]:
     """The terms of a notice people agree to; a change to any of them needs a new consent."""
     return {
         "specific_purpose": specific_purpose.strip(),
@@ -198,14 +198,16 @@ def material_terms(
     }
 
 
-def changed_terms(old: Mapping | None, new: Mapping) -> list[str]:
+def changed_terms(old: Mapping[str, object] | None, new: Mapping[str, object]) -> list[str]:
     """Names of the material terms that differ between two notices (none for a first notice)."""
     if old is None:
         return []
     return [name for name in MATERIAL_FIELDS if old.get(name) != new.get(name)]
 
 
-def notice_change_requires_renewal(old: Mapping | None, new: Mapping) -> bool:
+def notice_change_requires_renewal(
+    old: Mapping[str, object] | None, new: Mapping[str, object]
+) -> bool:
     """A new notice version that changes purpose, method, data or retention needs renewal.
 
     Wording fixes, a new contact address or a translation do not.
@@ -329,7 +331,7 @@ def assessment_review(
     return None
 
 
-def scope_changed(old: Mapping, new: Mapping) -> bool:
+def scope_changed(old: Mapping[str, object], new: Mapping[str, object]) -> bool:
     """Whether the specific purpose or the method differs (what an assessment is about).
 
     >>> scope_changed({"specific_purpose": "Door ", "method": "verification"},

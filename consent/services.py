@@ -25,11 +25,13 @@ from consent.models import (
     Notification,
     Purpose,
 )
-from portal import clock
+from portal import clock, names
 from portal.models import Membership
 
 PURPOSE_FIELDS = (
     "name",
+    "name_en",
+    "name_zh_hans",
     "specific_purpose",
     "necessity_and_impact",
     "method",
@@ -120,7 +122,7 @@ def create_purpose(building, *, actor, **fields) -> Purpose:
         building=building,
         created_at=now,
         needs_assessment_after=now,
-        **_only(fields, PURPOSE_FIELDS),
+        **names.for_creation(_only(fields, PURPOSE_FIELDS)),
     )
     _validated(purpose)
     purpose.save()
@@ -146,7 +148,7 @@ def update_purpose(purpose: Purpose, *, actor, **changes) -> Purpose:
             ),
         )
     before = _scope(purpose)
-    for name, value in _only(changes, PURPOSE_FIELDS).items():
+    for name, value in names.for_update(_only(changes, PURPOSE_FIELDS)).items():
         setattr(purpose, name, value)
     _validated(purpose)
     if rules.scope_changed(before, _scope(purpose)):
@@ -299,7 +301,7 @@ def publish_notice(
     if purpose.status == rules.RETIRED:
         raise ConsentError("retired", _("A retired purpose gets no new notices."))
     before = _scope(purpose)
-    for name, value in _only(changes or {}, PURPOSE_FIELDS).items():
+    for name, value in names.for_update(_only(changes or {}, PURPOSE_FIELDS)).items():
         setattr(purpose, name, value)
     _validated(purpose)
     texts = _clean_texts(texts)
@@ -695,7 +697,7 @@ def withdraw_consent(
 
 
 @transaction.atomic
-def mark_person_left(person, building, actor) -> int:
+def mark_person_left(person, building, *, actor) -> int:
     """The person left the building or job: memberships end and their consents there end.
 
     Sends `person_left` inside the transaction (recognition deletes their face data there).

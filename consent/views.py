@@ -18,6 +18,7 @@ from consent.forms import GRANT, REFUSE, DecisionForm
 from consent.models import Consent, Notice, Purpose
 from consent.overview import consent_overview
 from consent.services import ConsentError
+from portal import clock
 
 PAGE_SIZE = 50
 
@@ -176,7 +177,9 @@ def receipt_json(request, consent_id):
 @never_cache
 @login_required
 def my_data(request):
-    return render(request, "consent/my_data.html", {"sections": mydata.collect(request.user)})
+    sections = mydata.collect(request.user)
+    summary = mydata.summary(sections, clock.now())
+    return render(request, "consent/my_data.html", {"sections": sections, "summary": summary})
 
 
 @never_cache

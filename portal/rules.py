@@ -18,7 +18,7 @@ def lock_seconds(failures: int, free_failures: int, base_seconds: int, max_secon
     """
     if failures < free_failures:
         return 0
-    return min(base_seconds * 2 ** (failures - free_failures), max_seconds)
+    return int(min(base_seconds * 2 ** (failures - free_failures), max_seconds))
 
 
 def seconds_left(locked_until: datetime | None, now: datetime) -> int:

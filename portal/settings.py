@@ -71,6 +71,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "modeltranslation",  # before the admin, so its admin knows the translated fields
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -92,6 +93,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -153,10 +156,28 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["portal.formats"]
+
+# Names that admins type (buildings, handlers, purposes, locations, devices) have an English
+# and a Simplified Chinese value; pages show the reader's. A missing one falls back to the
+# other language and is marked on the page (see portal.translation).
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "zh-hans")}
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# The production shape serves static files itself (WhiteNoise): compressed copies and hashed
+# names cached for a year, after `collectstatic`. DEBUG keeps plain names for development.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -334,3 +355,17 @@ FILING_THRESHOLD = 100_000
 FILING_WARNING_FROM = 80_000
 FILING_HOLIDAYS = env_dates("FILING_HOLIDAYS", [])
 FILING_WORKDAYS = env_dates("FILING_WORKDAYS", [])
+
+# Deployment: health, metrics and door shards (docs/deploy.md).
+# Probes and scrapes come over the private network, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where every process of this machine writes its samples (prometheus-client multiprocess mode).
+METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+# A worker machine without a web process serves its samples on this port (0: not at all).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Door galleries split across workers: a building's door work goes to queue door-K, K a stable
+# hash of its id modulo DOOR_SHARDS (1: every door task on the latency queue).
+DOOR_SHARDS = env_int("DOOR_SHARDS", 1, minimum=1, maximum=1024)

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from consent import urls as consent_urls
 from entry import urls as entry_urls
-from portal import api, passkeys, views
+from portal import api, health, passkeys, views
 from recognition import urls as recognition_urls
 
 accounts = [
@@ -66,6 +66,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
 ]
 
 handler404 = "portal.views.not_found"

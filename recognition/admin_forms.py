@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import name_fields
 from recognition import policy
 from recognition.locations import PUBLIC_AREA_NEEDS
 
@@ -29,7 +30,7 @@ def placement_refusal(location) -> list[str]:
 
 class LocationForm(forms.Form):
     building = forms.TypedChoiceField(label=_("Building"), coerce=int)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name, name_zh_hans = name_fields()
     kind = forms.ChoiceField(
         label=_("Type of place"),
         choices=policy.LOCATION_TYPES,
@@ -80,7 +81,7 @@ class PurposeChoiceField(forms.ModelChoiceField):
 
 class DeviceForm(forms.Form):
     location = LocationChoiceField(label=_("Location"), queryset=None)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name, name_zh_hans = name_fields()
     purpose = PurposeChoiceField(
         label=_("Face purpose"),
         queryset=None,

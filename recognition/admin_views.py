@@ -98,6 +98,7 @@ def location_create(request):
 def location_edit(request, location_id):
     location = _location_or_404(request.user, location_id)
     initial = {name: getattr(location, name) for name in locations.FIELDS}
+    initial["name"] = location.name_en
     form = LocationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -167,6 +168,7 @@ def device_register(request):
                 form.cleaned_data["name"],
                 form.cleaned_data["purpose"],
                 actor=request.user,
+                name_zh_hans=form.cleaned_data["name_zh_hans"],
             )
         except devices.DeviceRefused as refused:
             form.add_error(

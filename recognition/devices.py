@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from consent import audit
-from portal import clock
+from portal import clock, names
 from recognition.models import Device
 
 PREFIX_BYTES = 6  # 12 hex characters, the width of Device.key_prefix
@@ -70,7 +70,9 @@ def check_placement(location) -> None:
         raise DeviceRefused("location_not_allowed", placement.reason)
 
 
-def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
+def register_device(
+    location, name: str, purpose, *, actor, name_zh_hans: str = ""
+) -> tuple[Device, str]:
     """Registers a device at an allowed location and returns it with its key (shown once).
 
     `purpose` is the face purpose the device serves (None for a device without a camera);
@@ -81,7 +83,10 @@ def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
         raise DeviceRefused("wrong_building", _("The purpose belongs to another building."))
     with transaction.atomic():
         device = Device(
-            building_id=location.building_id, location=location, name=name, purpose=purpose
+            building_id=location.building_id,
+            location=location,
+            purpose=purpose,
+            **names.for_creation({"name": name, "name_zh_hans": name_zh_hans or None}),
         )
         key = _set_new_key(device)
         device.full_clean()
@@ -99,7 +104,7 @@ def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
     return device, key
 
 
-def rotate_device_key(device: Device, actor) -> str:
+def rotate_device_key(device: Device, *, actor) -> str:
     """Gives the device a new key (shown once); the old one stops working at once."""
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)
@@ -117,7 +122,7 @@ def rotate_device_key(device: Device, actor) -> str:
     return key
 
 
-def revoke_device(device: Device, actor) -> Device:
+def revoke_device(device: Device, *, actor) -> Device:
     """Stops the device's key for good. Revoking twice changes nothing."""
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)

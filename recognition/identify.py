@@ -18,7 +18,7 @@ The search itself is one matrix product over L2-normalised float32 rows.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -210,8 +210,9 @@ def gallery_for(building_id: int, purpose_id: int, model_id: str) -> Gallery:
         return gallery
 
 
-def warm(model_id: str) -> int:
-    """Loads the gallery of every active identification purpose; returns the templates held.
+def warm(model_id: str, keep: Callable[[int], bool] | None = None) -> int:
+    """Loads the gallery of every active identification purpose (of the buildings `keep`
+    accepts: a door worker's shards, recognition.shards); returns the templates held.
 
     Run in the worker's parent process before it forks: every child then starts with the
     galleries (shared copy-on-write) and only catches up with what changed since, instead of
@@ -224,8 +225,19 @@ def warm(model_id: str) -> int:
         .filter(method=consent_rules.IDENTIFICATION)
         .values_list("building_id", "pk")
     ):
-        held += len(gallery_for(building_id, purpose_id, model_id))
+        if keep is None or keep(building_id):
+            held += len(gallery_for(building_id, purpose_id, model_id))
     return held
+
+
+def held() -> dict[int, int]:
+    """{building id: templates} of the galleries this process holds."""
+    with _lock:
+        galleries = list(_galleries.items())
+    counts: dict[int, int] = {}
+    for (building_id, _purpose_id), gallery in galleries:
+        counts[building_id] = counts.get(building_id, 0) + len(gallery)
+    return counts
 
 
 def forget_all() -> None:

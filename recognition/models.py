@@ -159,6 +159,13 @@ class Attempt(models.Model):
         (PASSKEY, _("passkey")),
         (PASSWORD, _("password only")),
     ]
+    # How a code attempt that opened was answered (`detail`), in words: a door code and an
+    # authenticator code are different things to the person reading their log.
+    CODE_KINDS = {
+        "door_code": _("door code"),
+        "one_time_code": _("one-time code (authenticator or backup code)"),
+        "backup_code": _("backup code"),
+    }
     MATCH = "match"
     NO_MATCH = "no_match"
     REJECTED = "rejected"
@@ -213,6 +220,11 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.method}/{self.result}"
+
+    def method_label(self) -> str:
+        if self.method == self.CODE and self.detail in self.CODE_KINDS:
+            return str(self.CODE_KINDS[self.detail])
+        return str(self.get_method_display())
 
 
 class PurgeRecord(models.Model):

@@ -85,7 +85,7 @@ def personal_data(sender, person, **kwargs) -> list[dict]:
                 {
                     "time": a.created_at.isoformat(),
                     "where": a.device.name if a.device else a.get_channel_display(),
-                    "method": a.get_method_display(),
+                    "method": a.method_label(),
                     "result": a.get_result_display(),
                     "purpose": a.purpose.name if a.purpose else None,
                 }

@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
-from recognition import door, identify, services
+from recognition import door, identify, services, shards
 from recognition.engine import WeightsMissing, engine_from_settings, get_engine
 from recognition.weights import prepare_weights
 
@@ -33,13 +33,20 @@ def refuse_to_start_without_weights(**_kwargs) -> None:
 
 
 @worker_init.connect
-def warm_door_galleries(**_kwargs) -> None:
-    """Decrypts the door galleries once in the parent, before the fork (see identify.warm).
+def warm_door_galleries(sender=None, **_kwargs) -> None:
+    """Decrypts the door galleries once in the parent, before the fork (see identify.warm):
+    only those of the door shards whose queues this worker consumes (recognition.shards).
     A database that cannot be reached only means the children load them on first use."""
     from django.db import DatabaseError, connections
 
+    count = settings.DOOR_SHARDS
+    queues = sender.app.amqp.queues.consume_from if sender is not None else {}
+    served = shards.shards_served(queues, count)
     try:
-        identify.warm(engine_from_settings().model_id)
+        identify.warm(
+            engine_from_settings().model_id,
+            keep=lambda building_id: shards.shard_of(building_id, count) in served,
+        )
     except DatabaseError as error:
         log.warning("door galleries not warmed: %s", error.__class__.__name__)
     finally:
@@ -86,6 +93,13 @@ def verify_at_door(self, device_id: int, person_id: int, image_b64: str) -> dict
         get_engine(),
         job_id=self.request.id or "",
     )
+
+
+@shared_task(name="recognition.tasks.door_galleries_held")
+def door_galleries_held() -> dict:
+    """{building id: templates} this worker process holds; sent to a shard's queue, it tells
+    which buildings that shard's worker keeps in memory (no template, no person)."""
+    return {str(building): count for building, count in sorted(identify.held().items())}
 
 
 @shared_task(

@@ -1,9 +1,6 @@
 """Shared fixtures: people of every role, a real Celery worker, a movable clock."""
 
 import os
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import clock, rules
 from portal.models import Building, Membership, User
+from tests.launcher import start_worker, stop_worker, wait_until_ready
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -137,45 +135,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         TEST_REDIS_URL=settings.REDIS_URL,
     )
     app.control.purge()
-    log = open(ARTIFACTS / "celery-worker.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--queues",
-            "latency,maintenance",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Celery worker exited; see {log.name}")
-        if app.control.ping(timeout=1):
-            break
-    else:
-        process.terminate()
-        raise RuntimeError(f"Celery worker did not answer in time; see {log.name}")
+    log_path = ARTIFACTS / "celery-worker.log"
+    process = start_worker(env, log_path)
+    wait_until_ready(app, process, log_path)
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_worker(process)

@@ -304,7 +304,7 @@ def test_a_taken_username_is_refused(client, sign_in, admin_a, building_a, admin
 
 
 def test_a_person_who_left_can_be_invited_back(admin_a, building_a, resident):
-    services.mark_person_left(resident, building_a, admin_a)
+    services.mark_person_left(resident, building_a, actor=admin_a)
     services.invite_person(building_a, actor=admin_a, role="resident", username="resident")
     assert Membership.objects.current().filter(user=resident, building=building_a).exists()
     resident.refresh_from_db()
