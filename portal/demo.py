@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.dispatch import Signal
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import rules
-from portal.models import Building, Membership, User
+from portal import clock, rules
+from portal.models import Building, Membership, SealedTOTPDevice, User
 
 DEMO_BUILDING = "Harbour View Residences"
 DEMO_PEOPLE = [
@@ -50,10 +49,14 @@ def load_demo() -> list[DemoCredential]:
     for username, role, last, first in DEMO_PEOPLE:
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(
-            username=username, password=password, first_name=first, last_name=last
+            username=username,
+            password=password,
+            first_name=first,
+            last_name=last,
+            adult_attested_at=clock.now(),  # demo people are adults
         )
         Membership.objects.create(user=user, building=building, role=role)
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
         credentials.append(
             DemoCredential(
                 username=username,

@@ -6,9 +6,10 @@ from django_otp_webauthn import urls as webauthn_urls
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from consent import urls as consent_urls
-from entry import urls as entry_urls
 from portal import api, health, passkeys, views
 from recognition import urls as recognition_urls
+from recognition.entry import urls as entry_urls
+from recognition.rights import urls as rights_urls
 
 accounts = [
     path("", views.home, name="home"),
@@ -58,6 +59,7 @@ urlpatterns = [
     path("", include((accounts, "portal"))),
     path("", include((consent_urls.urlpatterns, "consent"))),
     path("", include((recognition_urls.urlpatterns, "recognition"))),
+    path("", include((rights_urls.urlpatterns, "rights"))),
     path("", include((entry_urls.urlpatterns, "entry"))),
     path("accounts/passkeys/", include((passkey_urls, "otp_webauthn"))),
     path("api/v1/", include((api_v1, "api"))),

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import name_fields
 from recognition import policy
+from recognition.devices import BINDING_REFUSALS, binding_problem
 from recognition.locations import PUBLIC_AREA_NEEDS
 
 
@@ -108,6 +109,8 @@ class DeviceForm(forms.Form):
     def clean(self):
         data = super().clean()
         location, purpose = data.get("location"), data.get("purpose")
-        if location and purpose and purpose.building_id != location.building_id:
-            self.add_error("purpose", _("The purpose belongs to another building."))
+        if location and purpose:
+            problem = binding_problem(purpose, location.building_id)
+            if problem is not None:
+                self.add_error("purpose", BINDING_REFUSALS[problem])
         return data

@@ -121,6 +121,7 @@ def _device_form(request, building_ids):
         .select_related("building")
         .order_by("building__name", "name"),
         purposes=Purpose.objects.for_buildings(building_ids)
+        .filter(kind=consent_rules.KIND_DOOR)
         .exclude(status=consent_rules.RETIRED)
         .select_related("building")
         .order_by("building__name", "name"),
@@ -171,9 +172,8 @@ def device_register(request):
                 name_zh_hans=form.cleaned_data["name_zh_hans"],
             )
         except devices.DeviceRefused as refused:
-            form.add_error(
-                "location" if refused.code == "location_not_allowed" else None, refused.message
-            )
+            fields = {"location_not_allowed": "location", "wrong_building": "purpose"}
+            form.add_error(fields.get(refused.code, "purpose"), refused.message)
         else:
             return _key_page(request, device, key, registered=True)
     return render(

@@ -9,9 +9,9 @@ from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
 from consent import rules as consent_rules
-from entry import cards
 from portal import backup_codes
 from recognition import doorcodes
+from recognition.entry import cards
 from recognition.models import Attempt
 from tests.browser.conftest import shoot, tab_to
 from tests.conftest import PASSWORD, add_totp, current_code

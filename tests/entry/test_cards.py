@@ -5,9 +5,9 @@ import pytest
 from django.db import connection
 
 from consent.models import AuditEntry
-from entry import cards
-from entry.models import AccessCard
 from portal import rules
+from recognition.entry import cards
+from recognition.entry.models import AccessCard
 from recognition.models import Attempt
 from tests.conftest import make_person
 from tests.recognition.conftest import device_headers, make_door

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from entry import kiosk
-from entry.models import KioskPairing
 from recognition import devices
+from recognition.entry import kiosk
+from recognition.entry.models import KioskPairing
 from tests.recognition.conftest import device_headers, make_door
 
 pytestmark = pytest.mark.django_db

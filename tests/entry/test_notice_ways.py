@@ -4,7 +4,7 @@ import pytest
 
 from consent import services
 from consent.services import ConsentError
-from entry import cards
+from recognition.entry import cards
 from tests.consent.conftest import make_active_purpose, purpose_fields
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ checking who they are; each opening is logged as its own method with the staff m
 import pytest
 
 from consent.models import AuditEntry
-from entry.models import AssistedOpening
+from recognition.entry.models import AssistedOpening
 from recognition.models import Attempt
 from tests.recognition.conftest import make_door
 
