@@ -2,6 +2,7 @@
 "face unavailable" so the person can use their code instead. Never hangs, never a 500."""
 
 import logging
+import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
@@ -45,25 +46,35 @@ def submit(task, *args, image: bytes):
     return result
 
 
-class WorkersGone(Exception):
-    """No worker beat while a request waited for its answer."""
+# How often a waiting request looks at the workers' heartbeat (Celery's result consumer
+# wakes once a second in any case): a worker that died meanwhile is noticed within this and
+# the heartbeat's lifetime, not at the deadline.
+WAIT_SLICE = 1.0
 
 
-def _stop_if_no_worker() -> None:
-    """Called by Celery about once a second while a request waits: a worker that died
-    meanwhile is noticed within that and the heartbeat's lifetime, not at the deadline."""
-    if not broker.workers_alive():
-        raise WorkersGone
+def _wait(result, deadline: float):
+    """The task's answer within the deadline; Celery's TimeoutError once the deadline is out
+    or no worker beats any more. propagate=False: a task that failed, expired unstarted or was
+    lost with its worker comes back as an exception instance, never raised into the request."""
+    until = time.monotonic() + deadline
+    while True:
+        remaining = until - time.monotonic()
+        try:
+            return result.get(timeout=max(0.05, min(WAIT_SLICE, remaining)), propagate=False)
+        except CeleryTimeout:
+            # Between two waits nobody listens: an answer published then is read, not missed.
+            if result.ready():
+                return result.get(timeout=WAIT_SLICE, propagate=False)
+            if remaining <= WAIT_SLICE or not broker.workers_alive():
+                raise
 
 
 def run(task, *args, image: bytes) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     result = submit(task, *args, image=image)
     try:
-        # propagate=False: a task that failed, expired unstarted or was lost with its worker
-        # comes back as an exception instance, never raised into the request (no 500).
-        answer = result.get(timeout=deadline, propagate=False, on_interval=_stop_if_no_worker)
-    except (CeleryTimeout, WorkersGone, *BROKER_ERRORS, RuntimeError) as error:
+        answer = _wait(result, deadline)
+    except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
         log.warning("face task not answered: %s", error.__class__.__name__)
         raise FaceUnavailable from error
     finally:
