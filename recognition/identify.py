@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +31,9 @@ from django.utils import timezone
 from consent import rules as consent_rules
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, datakeys, policy
+from recognition import crypto, datakeys, operating, policy
 from recognition.models import FaceTemplate, GalleryGeneration
+from recognition.operating import ImpostorFit
 
 # How many of the closest templates are checked against the database when several fall
 # within the threshold; more would only ever matter for a threshold set far too loose.
@@ -236,8 +237,9 @@ def gallery_for(building_id: int, purpose_id: int, model_id: str) -> Gallery:
         return gallery
 
 
-def warm(model_id: str) -> int:
-    """Loads the gallery of every active identification purpose; returns the templates held.
+def warm(model_id: str, keep: Callable[[int], bool] | None = None) -> int:
+    """Loads the gallery of every active identification purpose (of the buildings `keep`
+    accepts: a door worker's shards, recognition.shards); returns the templates held.
 
     Run in the worker's parent process before it forks: every child then starts with the
     galleries (shared copy-on-write) and only catches up with what changed since, instead of
@@ -247,11 +249,22 @@ def warm(model_id: str) -> int:
     held = 0
     for building_id, purpose_id in (
         Purpose.objects.active()
-        .filter(method=consent_rules.IDENTIFICATION)
+        .filter(method=consent_rules.IDENTIFICATION, kind=consent_rules.KIND_DOOR)
         .values_list("building_id", "pk")
     ):
-        held += len(gallery_for(building_id, purpose_id, model_id))
+        if keep is None or keep(building_id):
+            held += len(gallery_for(building_id, purpose_id, model_id))
     return held
+
+
+def held() -> dict[int, int]:
+    """{building id: templates} of the galleries this process holds."""
+    with _lock:
+        galleries = list(_galleries.items())
+    counts: dict[int, int] = {}
+    for (building_id, _purpose_id), gallery in galleries:
+        counts[building_id] = counts.get(building_id, 0) + len(gallery)
+    return counts
 
 
 def forget_all() -> None:
@@ -412,9 +425,22 @@ SEARCHES = 3
 
 
 def identify(
-    building_id: int, purpose_id: int, probe: np.ndarray, *, model_id: str, threshold: float
+    building_id: int,
+    purpose_id: int,
+    probe: np.ndarray,
+    *,
+    model_id: str,
+    threshold: float,
+    impostor_fit: ImpostorFit | None = None,
+    max_false_open: float = 1.0,
+    margin: float = 0.0,
 ) -> Identification:
     """The person whose usable template is closest to the probe within the threshold.
+
+    The threshold is the 1:1 one, tightened for the gallery's size when the model's impostor
+    distances are known (``recognition.operating``: a stranger's estimated chance to open
+    stays at ``max_false_open``); nobody is identified when another person comes within
+    ``margin`` of the best one.
 
     With the gallery already held, one query per request: the search runs on the held copy,
     then one round trip reads the generation and checks the candidates together; if the
@@ -426,7 +452,10 @@ def identify(
     if gallery is None or gallery.model_id != model_id:
         gallery = gallery_for(building_id, purpose_id, model_id)
     for search in range(SEARCHES):
-        candidates, closest = gallery.search(probe, threshold)
+        limit = operating.identification_threshold(
+            threshold, len(gallery), impostor_fit, max_false_open
+        )
+        candidates, closest = gallery.search(probe, limit + margin)
         ids = [int(gallery.ids[row]) for row, _distance in candidates]
         generation, usable = check(building_id, purpose_id, ids)
         if generation == gallery.generation or search == SEARCHES - 1:
@@ -439,8 +468,11 @@ def identify(
         for row, distance in candidates
         if int(gallery.ids[row]) in usable
     ]
-    person_id = policy.door_match([(person, distance) for person, _t, distance in found], threshold)
+    person_id = policy.door_match(
+        [(person, distance) for person, _t, distance in found], limit, margin
+    )
     if person_id is None:
-        return Identification(None, None, closest, ambiguous=len(found) > 1)
+        people = {person for person, _t, _distance in found}
+        return Identification(None, None, closest, ambiguous=len(people) > 1)
     _person, template_id, distance = found[0]
     return Identification(person_id, template_id, distance)

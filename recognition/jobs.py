@@ -26,17 +26,26 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def submit(task, *args, image: bytes):
+def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs):
     """Sends a face task without waiting: at once "unavailable" when no worker beats; else
     the photo is sealed in Redis until the deadline and the task, which names it, expires
-    unstarted at the same deadline. The result's `photo` names the sealed photo."""
+    unstarted at the same deadline. A camera burst (a list of frames) is sealed frame by frame
+    and the task names each. `queue` overrides the task's route (a building's door shard,
+    recognition.shards). The result's `photo` names what was sealed."""
     deadline = settings.FACE_VERIFY_DEADLINE
+    options = {"queue": queue} if queue else {}
     try:
         if not broker.workers_alive():
             log.warning("face task not sent: no worker alive")
             raise FaceUnavailable
-        reference = broker.store_photo(image, ttl=deadline)
-        result = task.apply_async(args=[*args, reference], expires=deadline)
+        reference: str | list[str]
+        if isinstance(image, list):
+            reference = [broker.store_photo(frame, ttl=deadline) for frame in image]
+        else:
+            reference = broker.store_photo(image, ttl=deadline)
+        result = task.apply_async(
+            args=[*args, reference], kwargs=kwargs, expires=deadline, **options
+        )
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
         # on the next task, so this is "unavailable now", not "restart the process".
@@ -69,9 +78,10 @@ def _wait(result, deadline: float):
                 raise
 
 
-def run(task, *args, image: bytes) -> dict:
+def run(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
-    result = submit(task, *args, image=image)
+    started = time.monotonic()
+    result = submit(task, *args, image=image, queue=queue, **kwargs)
     try:
         answer = _wait(result, deadline)
     except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
@@ -79,11 +89,17 @@ def run(task, *args, image: bytes) -> dict:
         raise FaceUnavailable from error
     finally:
         # Answered or given up: the sealed photo goes now rather than at its expiry.
-        broker.discard_photo(result.photo)
+        for reference in result.photo if isinstance(result.photo, list) else [result.photo]:
+            broker.discard_photo(reference)
         try:
             result.forget()
         except (*BROKER_ERRORS, RuntimeError, NotImplementedError):
             pass
+    if time.monotonic() - started > deadline:
+        # Celery's result consumer checks the timeout only between waits of up to a second, so
+        # an answer can come in after the deadline; it is refused like no answer at all.
+        log.warning("face task answered after its deadline")
+        raise FaceUnavailable
     if not isinstance(answer, dict):
         log.warning("face task failed: %s", answer.__class__.__name__)
         raise FaceUnavailable
