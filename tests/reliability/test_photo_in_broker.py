@@ -78,7 +78,7 @@ def test_a_photo_sent_to_a_dead_worker_is_sealed_and_gone_after_the_deadline(
 
     # The worker died just after its last beat: the web still sends the request, gives up
     # once the beat has lapsed (well before the deadline) and drops the sealed photo.
-    bare_redis.client(0).set(broker.HEARTBEAT_KEY, 1, px=2500)  # room for a busy machine
+    bare_redis.client(0).set(broker.heartbeat_key(), 1, px=2500)  # room for a busy machine
     started = time.monotonic()
     response = client.post(
         "/accounts/login/face/", {"username": "x", "photo": _photo(photos["a1"])}
@@ -91,7 +91,7 @@ def test_a_photo_sent_to_a_dead_worker_is_sealed_and_gone_after_the_deadline(
     assert _scan_redis(bare_redis.port, raw, text) == []
 
     # A door's job is only sent, nobody waits to drop it: it stays sealed until the deadline.
-    bare_redis.client(0).set(broker.HEARTBEAT_KEY, 1, px=2500)
+    bare_redis.client(0).set(broker.heartbeat_key(), 1, px=2500)
     response = client.post(
         "/api/v1/devices/identify/jobs/",
         {"photo": _photo(photos["a2"])},
