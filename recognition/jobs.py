@@ -51,7 +51,7 @@ def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **
         # on the next task, so this is "unavailable now", not "restart the process".
         log.warning("face task not sent: %s", error.__class__.__name__)
         raise FaceUnavailable from error
-    result.photo, result.queue = reference, queue
+    result.photo, result.face_queue = reference, queue
     return result
 
 
@@ -74,7 +74,7 @@ def _wait(result, deadline: float):
             # Between two waits nobody listens: an answer published then is read, not missed.
             if result.ready():
                 return result.get(timeout=WAIT_SLICE, propagate=False)
-            if remaining <= WAIT_SLICE or not broker.workers_alive(result.queue):
+            if remaining <= WAIT_SLICE or not broker.workers_alive(result.face_queue):
                 raise
 
 
