@@ -148,7 +148,7 @@ def test_with_no_worker_beating_face_routes_answer_at_once_and_send_nothing(
     started = time.monotonic()
     response = live_post(client, SIGN_IN, {"username": "resident"}, [photos["a1"]])
     assert UNAVAILABLE in response.content.decode()
-    assert time.monotonic() - started < 2.0  # a challenge and a burst of frames, at once
+    assert time.monotonic() - started < 3.0  # a challenge and a burst of frames, not 10 s
     calls = [
         ("/api/v1/devices/identify/", {}, headers),
         ("/api/v1/devices/identify/jobs/", {}, headers),
