@@ -68,13 +68,15 @@ def _wait(result, deadline: float):
     until = time.monotonic() + deadline
     while True:
         remaining = until - time.monotonic()
+        last = remaining <= 2 * WAIT_SLICE  # the end in one wait: no slice runs past it
         try:
-            return result.get(timeout=max(0.05, min(WAIT_SLICE, remaining)), propagate=False)
+            timeout = max(0.05, remaining if last else WAIT_SLICE)
+            return result.get(timeout=timeout, propagate=False)
         except CeleryTimeout:
             # Between two waits nobody listens: an answer published then is read, not missed.
             if result.ready():
                 return result.get(timeout=WAIT_SLICE, propagate=False)
-            if remaining <= WAIT_SLICE or not broker.workers_alive(result.face_queue):
+            if last or not broker.workers_alive(result.face_queue):
                 raise
 
 
