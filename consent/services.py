@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
+from consent import audit, rules, signals, ways
 from consent.models import (
     LANGUAGES,
     SECTION_KEYS,
@@ -82,6 +82,12 @@ def _validated(instance) -> None:
     except ValidationError as error:
         details = {field: [str(m) for m in msgs] for field, msgs in error.message_dict.items()}
         raise ConsentError("invalid", _("Some fields are not valid."), details) from None
+    if isinstance(instance, Purpose):
+        message = ways.unavailable_message(instance.alternatives, instance.building_id)
+        if message is not None:
+            raise ConsentError(
+                "invalid", _("Some fields are not valid."), {"alternatives": [message]}
+            )
 
 
 def _only(changes: Mapping, allowed: tuple[str, ...]) -> dict:
@@ -665,9 +671,10 @@ def grant_consent(
     actor = acting_guardian or person
     _event(consent, rules.GRANTED, now, actor, evidence, storage_consent if storage_asked else None)
     _audit_decision("consent.granted", consent, actor, evidence)
-    if storage_asked and not storage_consent:
-        # Withdrawn now, or never given for face data kept before it was asked (a renewal
-        # after the separate consent was introduced): none of it may stay.
+    if not storage_consent:
+        # Withdrawn now, never given for face data kept before it was asked (a renewal after
+        # the separate consent was introduced), or the purpose now keeps face data on the
+        # device only: none of it may stay with the portal.
         signals.storage_consent_withdrawn.send(
             sender=Consent, person=person, purpose=purpose, consent=consent, actor=actor
         )
