@@ -37,6 +37,7 @@
     var stream = null;
     var challenge = null;
     show(box, true);
+    show(form.querySelector("[data-camera-fallback]"), false);
     if (submit) { submit.hidden = true; }
 
     function say(text) { status.textContent = text; }
