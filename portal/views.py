@@ -5,7 +5,7 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
@@ -17,14 +17,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
-from portal import signin
-from portal.forms import CodeForm, PasswordSignInForm
+from portal import backup_codes, signals, signin, trusted
+from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
-
-BACKUP_CODES = 10
+from portal.models import SealedTOTPDevice, User
 
 
 def _next_url(request) -> str:
@@ -46,16 +44,15 @@ def login_password(request):
     form = PasswordSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        ip = signin.client_ip(request)
-        wait = signin.check_password_throttle(username, ip)
+        named = User.objects.filter(username=username).first()
+        found = signin.counters(request, "password", named, username)
+        wait = signin.seconds_to_wait(found)
         if wait:
             form.add_error(None, signin.locked_message(wait))
         else:
-            from django.contrib.auth import authenticate
-
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                wait = signin.password_failed(username, ip)
+                wait = signin.count_failure(found)
                 form.add_error(
                     None,
                     signin.locked_message(wait)
@@ -63,15 +60,23 @@ def login_password(request):
                     else _("The username or password is not correct."),
                 )
             else:
-                signin.throttle.reset("password-user", username.lower())
+                signin.clear(found)
+                signin.mark_password_checked(request, user)
                 if signin.has_second_factor(user):
                     signin.start_pending(request, user, next_url)
                     return redirect("portal:login-code")
                 signin.finish(request, user)
+                signals.signed_in_without_code.send(
+                    sender=type(user), person=user, method=signals.PASSWORD
+                )
                 if user.second_factor_required():
                     return redirect("portal:two-factor")
                 return redirect(next_url)
-    return render(request, "portal/login.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "portal/login.html",
+        {"form": form, "next": next_url, "face_offered": signin.face_offered(request)},
+    )
 
 
 @sensitive_post_parameters("code")
@@ -83,12 +88,18 @@ def login_code(request):
         return redirect("portal:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device, error = signin.verify_code(user, form.cleaned_data["code"])
+        device, error = signin.verify_code(request, user, form.cleaned_data["code"])
         if device is not None:
             signin.finish(request, user, device)
-            return redirect(next_url or "portal:home")
+            response = redirect(next_url or "portal:home")
+            trusted.remember(request, response, user.pk)
+            return response
         form.add_error("code", error)
-    return render(request, "portal/login_code.html", {"form": form})
+    return render(
+        request,
+        "portal/login_code.html",
+        {"form": form, "next": next_url or reverse("portal:home")},
+    )
 
 
 @require_POST
@@ -109,18 +120,28 @@ def _qr_svg(data: str) -> str:
 @login_required
 def two_factor(request):
     user = request.user
-    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    confirmed = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
-        return render(request, "portal/two_factor_done.html", {"device": confirmed})
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        return render(
+            request,
+            "portal/two_factor_done.html",
+            {
+                "device": confirmed,
+                "backup_left": backup_codes.remaining(user),
+                "passkeys": _passkeys(user),
+            },
+        )
+    if not signin.password_recently_checked(request, user):
+        return _confirm_password(request)
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+        device = SealedTOTPDevice.create_for(user, _("Authenticator app"), confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            codes = _new_backup_codes(user)
+            codes = backup_codes.generate_backup_codes(user)
             otp_login(request, device)
             return render(request, "portal/backup_codes.html", {"codes": codes})
         form.add_error("code", _("That code is not correct. Check the time on your phone."))
@@ -128,18 +149,72 @@ def two_factor(request):
     return render(
         request,
         "portal/two_factor.html",
-        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret},
+        {
+            "form": form,
+            "qr": _qr_svg(device.config_url),
+            "secret": secret,
+            "passkeys": _passkeys(user),
+        },
     )
 
 
-def _new_backup_codes(user) -> list[str]:
-    backup, _created = StaticDevice.objects.get_or_create(
-        user=user, name="backup", defaults={"confirmed": True}
+@sensitive_post_parameters("password")
+def _confirm_password(request):
+    """A new second factor is enrolled only within SECOND_FACTOR_REAUTH_SECONDS of the
+    password typed again: a session alone (a face sign-in, a borrowed browser) never gets
+    a fresh authenticator secret. Wrong passwords count like sign-in failures."""
+    user = request.user
+    form = ConfirmPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = signin.counters(request, "password", user, user.username)
+        wait = signin.seconds_to_wait(found)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        elif user.check_password(form.cleaned_data["password"]):
+            signin.clear(found)
+            signin.mark_password_checked(request, user)
+            return redirect("portal:two-factor")
+        else:
+            wait = signin.count_failure(found)
+            form.add_error(
+                "password",
+                signin.locked_message(wait) if wait else _("The password is not correct."),
+            )
+    return render(request, "portal/two_factor_password.html", {"form": form})
+
+
+def _passkeys(user) -> list:
+    return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at"))
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@login_required
+def backup_codes_view(request):
+    """How many backup codes are left; a new set (shown once) after the password again.
+    Wrong passwords count like sign-in failures: a borrowed session is no password oracle."""
+    user = request.user
+    form = ConfirmPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = signin.counters(request, "password", user, user.username)
+        wait = signin.seconds_to_wait(found)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        elif user.check_password(form.cleaned_data["password"]):
+            signin.clear(found)
+            codes = backup_codes.generate_backup_codes(user)
+            return render(request, "portal/backup_codes.html", {"codes": codes})
+        else:
+            wait = signin.count_failure(found)
+            form.add_error(
+                "password",
+                signin.locked_message(wait) if wait else _("That is not your password."),
+            )
+    return render(
+        request,
+        "portal/backup_codes_manage.html",
+        {"form": form, "left": backup_codes.remaining(user), "total": backup_codes.COUNT},
     )
-    backup.token_set.all().delete()
-    codes = [StaticToken.random_token() for _i in range(BACKUP_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
-    return codes
 
 
 def server_error(request):

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import ErrorSerializer
-from recognition import devices, door, jobs, tasks
+from recognition import devices, door, jobs, shards, tasks
 from recognition import serializers as s
 from recognition.models import Attempt, Device
 
@@ -129,6 +129,10 @@ class DeviceAPIView(APIView):
     def face_not_offered(self):
         return error(door.FACE_NOT_OFFERED, door.NOT_OFFERED, status.HTTP_409_CONFLICT)
 
+    def door_queue(self) -> str:
+        """The queue of this building's door shard (DOOR_SHARDS)."""
+        return shards.door_queue(self.device.building_id, settings.DOOR_SHARDS)
+
     def face_unavailable(self, person_id: int | None = None):
         attempt = door.log_unavailable(self.device, person_id)
         return error(
@@ -147,6 +151,8 @@ def _purpose(device: Device):
         "id": purpose.pk,
         "name": purpose.name,
         "method": purpose.method,
+        "kind": purpose.kind,
+        "storage": purpose.storage,
         "status": purpose.status,
     }
 
@@ -205,6 +211,7 @@ class IdentifyView(DeviceAPIView):
                 self.device.pk,
                 image=photo["photo"],
                 liveness=photo["liveness"],
+                queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
@@ -228,6 +235,7 @@ class IdentifyJobsView(DeviceAPIView):
                 self.device.pk,
                 image=photo["photo"],
                 liveness=photo["liveness"],
+                queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
@@ -299,6 +307,7 @@ class VerifyView(DeviceAPIView):
                 form.validated_data["person"],
                 image=form.validated_data["photo"],
                 liveness=form.validated_data["liveness"],
+                queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable(form.validated_data["person"])

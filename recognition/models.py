@@ -63,6 +63,11 @@ class Device(models.Model):
             raise ValidationError({"location": placement.reason})
         if self.location.building_id != self.building_id:
             raise ValidationError({"location": _("The location is in another building.")})
+        from recognition.devices import BINDING_REFUSALS, binding_problem
+
+        problem = binding_problem(self.purpose, self.building_id)
+        if problem is not None:
+            raise ValidationError({"purpose": BINDING_REFUSALS[problem]})
 
 
 class FaceTemplateQuerySet(models.QuerySet):
@@ -110,6 +115,20 @@ class FaceTemplate(models.Model):
         return f"template {self.pk} ({self.model_id})"
 
 
+class FaceDataKey(models.Model):
+    """A person's data key for their templates, wrapped by the key ring (recognition.datakeys).
+    Used when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"data key of person {self.person_id}"
+
+
 class AttemptQuerySet(models.QuerySet):
     def at_doors(self):
         return self.filter(channel=Attempt.DOOR)
@@ -147,7 +166,25 @@ class Attempt(models.Model):
 
     FACE = "face"
     CODE = "code"
-    METHOD_CHOICES = [(FACE, _("face")), (CODE, _("one-time code"))]
+    CARD = "card"
+    STAFF = "staff"
+    PASSKEY = "passkey"
+    PASSWORD = "password"  # noqa: S105 (a password alone, for people with no second factor)
+    METHOD_CHOICES = [
+        (FACE, _("face")),
+        (CODE, _("one-time code")),
+        (CARD, _("access card")),
+        (STAFF, _("opened by staff")),
+        (PASSKEY, _("passkey")),
+        (PASSWORD, _("password only")),
+    ]
+    # How a code attempt that opened was answered (`detail`), in words: a door code and an
+    # authenticator code are different things to the person reading their log.
+    CODE_KINDS = {
+        "door_code": _("door code"),
+        "one_time_code": _("one-time code (authenticator app)"),
+        "backup_code": _("backup code"),
+    }
     MATCH = "match"
     NO_MATCH = "no_match"
     REJECTED = "rejected"
@@ -204,6 +241,11 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.method}/{self.result}"
+
+    def method_label(self) -> str:
+        if self.method == self.CODE and self.detail in self.CODE_KINDS:
+            return str(self.CODE_KINDS[self.detail])
+        return str(self.get_method_display())
 
 
 class PurgeRecord(models.Model):

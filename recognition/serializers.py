@@ -60,12 +60,14 @@ class DoorAnswerSerializer(serializers.Serializer):
     person_id = serializers.IntegerField(
         allow_null=True, help_text=_("Who was let in; empty unless the door opens.")
     )
-    distance = serializers.FloatField(
-        allow_null=True,
-        help_text=_("Face distance of the match, or of the closest template; empty for codes."),
-    )
     attempt_id = serializers.IntegerField()
-    code = serializers.CharField(allow_blank=True, help_text=_("Why a photo was refused."))
+    code = serializers.CharField(
+        allow_blank=True,
+        help_text=_(
+            "Why the door did not open (for example no_face, not_recognised); never a distance "
+            "or score."
+        ),
+    )
     message = serializers.CharField(allow_blank=True, help_text=_("What to show at the door."))
     retry_after = serializers.IntegerField()
 
@@ -91,6 +93,8 @@ class NamedSerializer(serializers.Serializer):
 
 class DevicePurposeSerializer(NamedSerializer):
     method = serializers.CharField()
+    kind = serializers.CharField()
+    storage = serializers.CharField()
     status = serializers.CharField()
 
 

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from portal import clock, signin, throttle
+from portal import clock, signin
 from portal.models import Building, User
 from portal.views import _qr_svg
-from recognition import doorcodes, jobs, live, liveness, services, tasks
+from recognition import doorcodes, facework, jobs, live, liveness, services, tasks
 from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
@@ -83,12 +83,18 @@ def login_face(request):
         received_at = clock.now().timestamp()
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        keys = [("face-user", username.lower()), ("face-ip", signin.client_ip(request))]
-        wait = max(throttle.seconds_locked(scope, key) for scope, key in keys)
-        if wait:
+        person = User.objects.filter(username=username, is_active=True).first()
+        found = signin.counters(request, "face", person, username)
+        wait = signin.seconds_to_wait(found)
+        allowed = signin.face_allowed_here(request, person)
+        busy = 0 if wait or not allowed else facework.take(signin.client_ip(request))
+        if not allowed:
+            form.add_error(None, signin.FACE_NEEDS_TRUSTED_BROWSER)
+        elif wait:
             form.add_error(None, signin.locked_message(wait))
+        elif busy:
+            form.add_error(None, facework.busy_message(busy))
         else:
-            person = User.objects.filter(username=username, is_active=True).first()
             try:
                 answer = jobs.run(
                     tasks.verify_face_live,
@@ -102,11 +108,9 @@ def login_face(request):
                 form.add_error(None, jobs.UNAVAILABLE)
             else:
                 if answer["ok"] and person is not None and answer["person_id"] == person.pk:
-                    for scope, key in keys:
-                        throttle.reset(scope, key)
+                    signin.clear(found)
                     return _after_face(request, person)
-                for scope, key in keys:
-                    throttle.record_failure(scope, key)
+                signin.count_failure(found)
                 form.add_error(None, answer["message"] or NOT_RECOGNISED)
     return render(request, "recognition/login_face.html", {"form": form})
 

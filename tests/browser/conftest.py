@@ -205,3 +205,19 @@ def tab_to(page, locator, limit=80):
 def no_page_errors(page):
     yield
     assert not page.errors, page.errors
+
+
+def trust_page(page, live_server, user) -> None:
+    """The trusted-device cookie a password + code sign-in in this browser would have left:
+    face sign-in is offered only in such a browser."""
+    from portal import trusted
+
+    page.context.add_cookies(
+        [
+            {
+                "name": trusted.COOKIE,
+                "value": trusted.signed({str(user.pk): "browser-test"}),
+                "url": live_server.url,
+            }
+        ]
+    )

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from consent import rules as consent_rules
 from consent.models import Consent
 from recognition.models import Attempt, FaceTemplate
-from tests.browser.conftest import shoot, start_face_check, tab_to
+from tests.browser.conftest import shoot, start_face_check, tab_to, trust_page
 from tests.conftest import PASSWORD, add_totp, current_code
 from tests.liveness_frames import ENROL, live_post
 from tests.recognition.conftest import grant, make_active_purpose
@@ -84,13 +84,19 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
     # Straight back to where the person was going: the notice, then the unticked box.
     expect(page.get_by_role("heading", name="My consents", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Read the notice before deciding")).to_be_visible()
-    box = page.get_by_role("checkbox")
+    box = page.get_by_role("checkbox", name=re.compile("I have read notice"))
     expect(box).not_to_be_checked()
     notice_top = page.locator(".notice-text").first.bounding_box()["y"]
     assert notice_top < box.bounding_box()["y"]
     tab_to(page, box)
     keys.press("Space")
     expect(box).to_be_checked()
+    # The separate consent to face data leaving the device: its own box, unticked.
+    storage_box = page.get_by_role("checkbox", name=re.compile("Separately, I agree"))
+    expect(storage_box).not_to_be_checked()
+    tab_to(page, storage_box)
+    keys.press("Space")
+    expect(storage_box).to_be_checked()
     tab_to(page, page.get_by_role("button", name="Give consent"))
     keys.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Consent given")).to_be_visible()
@@ -115,7 +121,7 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
 
     tab_to(page, page.get_by_role("link", name="My consents"))
     keys.press("Enter")
-    tab_to(page, page.get_by_role("button", name="Withdraw consent"))
+    tab_to(page, page.get_by_role("button", name="Withdraw consent", exact=True))
     keys.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Consent withdrawn")).to_be_visible()
     shoot(page, "en-desktop-journey-4-withdrawn", full_page=False)
@@ -132,6 +138,7 @@ def test_staff_signs_in_with_the_face_from_the_camera(
     live_server, browser, enrolled_staff, camera_file, photos
 ):
     page = browser(camera_file=camera_file)
+    trust_page(page, live_server, enrolled_staff)
     face_posts = _face_posts(page)
     keys = page.keyboard
     page.goto(live_server.url + "/accounts/login/")
@@ -193,6 +200,7 @@ def test_another_persons_face_is_refused_and_the_code_route_offered(
 ):
     words = WORDS[language]
     page = browser(camera_file=camera_file, language=language)
+    trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label(words["username"], exact=True).fill("staff")
     start_face_check(page, camera_file, [photos["b2"]])
@@ -210,6 +218,7 @@ def test_without_javascript_face_sign_in_points_to_the_code_route(
     live_server, browser, enrolled_staff
 ):
     page = browser(javascript=False)
+    trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     expect(page.get_by_text("The face check needs JavaScript and a camera")).to_be_visible()
     assert page.locator('input[type="file"]').count() == 0
@@ -224,6 +233,7 @@ def test_a_camera_without_a_face_says_what_to_do(
     live_server, browser, enrolled_staff, photos, camera_file
 ):
     page = browser(camera_file=camera_file)
+    trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     start_face_check(page, camera_file, [photos["none"]], steps=lambda asked: [])
@@ -237,6 +247,7 @@ def test_face_sign_in_unavailable_says_to_use_the_code(
 ):
     settings.FACE_VERIFY_DEADLINE = 0.01  # no answer in time, as when the face service is down
     page = browser(camera_file=camera_file)
+    trust_page(page, live_server, staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     start_face_check(page, camera_file, [photos["a1"]])

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from recognition import liveness
 from recognition.models import Attempt
-from tests.browser.conftest import shoot, start_face_check
+from tests.browser.conftest import shoot, start_face_check, trust_page
 from tests.liveness_frames import ENROL, live_post
 from tests.recognition.conftest import grant
 
@@ -28,8 +28,9 @@ def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpos
     return staff
 
 
-def _open_sign_in(browser, live_server, camera_file):
+def _open_sign_in(browser, live_server, camera_file, person):
     page = browser(camera_file=camera_file)
+    trust_page(page, live_server, person)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     return page
@@ -52,7 +53,7 @@ def _other_order(asked):
 def test_a_bona_fide_sequence_signs_in_and_a_replay_of_it_is_refused(
     live_server, browser, enrolled_staff, camera_file, photos
 ):
-    page = _open_sign_in(browser, live_server, camera_file)
+    page = _open_sign_in(browser, live_server, camera_file, enrolled_staff)
     sent = []
     page.on(
         "request",
@@ -67,7 +68,7 @@ def test_a_bona_fide_sequence_signs_in_and_a_replay_of_it_is_refused(
 
     # Someone who captured that burst replays it from their own browser, whose session asked
     # for a challenge of its own: the old nonce answers nothing.
-    attacker = _open_sign_in(browser, live_server, camera_file)
+    attacker = _open_sign_in(browser, live_server, camera_file, enrolled_staff)
     attacker.get_by_role("button", name="Start the face check").click()
     attacker.locator("[data-steps] li").first.wait_for()
     attacker.evaluate(
@@ -91,7 +92,7 @@ def test_a_bona_fide_sequence_signs_in_and_a_replay_of_it_is_refused(
 def test_a_camera_showing_a_static_picture_is_refused(
     live_server, browser, enrolled_staff, camera_file, photos
 ):
-    page = _open_sign_in(browser, live_server, camera_file)
+    page = _open_sign_in(browser, live_server, camera_file, enrolled_staff)
     start_face_check(page, camera_file, [photos["a2"]], steps=lambda asked: [])
     _refused_with_code_route(page, liveness.NO_MOVEMENT, "static-refused")
 
@@ -99,13 +100,13 @@ def test_a_camera_showing_a_static_picture_is_refused(
 def test_turns_in_the_wrong_order_are_refused(
     live_server, browser, enrolled_staff, camera_file, photos
 ):
-    page = _open_sign_in(browser, live_server, camera_file)
+    page = _open_sign_in(browser, live_server, camera_file, enrolled_staff)
     start_face_check(page, camera_file, [photos["a2"]], steps=_other_order)
     _refused_with_code_route(page, liveness.WRONG_ORDER, "wrong-order-refused")
 
 
 def test_an_uploaded_photo_is_refused(live_server, browser, enrolled_staff, camera_file, photos):
-    page = _open_sign_in(browser, live_server, camera_file)
+    page = _open_sign_in(browser, live_server, camera_file, enrolled_staff)
     assert page.locator('input[type="file"]').count() == 0
     # The page offers no file input; an attacker adds one and sends a photo with the form.
     page.evaluate(

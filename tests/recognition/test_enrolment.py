@@ -26,7 +26,7 @@ def test_enrolment_keeps_only_an_encrypted_embedding(
     template = FaceTemplate.objects.get(person=staff, purpose=sign_in_purpose)
     ciphertext = bytes(template.ciphertext)
     assert photos["a1"][:64] not in ciphertext
-    vector = crypto.decrypt_embedding(ciphertext)
+    vector = crypto.decrypt_embedding(ciphertext, staff.pk)
     assert vector.shape == (128,) and np.isfinite(vector).all()
     assert template.model_id.startswith("Dlib")
     assert Attempt.objects.filter(person=staff, result=Attempt.ENROLLED).count() == 1
@@ -112,6 +112,6 @@ def test_a_new_enrolment_replaces_the_old_one(
     _enrol(client, sign_in_purpose, photos["b2"])
     assert FaceTemplate.objects.filter(person=staff).count() == 1
     second = FaceTemplate.objects.get(person=staff)
-    assert crypto.decrypt_embedding(bytes(second.ciphertext)).tolist() != (
-        crypto.decrypt_embedding(first).tolist()
+    assert crypto.decrypt_embedding(bytes(second.ciphertext), staff.pk).tolist() != (
+        crypto.decrypt_embedding(first, staff.pk).tolist()
     )

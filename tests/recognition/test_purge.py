@@ -324,7 +324,7 @@ def test_retiring_a_purpose_or_a_person_leaving_deletes_at_once(
     enrol(other_resident, staff_sign_in)
     consent_services.retire_purpose(door, actor=admin_a)
     assert not FaceTemplate.objects.filter(purpose=door).exists()
-    consent_services.mark_person_left(other_resident, door.building, admin_a)
+    consent_services.mark_person_left(other_resident, door.building, actor=admin_a)
     assert not FaceTemplate.objects.exists()
     assert not Membership.objects.current().filter(user=other_resident).exists()
     records = PurgeRecord.objects.filter(trigger=PurgeRecord.REQUEST)
@@ -363,7 +363,7 @@ def test_withdrawal_deletes_templates_before_the_response_returns(
 def _lapsed_population(building, purpose, *, no_consent: int, gone: int) -> int:
     """Templates stored for people with no consent (withdrawn) and for people who are no
     longer members (person left), bulk-inserted; returns how many."""
-    ciphertext = crypto.encrypt_embedding(VECTOR)
+    ciphertext = crypto.fernet().encrypt(VECTOR.astype("<f4").tobytes())  # never decrypted
     now = clock.now()
     people = User.objects.bulk_create(User(username=f"bulk{n}") for n in range(no_consent + gone))
     Membership.objects.bulk_create(
@@ -506,7 +506,7 @@ def test_a_withdrawal_while_a_purge_batch_runs_never_deadlocks(resident, door):
     def withdraw_holding_the_audit_lock():
         try:
             with transaction.atomic():
-                audit.record("test.busy")  # a consent writer, between its audit entry and
+                audit.record("person.invited")  # a consent writer, between its audit entry and
                 holding.set()  # the deletion of the person's templates
                 time.sleep(1.5)
                 consent_services.withdraw_consent(resident, door, actor=resident)

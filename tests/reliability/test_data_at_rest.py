@@ -16,6 +16,7 @@ from django.db import connection
 
 from recognition import crypto
 from recognition.models import FaceTemplate
+from tests.conftest import trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, burst, live_post
 from tests.recognition.conftest import grant, withdraw
 
@@ -159,8 +160,9 @@ def test_no_photo_or_plaintext_embedding_is_left_anywhere(
     )
     assert response.status_code == 302
     template = FaceTemplate.objects.get(person=staff)
-    vector = crypto.decrypt_embedding(bytes(template.ciphertext))
+    vector = crypto.decrypt_embedding(bytes(template.ciphertext), staff.pk)
     client.post("/accounts/logout/")
+    trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     response = live_post(client, SIGN_IN, {"username": "staff"}, [], make=recorded(photos["a2"]))
     assert response.status_code == 302
     withdraw(staff, sign_in_purpose)

@@ -24,6 +24,7 @@ from consent import rules as consent_rules
 from portal.models import Throttle
 from recognition.liveness import MAX_FRAME_BYTES
 from recognition.models import FaceTemplate
+from tests.conftest import trust_browser
 from tests.recognition.conftest import (
     SHARED_FACES,
     device_headers,
@@ -176,6 +177,7 @@ def test_face_sign_in_page_refuses_each_hostile_upload_clearly_and_signs_nobody_
     from tests.liveness_frames import SIGN_IN
 
     grant(staff, sign_in_purpose)
+    trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     for case, data, content_type, _expected in corpus:
         Throttle.objects.all().delete()  # each upload judged on its own, not locked out
         fields = {"username": "staff"}

@@ -13,8 +13,9 @@ import pytest
 from django.db import connection
 
 from consent.models import AuditEntry
-from recognition import jobs, tasks
+from recognition import broker, jobs, tasks
 from recognition.models import Attempt, FaceTemplate
+from tests.conftest import trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, live_post, warm_turns
 from tests.recognition.conftest import grant
 
@@ -47,8 +48,9 @@ def _eventually(check, timeout=40.0):
 
 
 @pytest.fixture
-def enrolled_staff(private_face_stack, staff, sign_in_purpose, photos):
+def enrolled_staff(private_face_stack, client, staff, sign_in_purpose, photos):
     grant(staff, sign_in_purpose)
+    trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     answer = jobs.run(tasks.enrol_face, staff.pk, sign_in_purpose.pk, image=photos["a1"])
     assert answer["ok"], answer
     return staff
@@ -109,7 +111,7 @@ def test_a_rerun_enrolment_task_answers_as_before_and_stores_nothing_more(
 ):
     """The redelivery itself, made certain: the same task id sent twice."""
     grant(staff, sign_in_purpose)
-    image = jobs.base64.b64encode(photos["a1"]).decode()
+    image = broker.store_photo(photos["a1"], ttl=30)
     first = tasks.enrol_face.apply_async(args=[staff.pk, sign_in_purpose.pk, image])
     assert first.get(timeout=30)["ok"]
     again = tasks.enrol_face.apply_async(
