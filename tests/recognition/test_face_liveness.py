@@ -8,9 +8,10 @@ refused with a clear message and the code route beside it, and signs nobody in.
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from portal.models import SealedTOTPDevice
 from recognition import liveness
 from recognition.models import Attempt, FaceTemplate
-from tests.conftest import current_code
+from tests.conftest import current_code, trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, burst, data_urls, live_post, still
 from tests.recognition.conftest import grant
 
@@ -120,6 +121,7 @@ def test_a_replayed_burst_is_refused_in_the_same_session_and_in_another(
     _refused(client, client.post(SIGN_IN[1], sent), liveness.NO_CHALLENGE)
     # ... and in an attacker's browser that asked for a challenge of its own.
     attacker = Client()
+    trust_browser(attacker, enrolled_staff)  # even with a trusted browser of the person's
     attacker.post(SIGN_IN[0])
     _refused(attacker, attacker.post(SIGN_IN[1], sent), liveness.NO_CHALLENGE)
 
@@ -158,7 +160,7 @@ def test_an_admin_signed_in_by_face_enters_their_second_factor(
     live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
     assert FaceTemplate.objects.filter(person=admin_a).exists()
     client.post("/accounts/logout/")
-    device = admin_a.totpdevice_set.get(confirmed=True)
+    device = SealedTOTPDevice.objects.get(user=admin_a, confirmed=True)
     response = live_post(client, SIGN_IN, {"username": admin_a.username}, [photos["a2"]])
     assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
     assert client.get("/api/v1/me/").status_code == 403  # not signed in before the code
@@ -180,5 +182,6 @@ def test_an_admin_without_an_authenticator_is_sent_to_set_one_up(
 
     grant(admin_a, sign_in_purpose)
     services.enrol_face(admin_a.pk, sign_in_purpose.pk, photos["a1"], get_engine())
+    trust_browser(client, admin_a)  # face is offered only in a trusted browser
     response = live_post(client, SIGN_IN, {"username": admin_a.username}, [photos["a2"]])
     assert response.status_code == 302 and response["Location"] == "/accounts/two-factor/"
