@@ -141,9 +141,9 @@ def load_people(building, purposes, count: int) -> list[int]:
             """
             INSERT INTO consent_consent (person_id, purpose_id, building_id, notice_id,
                 notice_hash, status, decided_at, granted_at, channel, ip, user_agent,
-                receipt_id)
+                receipt_id, storage_consented_at)
             SELECT m.user_id, p.id, p.building_id, p.current_notice_id, n.text_hash,
-                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid()
+                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid(), now()
             FROM portal_membership m
             JOIN consent_purpose p ON p.building_id = m.building_id AND p.id = ANY(%s)
             JOIN consent_notice n ON n.id = p.current_notice_id
@@ -156,15 +156,22 @@ def load_people(building, purposes, count: int) -> list[int]:
 
 
 def load_templates(building, purpose, people, vectors, model_id: str) -> None:
-    """Encrypted templates through COPY (the encryption is the service's own)."""
+    """Per-person data keys and encrypted templates through COPY (the encryption is the
+    service's own)."""
     from django.db import connection
 
-    from recognition import crypto
+    from recognition import crypto, datakeys
 
     now = datetime.now(UTC)
+    keys = datakeys.keys_for_reading(people)
+    new = {person_id: os.urandom(32) for person_id in people if person_id not in keys}
+    keys.update(new)
     columns = "person_id, purpose_id, building_id, model_id, ciphertext, created_at"
     with connection.cursor() as cursor:
         raw = cursor.cursor
+        with raw.copy(f"COPY {datakeys.TABLE} (person_id, wrapped, created_at) FROM STDIN") as copy:
+            for person_id, key in new.items():
+                copy.write_row((person_id, datakeys.wrap(key, person_id), now))
         with raw.copy(f"COPY recognition_facetemplate ({columns}) FROM STDIN") as copy:
             for person_id, vector in zip(people, vectors, strict=True):
                 copy.write_row(
@@ -173,7 +180,7 @@ def load_templates(building, purpose, people, vectors, model_id: str) -> None:
                         purpose.pk,
                         building.pk,
                         model_id,
-                        crypto.encrypt_embedding(vector),
+                        crypto.seal_embedding(vector, person_id, keys[person_id]),
                         now,
                     )
                 )
@@ -191,11 +198,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--photos", type=Path, default=_stack.REPO.parent / "shared" / "faces")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--database", default=DB, help="scratch database name")
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
 
-    env = _stack.stack_env(DB, REDIS_DB)
-    _stack.recreate_database(DB)
+    env = _stack.stack_env(args.database, REDIS_DB)
+    _stack.recreate_database(args.database)
     _stack.use_in_this_process(env)
     try:
         run(args, rng)
@@ -204,7 +212,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _stack.drop_database(DB)
+            _stack.drop_database(args.database)
 
 
 def run(args, rng) -> None:
@@ -303,7 +311,9 @@ def run(args, rng) -> None:
             checks.append(t2 - t1)
             whole.append(t3 - t2)
         # One enrolment: the next identification reloads only the new template.
-        newcomer = User.objects.create_user(f"newcomer-{size}", password="x")
+        newcomer = User.objects.create_user(
+            f"newcomer-{size}", password="x", adult_attested_at=datetime.now(UTC)
+        )
         Membership.objects.create(user=newcomer, building=building, role="resident")
         from consent import services as consent_services
         from recognition import services
@@ -315,6 +325,7 @@ def run(args, rng) -> None:
             ip=None,
             user_agent="bench",
             notice_hash=purpose.current_notice.text_hash,
+            storage_consent=True,
         )
         services.store_template(newcomer, purpose, real["person_c_1"], engine.model_id)
         started = time.perf_counter()

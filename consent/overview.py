@@ -42,8 +42,33 @@ class PurposeRow:
         return STATE_LABELS.get(self.state, self.state)
 
     @property
+    def storage_missing(self) -> bool:
+        """Consent given, but not the separate consent to face data leaving the device."""
+        return (
+            self.state == rules.STATE_ACTIVE
+            and self.purpose.leaves_device()
+            and self.consent is not None
+            and self.consent.storage_consented_at is None
+        )
+
+    @property
     def can_grant(self) -> bool:
-        return self.purpose.status == rules.ACTIVE and self.state != rules.STATE_ACTIVE
+        return self.purpose.status == rules.ACTIVE and (
+            self.state != rules.STATE_ACTIVE or self.storage_missing
+        )
+
+    @property
+    def can_withdraw_storage(self) -> bool:
+        return (
+            self.consent is not None
+            and self.consent.status == rules.GRANTED
+            and self.consent.storage_consented_at is not None
+        )
+
+    @property
+    def settled_refusal(self) -> bool:
+        """Refused, and nothing changed that would ask again: no form, a "change my mind"."""
+        return self.state == rules.REFUSED and not self.needs_decision
 
     @property
     def can_withdraw(self) -> bool:
@@ -88,7 +113,11 @@ def consent_overview(person, now=None) -> list[PurposeRow]:
                 state=state,
                 needs_decision=purpose.status == rules.ACTIVE
                 and rules.needs_decision(
-                    state, consent.notice_id if consent else None, purpose.current_notice_id
+                    state,
+                    consent.notice_id if consent else None,
+                    purpose.current_notice_id,
+                    decided_terms=consent.notice.terms if consent else None,
+                    current_terms=purpose.current_notice.terms if purpose.current_notice else None,
                 ),
                 guardian_needed=guardian_needed,
                 events=events.get(consent.pk, []) if consent else [],

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from consent import access, mydata, receipts, services
-from consent.forms import GRANT, REFUSE, DecisionForm
+from consent.forms import GRANT, REFUSE, WITHDRAW_STORAGE, DecisionForm
 from consent.models import Consent, Notice, Purpose
 from consent.overview import consent_overview
 from consent.services import ConsentError
@@ -36,11 +36,17 @@ def _consents_url(ward) -> str:
     return reverse("consent:ward", args=[ward.pk])
 
 
+def _int_or_none(value) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 def _render_overview(request, subject, guardian):
     rows = consent_overview(subject)
     notifications = []
     if guardian is None:
-        notifications = list(subject.consent_notifications.unread().select_related("purpose")[:20])
+        notifications = list(
+            subject.consent_notifications.unread().select_related("purpose", "ward")[:20]
+        )
     return render(
         request,
         "consent/my_consents.html",
@@ -51,6 +57,7 @@ def _render_overview(request, subject, guardian):
             "notifications": notifications,
             "language": get_language(),
             "wards": [] if guardian else list(access.wards_of(request.user)),
+            "reconsider": _int_or_none(request.GET.get("reconsider")),
         },
     )
 
@@ -93,9 +100,31 @@ def decide(request, purpose_id, ward_id=None):
                 channel="web",
                 notice_hash=form.cleaned_data["notice_hash"],
                 acting_guardian=guardian,
+                storage_consent=form.cleaned_data["storage_consent"],
                 **evidence(request),
             )
             messages.success(request, _("Consent given for “%(p)s”.") % {"p": purpose})
+            if purpose.leaves_device() and not form.cleaned_data["storage_consent"]:
+                messages.info(
+                    request,
+                    _(
+                        "You did not agree to your face data leaving the device, so no face "
+                        "data is kept for “%(p)s”. You can agree to that later here."
+                    )
+                    % {"p": purpose},
+                )
+        elif action == WITHDRAW_STORAGE:
+            services.withdraw_storage_consent(
+                subject, purpose, actor=request.user, channel="web", **evidence(request)
+            )
+            messages.success(
+                request,
+                _(
+                    "Your consent to face data leaving the device is withdrawn for “%(p)s”. "
+                    "Face data for it has been deleted; your other choices stay as they were."
+                )
+                % {"p": purpose},
+            )
         elif action == REFUSE:
             services.refuse_consent(
                 subject,

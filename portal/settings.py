@@ -50,6 +50,9 @@ def _valid_fernet_key(key: str) -> bool:
 
 SECRET_KEY = env_str("SECRET_KEY")
 FACE_ENCRYPTION_KEYS = env_list("FACE_ENCRYPTION_KEYS", [])
+# Per-person data keys in a PostgreSQL database of their own, kept out of the portal's
+# backups, so that a deleted person's templates cannot be read from a backup either.
+FACE_KEY_DATABASE_URL = env_str("FACE_KEY_DATABASE_URL")
 if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
@@ -80,7 +83,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "modeltranslation",  # before the admin, so its admin knows the translated fields
+    "portal.admin_site.PortalAdminConfig",  # Django's admin behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,10 +99,13 @@ INSTALLED_APPS = [
     "portal",
     "consent",
     "recognition",
+    "recognition.rights",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,6 +114,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.ApiGuardMiddleware",
     "portal.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -162,9 +170,26 @@ USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["portal.formats"]
 
+# Names that admins type (buildings, handlers, purposes, locations, devices) have an English
+# and a Simplified Chinese value; pages show the reader's. A missing one falls back to the
+# other language and is marked on the page (see portal.translation).
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "zh-hans")}
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# The production shape serves static files itself (WhiteNoise): compressed copies and hashed
+# names cached for a year, after `collectstatic`. DEBUG keeps plain names for development.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -190,6 +215,24 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 SIGNIN_FREE_FAILURES = env_int("SIGNIN_FREE_FAILURES", 5, minimum=1)
 SIGNIN_LOCK_SECONDS = env_int("SIGNIN_LOCK_SECONDS", 60, minimum=1)
 SIGNIN_LOCK_MAX_SECONDS = env_int("SIGNIN_LOCK_MAX_SECONDS", 3600, minimum=1)
+# Failure scores halve every SIGNIN_DECAY_SECONDS (a sliding window, not a lifetime tally).
+SIGNIN_DECAY_SECONDS = env_int("SIGNIN_DECAY_SECONDS", 900, minimum=1)
+# A browser that completed password + second factor keeps a signed device cookie for this
+# long; its own failures are counted apart and slow it for at most SIGNIN_TRUSTED_MAX_SECONDS.
+TRUSTED_DEVICE_DAYS = env_int("TRUSTED_DEVICE_DAYS", 180, minimum=1)
+SIGNIN_TRUSTED_MAX_SECONDS = env_int("SIGNIN_TRUSTED_MAX_SECONDS", 60, minimum=1)
+# Proxies in front of the portal that append to X-Forwarded-For (0: use the socket address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Face sign-in only in a browser trusted for the account; true relaxes it for shared kiosks.
+FACE_SIGNIN_ANY_BROWSER = env_bool("FACE_SIGNIN_ANY_BROWSER", False)
+# An account enrols a second factor only this soon after re-entering its password.
+SECOND_FACTOR_REAUTH_SECONDS = env_int("SECOND_FACTOR_REAUTH_SECONDS", 300, minimum=30)
+# Longest wait a door keypad imposes between codes after many wrong ones (it never locks).
+DOOR_KEYPAD_MAX_WAIT_SECONDS = env_int("DOOR_KEYPAD_MAX_WAIT_SECONDS", 10, minimum=1, maximum=60)
+# django-otp's own per-device throttle doubles without a cap and is shared by every route
+# that checks a code; the portal's own counters above replace it.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Face consent portal")
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
@@ -236,6 +279,11 @@ _PURGE_EVERY = (
 PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 5_000, minimum=1)
 # The purge is maintenance, not a face request: its own time limit, not FACE_TASK_TIME_LIMIT.
 PURGE_TIME_LIMIT = env_int("PURGE_TIME_LIMIT", 3600, minimum=60)
+# Signs the audit chain's checkpoints (consent/checkpoints.py). Kept out of the database: in the
+# environment or a secret store; without it no checkpoint is signed (DEBUG derives one).
+AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY")
+if DEBUG and not AUDIT_CHECKPOINT_KEY:
+    AUDIT_CHECKPOINT_KEY = "debug-checkpoint-" + SECRET_KEY
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
 ATTEMPT_TALLY_MINUTES = env_int("ATTEMPT_TALLY_MINUTES", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
@@ -292,6 +340,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -327,7 +380,8 @@ LOGGING = {
 }
 
 # Retention of the logs around face data (the templates' own retention is per purpose).
-ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 180, minimum=1)
+# Attempt logs are the processing records: PIPL art. 56 keeps them at least three years.
+ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 1095, minimum=1)
 RENEWAL_GRACE_DAYS = env_int("RENEWAL_GRACE_DAYS", 30, minimum=0)
 
 # Governance: impact assessment reviews and the filing duty (recognition/filing.py).
@@ -337,3 +391,32 @@ FILING_THRESHOLD = 100_000
 FILING_WARNING_FROM = 80_000
 FILING_HOLIDAYS = env_dates("FILING_HOLIDAYS", [])
 FILING_WORKDAYS = env_dates("FILING_WORKDAYS", [])
+
+# Deployment: health, metrics and door shards (docs/deploy.md).
+# Probes and scrapes come over the private network, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where every process of this machine writes its samples (prometheus-client multiprocess mode).
+METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+# A worker machine without a web process serves its samples on this port (0: not at all).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Door galleries split across workers: a building's door work goes to queue door-K, K a stable
+# hash of its id modulo DOOR_SHARDS (1: every door task on the latency queue).
+DOOR_SHARDS = env_int("DOOR_SHARDS", 1, minimum=1, maximum=1024)
+# Outbound mail (incident notices). The incident channel may use another backend (a dotted path
+# to any Django email backend, e.g. an SMS gateway's); empty: EMAIL_BACKEND.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+INCIDENT_EMAIL_BACKEND = env_str("INCIDENT_EMAIL_BACKEND")

@@ -5,8 +5,9 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from consent import urls as consent_urls
-from portal import api, views
+from portal import api, health, views
 from recognition import urls as recognition_urls
+from recognition.rights import urls as rights_urls
 
 accounts = [
     path("", views.home, name="home"),
@@ -40,12 +41,16 @@ urlpatterns = [
     path("", include((accounts, "portal"))),
     path("", include((consent_urls.urlpatterns, "consent"))),
     path("", include((recognition_urls.urlpatterns, "recognition"))),
+    path("", include((rights_urls.urlpatterns, "rights"))),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
 ]
 
 handler404 = "portal.views.not_found"

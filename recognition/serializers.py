@@ -9,6 +9,17 @@ class PhotoSerializer(serializers.Serializer):
     photo = serializers.FileField(
         help_text=_("One photo of the face in front of the door: JPEG, PNG or WebP.")
     )
+    liveness = serializers.RegexField(
+        r"^[\x20-\x7e]*$",
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Optional: the terminal's own liveness result for this photo (for example "
+            '"vendor-model:live:0.97"), kept with the attempt as sent.'
+        ),
+    )
 
     def validate_photo(self, upload) -> bytes:
         if upload.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -82,6 +93,8 @@ class NamedSerializer(serializers.Serializer):
 
 class DevicePurposeSerializer(NamedSerializer):
     method = serializers.CharField()
+    kind = serializers.CharField()
+    storage = serializers.CharField()
     status = serializers.CharField()
 
 

@@ -23,6 +23,9 @@ PURPOSE_FORM = {
     "specific_purpose": "Open the lobby door.",
     "necessity_and_impact": "Hands-free entry for residents who want it.",
     "method": rules.IDENTIFICATION,
+    "kind": rules.KIND_DOOR,
+    "audience": rules.AUDIENCE_BOTH,
+    "storage": rules.STORAGE_ON_PREMISES,
     "retention_days": "365",
     "until_person_leaves": "on",
     "alternatives": ["card", "door_code"],
@@ -104,6 +107,8 @@ def test_an_active_purpose_changes_only_with_a_notice_and_asks_for_renewal(
             "terms-specific_purpose": purpose.specific_purpose,
             "terms-necessity_and_impact": purpose.necessity_and_impact,
             "terms-method": purpose.method,
+            "terms-audience": purpose.audience,
+            "terms-storage": purpose.storage,
             "terms-retention_days": "30",
             "terms-until_person_leaves": "on",
             "terms-alternatives": purpose.alternatives,
@@ -268,7 +273,13 @@ def test_inviting_makes_an_account_without_password_and_a_link_to_set_one(
     sign_in(admin_a)
     response = client.post(
         "/manage/people/invite/",
-        {"building": building_a.pk, "role": "staff", "username": "newcomer", "first_name": "Li"},
+        {
+            "building": building_a.pk,
+            "role": "staff",
+            "username": "newcomer",
+            "first_name": "Li",
+            "adult_attested": "on",
+        },
     )
     assert response.status_code == 200
     person = User.objects.get(username="newcomer")
