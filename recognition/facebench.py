@@ -100,6 +100,7 @@ def run_benchmark(pairs: list[Pair], images_dir: Path, engine: Any) -> dict[str,
         "embed_p95": _percentile(seconds, 95),
         "embed_max": max(seconds) if seconds else None,
         "embed_seconds": per_image,
+        "distances": {"genuine": genuine, "impostor": impostor},
     }
 
 
@@ -198,6 +199,33 @@ def equal_error_rate(genuine: list[float], impostor: list[float]) -> float | Non
         if best is None or gap < best[0]:
             best = (gap, (false_reject + false_accept) / 2)
     return float(best[1])
+
+
+def cross_check(chosen_on: dict[str, Any], checked_on: dict[str, Any]) -> dict[str, Any]:
+    """A threshold chosen on one set (the middle of its zero-false-accept range), applied to
+    another: the true-accept rate and the false accepts there, as on people it never saw.
+
+    >>> a = {"zero_far_range": (0.04, 0.06)}
+    >>> b = {"distances": {"genuine": [0.03, 0.049, 0.07], "impostor": [0.051, 0.2]}}
+    >>> cross_check(a, b) == {
+    ...     "threshold": 0.05, "true_accept_rate": 2 / 3, "false_accepts": 0, "impostor_pairs": 2
+    ... }
+    True
+    """
+    bounds = chosen_on.get("zero_far_range")
+    if not bounds or bounds[0] is None or bounds[1] is None:
+        return {"threshold": None, "true_accept_rate": None, "false_accepts": None}
+    threshold = (bounds[0] + bounds[1]) / 2
+    genuine = checked_on["distances"]["genuine"]
+    impostor = checked_on["distances"]["impostor"]
+    return {
+        "threshold": threshold,
+        "true_accept_rate": (
+            sum(1 for d in genuine if d <= threshold) / len(genuine) if genuine else None
+        ),
+        "false_accepts": sum(1 for d in impostor if d <= threshold),
+        "impostor_pairs": len(impostor),
+    }
 
 
 def _percentile(values: list[float], q: float) -> float | None:

@@ -95,7 +95,31 @@ def test_face_benchmark_runs_without_production_secrets(photo_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "true accept at zero false accepts 100.0%" in done.stdout
     assert "equal-error rate 0.0%" in done.stdout
-    assert not var.exists()  # no secrets or anything else written
+    assert not (var / "dev-secrets.json").exists()  # no secrets written anywhere
     # Every other command still refuses to start without them.
     refused = _manage("check", home=tmp_path, PORTAL_VAR_DIR=str(var))
     assert refused.returncode != 0 and "SECRET_KEY must be set" in refused.stderr
+
+
+def test_face_benchmark_checks_each_sets_threshold_on_the_other(photo_dir, tmp_path, capsys):
+    first = _csv(photo_dir, ["a1.jpg,a2.jpg,1", "a1.jpg,b1.jpg,0"])
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    for name in ["a2", "b1", "a1"]:
+        (other_dir / f"{name}.jpg").write_bytes((photo_dir / f"{name}.jpg").read_bytes())
+    second = other_dir / "pairs.csv"
+    second.write_text("img_a,img_b,same\na2.jpg,a1.jpg,1\na2.jpg,b1.jpg,0\n")
+    args = ["--images", str(photo_dir), "--check", str(second), "--check-images", str(other_dir)]
+    call_command("face_benchmark", str(first), *args, "--json")
+    reports = json.loads(capsys.readouterr().out)
+    assert len(reports) == 2
+    for report in reports:
+        crossed = report["checked_on_the_other_set"]
+        low, high = report["zero_far_range"]
+        assert crossed["threshold"] == pytest.approx((low + high) / 2)
+        assert crossed["true_accept_rate"] == 1.0 and crossed["false_accepts"] == 0
+        assert "distances" not in report
+    call_command("face_benchmark", str(first), *args)
+    assert capsys.readouterr().out.count("threshold chosen here") == 2
+    with pytest.raises(CommandError, match="go together"):
+        call_command("face_benchmark", str(first), "--images", str(photo_dir), "--check", "x")

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recognition.engine import WeightsMissing, get_engine
-from recognition.facebench import run_benchmark
+from recognition.facebench import cross_check, run_benchmark
 
 
 class Command(BaseCommand):
@@ -18,19 +18,37 @@ class Command(BaseCommand):
         parser.add_argument("pairs", type=Path, help="CSV file with img_a,img_b,same")
         parser.add_argument("--images", type=Path, required=True, help="folder of the photos")
         parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+        parser.add_argument(
+            "--check",
+            type=Path,
+            help="a second CSV of other people: each set's threshold is checked on the other",
+        )
+        parser.add_argument("--check-images", type=Path, help="folder of the second set's photos")
 
     def handle(self, *args, pairs: Path, images: Path, json: bool = False, **options):
         pair_list = read_pairs(pairs, images)
+        check, check_images = options.get("check"), options.get("check_images")
+        if (check is None) != (check_images is None):
+            raise CommandError("--check and --check-images go together")
+        other_pairs = read_pairs(check, check_images) if check is not None else None
         try:
             engine = get_engine()
         except WeightsMissing as missing:
             raise CommandError(str(missing)) from missing
         report = run_benchmark(pair_list, images, engine)
-        report.pop("embed_seconds", None)
+        reports = [report]
+        if other_pairs is not None:
+            other = run_benchmark(other_pairs, check_images, engine)
+            reports.append(other)
+            report["checked_on_the_other_set"] = cross_check(report, other)
+            other["checked_on_the_other_set"] = cross_check(other, report)
+        for each in reports:
+            each.pop("embed_seconds", None)
+            each.pop("distances", None)
         if json:
-            self.stdout.write(_dumps(report))
+            self.stdout.write(_dumps(report if len(reports) == 1 else reports))
             return
-        self.stdout.write(summary(report))
+        self.stdout.write("\n\n".join(summary(each) for each in reports))
 
 
 def _dumps(report: dict) -> str:
@@ -86,6 +104,12 @@ def summary(r: dict) -> str:
         f"equal-error rate {_pct(r['equal_error_rate'])}",
         f"no face: {', '.join(r['no_face']) or 'none'}; "
         f"several faces: {', '.join(r['several_faces']) or 'none'}",
-        f"embedding time p50 {r['embed_p50']:.3f} s, p95 {r['embed_p95']:.3f} s",
+        f"embedding time p50 {_num(r['embed_p50'])} s, p95 {_num(r['embed_p95'])} s",
     ]
+    crossed = r.get("checked_on_the_other_set")
+    if crossed is not None:
+        lines.append(
+            f"threshold chosen here ({_num(crossed['threshold'])}) on the other set: true accept "
+            f"{_pct(crossed['true_accept_rate'])}, false accepts {crossed['false_accepts']}"
+        )
     return "\n".join(lines)
