@@ -236,3 +236,25 @@ def test_a_stolen_trusted_cookie_buys_twenty_guesses_then_the_untrusted_lock(
     assert longest > settings.SIGNIN_TRUSTED_MAX_SECONDS  # locked like any stranger
     # the cookie's own 20, then the untrusted counter's free failures
     assert guesses <= settings.SIGNIN_FREE_FAILURES * 5 + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wrong_passwords_sent_in_parallel_are_counted_one_at_a_time(resident, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def guess(index):
+        try:
+            attacker = Client(REMOTE_ADDR=f"203.0.113.{index}")
+            return _password(attacker, "resident", "guess").content.decode()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pages = list(pool.map(guess, range(24)))
+    assert sum(LOCKED in page for page in pages) >= len(pages) - settings.SIGNIN_FREE_FAILURES
+    from portal.models import Throttle
+
+    checked = Throttle.objects.get(scope="password-user").failures  # passwords really tried
+    assert checked <= settings.SIGNIN_FREE_FAILURES, checked
