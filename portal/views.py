@@ -135,20 +135,12 @@ def _confirm_password(request):
     user = request.user
     form = ConfirmPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        found = signin.counters(request, "password", user, user.username)
-        wait = signin.seconds_to_wait(found)
-        if wait:
-            form.add_error(None, signin.locked_message(wait))
-        elif user.check_password(form.cleaned_data["password"]):
-            signin.clear(found)
-            signin.mark_password_checked(request, user)
+        checked, error = signin.check_password(
+            request, user.get_username(), form.cleaned_data["password"]
+        )
+        if checked is not None and checked.pk == user.pk:
             return redirect("portal:two-factor")
-        else:
-            wait = signin.count_failure(found)
-            form.add_error(
-                "password",
-                signin.locked_message(wait) if wait else _("The password is not correct."),
-            )
+        form.add_error("password", error)
     return render(request, "portal/two_factor_password.html", {"form": form})
 
 
