@@ -85,6 +85,8 @@ def make_purposes(operator):
                 specific_purpose=f"Purpose {n} of {building.name}",
                 necessity_and_impact="Convenience.",
                 method=rules.IDENTIFICATION if n % 2 else rules.VERIFICATION,
+                kind=rules.KIND_DOOR if n % 2 else rules.KIND_SIGN_IN,
+                storage=rules.STORAGE_ON_PREMISES,
                 retention_days=365,
                 until_person_leaves=True,
                 alternatives=["card", "door_code"],

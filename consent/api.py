@@ -115,6 +115,7 @@ class GrantView(_DecisionView):
             channel="api",
             notice_hash=data["notice_hash"],
             acting_guardian=guardian,
+            storage_consent=data["storage_consent"],
             **evidence(request),
         )
 
@@ -152,6 +153,24 @@ class WithdrawView(_DecisionView):
 
     def decide(self, request, subject, guardian, purpose, data):
         return services.withdraw_consent(
+            subject, purpose, actor=request.user, channel="api", **evidence(request)
+        )
+
+
+class WithdrawStorageView(_DecisionView):
+    input_serializer = s.WithdrawSerializer
+
+    @extend_schema(
+        summary="Withdraw only the separate consent to face data leaving the device; the face "
+        "data held for the purpose is deleted before it returns",
+        request=s.WithdrawSerializer,
+        responses={200: s.ConsentSerializer, **ERRORS},
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def decide(self, request, subject, guardian, purpose, data):
+        return services.withdraw_storage_consent(
             subject, purpose, actor=request.user, channel="api", **evidence(request)
         )
 

@@ -22,6 +22,10 @@ class AuditEvent(models.TextChoices):
     CONSENT_GRANTED = "consent.granted", _("consent given")
     CONSENT_REFUSED = "consent.refused", _("consent refused")
     CONSENT_WITHDRAWN = "consent.withdrawn", _("consent withdrawn")
+    STORAGE_WITHDRAWN = (
+        "consent.storage_withdrawn",
+        _("separate consent to face data leaving the device withdrawn"),
+    )
     PERSON_INVITED = "person.invited", _("person invited")
     PERSON_LEFT = "person.left", _("person left the building")
     LOCATION_CREATED = "location.created", _("location added")

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,10 +50,21 @@ def _valid_fernet_key(key: str) -> bool:
 
 SECRET_KEY = env_str("SECRET_KEY")
 FACE_ENCRYPTION_KEYS = env_list("FACE_ENCRYPTION_KEYS", [])
+# Per-person data keys in a PostgreSQL database of their own, kept out of the portal's
+# backups, so that a deleted person's templates cannot be read from a backup either.
+FACE_KEY_DATABASE_URL = env_str("FACE_KEY_DATABASE_URL")
 if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [_dev["FACE_ENCRYPTION_KEYS"]]
+# The operator's face benchmark reads photos and runs the model, nothing else: no request is
+# signed and nothing stored is decrypted, so it runs on throwaway secrets when none are set.
+_OFFLINE_COMMANDS = {"face_benchmark"}
+if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _OFFLINE_COMMANDS:
+    SECRET_KEY = SECRET_KEY or secrets.token_urlsafe(64)
+    FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    ]
 if not DEBUG:
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
@@ -71,6 +83,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "modeltranslation",  # before the admin, so its admin knows the translated fields
     "portal.admin_site.PortalAdminConfig",  # Django's admin behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -90,6 +103,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,9 +169,26 @@ USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["portal.formats"]
 
+# Names that admins type (buildings, handlers, purposes, locations, devices) have an English
+# and a Simplified Chinese value; pages show the reader's. A missing one falls back to the
+# other language and is marked on the page (see portal.translation).
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "zh-hans")}
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# The production shape serves static files itself (WhiteNoise): compressed copies and hashed
+# names cached for a year, after `collectstatic`. DEBUG keeps plain names for development.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -271,11 +303,25 @@ CELERY_BEAT_SCHEDULE = {
 DEEPFACE_HOME = Path(env_str("DEEPFACE_HOME", str(VAR_DIR / "deepface")))
 FACE_MODEL = env_str("FACE_MODEL", "Dlib")
 FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib-hog")
-FACE_THRESHOLD = env_float("FACE_THRESHOLD", 0.056, minimum=0.0, maximum=2.0)
+# Each model's own default (recognition.engine.THRESHOLDS: Dlib 0.056, SFace 0.5).
+FACE_THRESHOLD = env_float(
+    "FACE_THRESHOLD", 0.5 if FACE_MODEL == "SFace" else 0.056, minimum=0.0, maximum=2.0
+)
 FACE_MIRROR = env_bool("FACE_MIRROR", True)
 FACE_DETECT_SIDE = env_int("FACE_DETECT_SIDE", 640, minimum=160, maximum=2048)
 FACE_MAX_SIDE = env_int("FACE_MAX_SIDE", 1024, minimum=256, maximum=4096)
 FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000, minimum=1_000_000)
+# Peak memory one photo may take to decode and convert to 8-bit RGB, checked before decoding.
+FACE_MAX_DECODE_BYTES = env_int("FACE_MAX_DECODE_BYTES", 64 * 1024 * 1024, minimum=8 * 1024 * 1024)
+# Face checks one anonymous client (IP address) may ask for per minute, whatever their outcome.
+# Door identification (1:N): the estimated chance that one stranger opens a door in one
+# attempt, which tightens the threshold as a gallery grows, and the margin by which the best
+# person must beat every other (recognition.operating).
+FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
+    "FACE_IDENTIFY_MAX_FALSE_OPEN", 0.01, minimum=0.000001, maximum=1.0
+)
+FACE_IDENTIFY_MARGIN = env_float("FACE_IDENTIFY_MARGIN", 0.01, minimum=0.0, maximum=1.0)
+FACE_ANONYMOUS_PER_MINUTE = env_int("FACE_ANONYMOUS_PER_MINUTE", 10, minimum=1)
 FACE_MIN_FACE_PX = env_int("FACE_MIN_FACE_PX", 64, minimum=16)
 FACE_VERIFY_DEADLINE = env_float("FACE_VERIFY_DEADLINE", 10.0, minimum=0.5)
 # Door codes: the non-face way through a door, shown on the person's door-code page.
@@ -338,3 +384,17 @@ FILING_THRESHOLD = 100_000
 FILING_WARNING_FROM = 80_000
 FILING_HOLIDAYS = env_dates("FILING_HOLIDAYS", [])
 FILING_WORKDAYS = env_dates("FILING_WORKDAYS", [])
+
+# Deployment: health, metrics and door shards (docs/deploy.md).
+# Probes and scrapes come over the private network, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where every process of this machine writes its samples (prometheus-client multiprocess mode).
+METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+# A worker machine without a web process serves its samples on this port (0: not at all).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Door galleries split across workers: a building's door work goes to queue door-K, K a stable
+# hash of its id modulo DOOR_SHARDS (1: every door task on the latency queue).
+DOOR_SHARDS = env_int("DOOR_SHARDS", 1, minimum=1, maximum=1024)

@@ -35,6 +35,9 @@ CODE_PERSON = "door-code-person"
 FACE_NOT_OFFERED = "face_not_offered"
 NO_ANSWER = "no_answer"
 AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one person
+# The one code a device sees for any face that does not open: whether nobody came close, the
+# claimed person is not enrolled here, or two people came close stays in the attempt log.
+NOT_RECOGNISED_CODE = "not_recognised"
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
 
@@ -72,6 +75,9 @@ def face_offered(device: Device, *, identification: bool) -> bool:
         return False
     if purpose.building_id != device.building_id or not device.location.placement().allowed:
         return False
+    if purpose.kind != consent_rules.KIND_DOOR or not consent_rules.leaves_device(purpose.storage):
+        # Sign-in templates never open a door; data kept on the device only never reaches us.
+        return False
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
 
@@ -90,19 +96,30 @@ def is_member(person_id: int | None, building_id: int) -> bool:
 
 
 def answer(attempt: Attempt, message="", retry_after: int = 0) -> dict:
-    """The device's answer: small, no image, no embedding; the person only when it opens."""
+    """The device's answer: open or not and a reason code; the person only when it opens.
+
+    No image, no embedding and no distance, score or similarity: a device that learnt how
+    close a photo came could steer a forgery towards a resident or learn who is enrolled.
+    Distances stay in the worker and the attempt log.
+    """
     opened = attempt.result == Attempt.MATCH
     return {
         "open": opened,
         "result": attempt.result,
         "method": attempt.method,
         "person_id": attempt.person_id if opened else None,
-        "distance": attempt.distance,
         "attempt_id": attempt.pk,
-        "code": attempt.detail,
+        "code": public_code(attempt),
         "message": str(message),
         "retry_after": retry_after,
     }
+
+
+def public_code(attempt: Attempt) -> str:
+    """The reason code a device may see: a face that does not open is only "not recognised"."""
+    if attempt.method == Attempt.FACE and attempt.result == Attempt.NO_MATCH:
+        return NOT_RECOGNISED_CODE
+    return attempt.detail
 
 
 def _replayed(job_id: str) -> dict | None:
@@ -152,13 +169,16 @@ def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
     )
 
 
-def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
-    """1:N: the photo against every usable template of the device's building and purpose."""
+def identify_at_door(
+    device_id: int, image: bytes, engine, *, job_id: str = "", liveness: str = ""
+) -> dict:
+    """1:N: the photo against every usable template of the device's building and purpose.
+    ``liveness`` is the terminal's own liveness attestation, kept with the attempt."""
     replayed = _replayed(job_id)
     if replayed is not None:
         return replayed
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
-    face = {"method": Attempt.FACE, "job_id": job_id or None}
+    face = {"method": Attempt.FACE, "job_id": job_id or None, "liveness": liveness}
     if not face_offered(device, identification=True):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
         return answer(attempt, NOT_OFFERED)
@@ -177,6 +197,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
         probe,
         model_id=engine.model_id,
         threshold=engine.threshold,
+        impostor_fit=getattr(engine, "impostor_fit", None),
+        max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        margin=settings.FACE_IDENTIFY_MARGIN,
     )
     matched = found.person_id is not None
     attempt = _door_attempt(
@@ -200,7 +223,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
     return answer(attempt, NOT_RECOGNISED)
 
 
-def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_id="") -> dict:
+def verify_at_door(
+    device_id: int, person_id: int, image: bytes, engine, *, job_id="", liveness: str = ""
+) -> dict:
     """1:1: is this the person the card or QR code claims? The same answer whether or not the
     person exists, belongs here, consented or enrolled, so it reveals nothing about them."""
     replayed = _replayed(job_id)
@@ -212,6 +237,7 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         "method": Attempt.FACE,
         "job_id": job_id or None,
         "person_id": person_id if member else None,
+        "liveness": liveness,
     }
     if not face_offered(device, identification=False):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
@@ -240,7 +266,11 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         )
         usable = identify.usable_templates(ids, device.building_id, device.purpose_id)
         for template in FaceTemplate.objects.filter(pk__in=list(usable)):
-            distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+            try:
+                embedding = crypto.decrypt_embedding(template.ciphertext, template.person_id)
+            except crypto.Unreadable:
+                continue  # its key was shredded with a deletion that is committing now
+            distance = engine.distance(probe, embedding)
     matched = distance is not None and policy.is_match(distance, engine.threshold)
     attempt = _door_attempt(
         device,

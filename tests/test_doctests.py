@@ -6,9 +6,9 @@ import pytest
 
 from consent import rules as consent_rules
 from portal import rules as portal_rules
-from recognition import policy
+from recognition import operating, policy
 
-MODULES = [consent_rules, portal_rules, policy]
+MODULES = [consent_rules, portal_rules, policy, operating]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)
