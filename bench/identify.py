@@ -311,7 +311,9 @@ def run(args, rng) -> None:
             checks.append(t2 - t1)
             whole.append(t3 - t2)
         # One enrolment: the next identification reloads only the new template.
-        newcomer = User.objects.create_user(f"newcomer-{size}", password="x")
+        newcomer = User.objects.create_user(
+            f"newcomer-{size}", password="x", adult_attested_at=datetime.now(UTC)
+        )
         Membership.objects.create(user=newcomer, building=building, role="resident")
         from consent import services as consent_services
         from recognition import services

@@ -21,6 +21,7 @@ import statistics
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -147,7 +148,9 @@ def main() -> None:
     )
     admin = User.objects.create_user("bench-admin", password="x")
     Membership.objects.create(user=admin, building=building, role="admin")
-    staff = User.objects.create_user("bench-staff", password="x")
+    staff = User.objects.create_user(
+        "bench-staff", password="x", adult_attested_at=datetime.now(UTC)
+    )
     Membership.objects.create(user=staff, building=building, role="staff")
     spec = DEMO_PURPOSES[0]
     purpose = consent_services.create_purpose(building, actor=admin, **spec["fields"])

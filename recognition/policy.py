@@ -67,6 +67,23 @@ def face_device_placement(
     return Placement(True)
 
 
+def public_area_purpose_problem(location_type: str, serves_public_security: bool | None) -> str:
+    """A face device in a public area may serve only a purpose marked for public security;
+    "" when allowed (`serves_public_security` is None for a device without a face purpose).
+
+    >>> public_area_purpose_problem(ENTRANCE, False), public_area_purpose_problem(PUBLIC_AREA, None)
+    ('', '')
+    """
+    if location_type == PUBLIC_AREA and serves_public_security is False:
+        return str(
+            _(
+                "A face device in a public area may serve only a purpose for public security "
+                "(Measures art. 13, PIPL art. 26)."
+            )
+        )
+    return ""
+
+
 def is_match(distance: float, threshold: float) -> bool:
     """A probe matches a template when the distance is at or below the threshold."""
     return distance <= threshold
