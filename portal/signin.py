@@ -7,7 +7,7 @@ the person is signed in (`login`) only after the last step succeeds.
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib.auth import authenticate, login
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -112,6 +112,29 @@ def clear(found: list[Counter]) -> None:
     for scope, key, _options in found:
         if not scope.endswith("-ip"):
             throttle.reset(scope, key)
+
+
+def check_password(request, username: str, password: str) -> tuple[User | None, str]:
+    """The password step: (the user, "") or (None, what to say). Judged by the counters of
+    `counters`; guesses for one account (from one trusted browser, or from all untrusted
+    clients) are checked one at a time, so guesses sent in parallel cannot all pass the lock
+    check before the failures before them count."""
+    named = User.objects.filter(username=username).first()
+    found = counters(request, "password", named, username)
+    scope, key, _options = found[0]
+    with throttle.held(scope, key):
+        wait = seconds_to_wait(found)
+        if wait:
+            return None, locked_message(wait)
+        user = authenticate(request, username=username, password=password)
+        if user is None:
+            wait = count_failure(found)
+            if wait:
+                return None, locked_message(wait)
+            return None, _("The username or password is not correct.")
+        clear(found)
+    mark_password_checked(request, user)
+    return user, ""
 
 
 def password_recently_checked(request, user: User) -> bool:

@@ -5,7 +5,7 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import authenticate, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
@@ -22,7 +22,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from portal import backup_codes, signals, signin, trusted
 from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
-from portal.models import SealedTOTPDevice, User
+from portal.models import SealedTOTPDevice
 
 
 def _next_url(request) -> str:
@@ -43,35 +43,22 @@ def login_password(request):
     next_url = _next_url(request)
     form = PasswordSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        username = form.cleaned_data["username"]
-        named = User.objects.filter(username=username).first()
-        found = signin.counters(request, "password", named, username)
-        wait = signin.seconds_to_wait(found)
-        if wait:
-            form.add_error(None, signin.locked_message(wait))
+        user, error = signin.check_password(
+            request, form.cleaned_data["username"], form.cleaned_data["password"]
+        )
+        if user is None:
+            form.add_error(None, error)
         else:
-            user = authenticate(request, username=username, password=form.cleaned_data["password"])
-            if user is None:
-                wait = signin.count_failure(found)
-                form.add_error(
-                    None,
-                    signin.locked_message(wait)
-                    if wait
-                    else _("The username or password is not correct."),
-                )
-            else:
-                signin.clear(found)
-                signin.mark_password_checked(request, user)
-                if signin.has_second_factor(user):
-                    signin.start_pending(request, user, next_url)
-                    return redirect("portal:login-code")
-                signin.finish(request, user)
-                signals.signed_in_without_code.send(
-                    sender=type(user), person=user, method=signals.PASSWORD
-                )
-                if user.second_factor_required():
-                    return redirect("portal:two-factor")
-                return redirect(next_url)
+            if signin.has_second_factor(user):
+                signin.start_pending(request, user, next_url)
+                return redirect("portal:login-code")
+            signin.finish(request, user)
+            signals.signed_in_without_code.send(
+                sender=type(user), person=user, method=signals.PASSWORD
+            )
+            if user.second_factor_required():
+                return redirect("portal:two-factor")
+            return redirect(next_url)
     return render(
         request,
         "portal/login.html",
@@ -166,20 +153,12 @@ def _confirm_password(request):
     user = request.user
     form = ConfirmPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        found = signin.counters(request, "password", user, user.username)
-        wait = signin.seconds_to_wait(found)
-        if wait:
-            form.add_error(None, signin.locked_message(wait))
-        elif user.check_password(form.cleaned_data["password"]):
-            signin.clear(found)
-            signin.mark_password_checked(request, user)
+        checked, error = signin.check_password(
+            request, user.get_username(), form.cleaned_data["password"]
+        )
+        if checked is not None and checked.pk == user.pk:
             return redirect("portal:two-factor")
-        else:
-            wait = signin.count_failure(found)
-            form.add_error(
-                "password",
-                signin.locked_message(wait) if wait else _("The password is not correct."),
-            )
+        form.add_error("password", error)
     return render(request, "portal/two_factor_password.html", {"form": form})
 
 

@@ -111,7 +111,7 @@ def test_a_session_without_a_recent_password_gets_no_authenticator_secret(
     assert "Confirm your password" in page and "data:image/svg+xml" not in page
     assert not SealedTOTPDevice.objects.filter(user=admin_a).exists()
     wrong = client.post("/accounts/two-factor/", {"password": "guess"}).content.decode()
-    assert "The password is not correct." in wrong and "data:image/svg+xml" not in wrong
+    assert "password is not correct." in wrong and "data:image/svg+xml" not in wrong
     assert not SealedTOTPDevice.objects.filter(user=admin_a).exists()
     right = client.post("/accounts/two-factor/", {"password": PASSWORD})
     assert right["Location"] == "/accounts/two-factor/"
