@@ -22,6 +22,10 @@ class AuditEvent(models.TextChoices):
     CONSENT_GRANTED = "consent.granted", _("consent given")
     CONSENT_REFUSED = "consent.refused", _("consent refused")
     CONSENT_WITHDRAWN = "consent.withdrawn", _("consent withdrawn")
+    STORAGE_WITHDRAWN = (
+        "consent.storage_withdrawn",
+        _("separate consent to face data leaving the device withdrawn"),
+    )
     PERSON_INVITED = "person.invited", _("person invited")
     PERSON_LEFT = "person.left", _("person left the building")
     LOCATION_CREATED = "location.created", _("location added")
@@ -38,6 +42,11 @@ class AuditEvent(models.TextChoices):
     FACE_IDENTIFIED = "face.identified", _("face recognised at a door")
     FACE_NOT_IDENTIFIED = "face.not_identified", _("face not recognised at a door")
     FILING_THRESHOLD_REACHED = "filing.threshold_reached", _("filing threshold reached")
+    FIRST_ADMIN_CREATED = "account.first_admin_created", _("first admin account created")
+    TOTP_KEYS_ROTATED = (
+        "account.totp_keys_rotated",
+        _("authenticator secrets re-encrypted with a new key"),
+    )
     FILING_RECORDED = "filing.recorded", _("filing with the cyberspace office recorded")
     INCIDENT_RECORDED = "incident.recorded", _("security incident recorded")
     INCIDENT_PEOPLE_NOTIFIED = "incident.people_notified", _("people told of an incident")

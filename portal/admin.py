@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from modeltranslation.admin import TranslationAdmin
 
 from portal.models import Building, Membership, User
 
@@ -24,7 +25,7 @@ class PortalUserAdmin(UserAdmin):
 
     @admin.action(description=gettext_lazy("Erase the selected accounts (face data first)"))
     def erase_accounts(self, request, queryset):
-        from rights.services import delete_account
+        from recognition.rights.services import delete_account
 
         erased = 0
         for person in queryset:
@@ -34,5 +35,7 @@ class PortalUserAdmin(UserAdmin):
 
 
 @admin.register(Building)
-class BuildingAdmin(admin.ModelAdmin):
+class BuildingAdmin(TranslationAdmin):
+    """Name and handler in English and Simplified Chinese, as residents read them."""
+
     list_display = ["name", "handler_name"]

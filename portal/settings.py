@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,10 +50,21 @@ def _valid_fernet_key(key: str) -> bool:
 
 SECRET_KEY = env_str("SECRET_KEY")
 FACE_ENCRYPTION_KEYS = env_list("FACE_ENCRYPTION_KEYS", [])
+# Per-person data keys in a PostgreSQL database of their own, kept out of the portal's
+# backups, so that a deleted person's templates cannot be read from a backup either.
+FACE_KEY_DATABASE_URL = env_str("FACE_KEY_DATABASE_URL")
 if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [_dev["FACE_ENCRYPTION_KEYS"]]
+# The operator's face benchmark reads photos and runs the model, nothing else: no request is
+# signed and nothing stored is decrypted, so it runs on throwaway secrets when none are set.
+_OFFLINE_COMMANDS = {"face_benchmark"}
+if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _OFFLINE_COMMANDS:
+    SECRET_KEY = SECRET_KEY or secrets.token_urlsafe(64)
+    FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    ]
 if not DEBUG:
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
@@ -71,7 +83,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "modeltranslation",  # before the admin, so its admin knows the translated fields
+    "portal.admin_site.PortalAdminConfig",  # Django's admin behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -86,11 +99,13 @@ INSTALLED_APPS = [
     "portal",
     "consent",
     "recognition",
-    "rights",
+    "recognition.rights",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,6 +114,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.ApiGuardMiddleware",
     "portal.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -154,9 +170,26 @@ USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["portal.formats"]
 
+# Names that admins type (buildings, handlers, purposes, locations, devices) have an English
+# and a Simplified Chinese value; pages show the reader's. A missing one falls back to the
+# other language and is marked on the page (see portal.translation).
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "zh-hans")}
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# The production shape serves static files itself (WhiteNoise): compressed copies and hashed
+# names cached for a year, after `collectstatic`. DEBUG keeps plain names for development.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -182,6 +215,24 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 SIGNIN_FREE_FAILURES = env_int("SIGNIN_FREE_FAILURES", 5, minimum=1)
 SIGNIN_LOCK_SECONDS = env_int("SIGNIN_LOCK_SECONDS", 60, minimum=1)
 SIGNIN_LOCK_MAX_SECONDS = env_int("SIGNIN_LOCK_MAX_SECONDS", 3600, minimum=1)
+# Failure scores halve every SIGNIN_DECAY_SECONDS (a sliding window, not a lifetime tally).
+SIGNIN_DECAY_SECONDS = env_int("SIGNIN_DECAY_SECONDS", 900, minimum=1)
+# A browser that completed password + second factor keeps a signed device cookie for this
+# long; its own failures are counted apart and slow it for at most SIGNIN_TRUSTED_MAX_SECONDS.
+TRUSTED_DEVICE_DAYS = env_int("TRUSTED_DEVICE_DAYS", 180, minimum=1)
+SIGNIN_TRUSTED_MAX_SECONDS = env_int("SIGNIN_TRUSTED_MAX_SECONDS", 60, minimum=1)
+# Proxies in front of the portal that append to X-Forwarded-For (0: use the socket address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Face sign-in only in a browser trusted for the account; true relaxes it for shared kiosks.
+FACE_SIGNIN_ANY_BROWSER = env_bool("FACE_SIGNIN_ANY_BROWSER", False)
+# An account enrols a second factor only this soon after re-entering its password.
+SECOND_FACTOR_REAUTH_SECONDS = env_int("SECOND_FACTOR_REAUTH_SECONDS", 300, minimum=30)
+# Longest wait a door keypad imposes between codes after many wrong ones (it never locks).
+DOOR_KEYPAD_MAX_WAIT_SECONDS = env_int("DOOR_KEYPAD_MAX_WAIT_SECONDS", 10, minimum=1, maximum=60)
+# django-otp's own per-device throttle doubles without a cap and is shared by every route
+# that checks a code; the portal's own counters above replace it.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Face consent portal")
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
@@ -258,11 +309,25 @@ CELERY_BEAT_SCHEDULE = {
 DEEPFACE_HOME = Path(env_str("DEEPFACE_HOME", str(VAR_DIR / "deepface")))
 FACE_MODEL = env_str("FACE_MODEL", "Dlib")
 FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib-hog")
-FACE_THRESHOLD = env_float("FACE_THRESHOLD", 0.056, minimum=0.0, maximum=2.0)
+# Each model's own default (recognition.engine.THRESHOLDS: Dlib 0.056, SFace 0.5).
+FACE_THRESHOLD = env_float(
+    "FACE_THRESHOLD", 0.5 if FACE_MODEL == "SFace" else 0.056, minimum=0.0, maximum=2.0
+)
 FACE_MIRROR = env_bool("FACE_MIRROR", True)
 FACE_DETECT_SIDE = env_int("FACE_DETECT_SIDE", 640, minimum=160, maximum=2048)
 FACE_MAX_SIDE = env_int("FACE_MAX_SIDE", 1024, minimum=256, maximum=4096)
 FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000, minimum=1_000_000)
+# Peak memory one photo may take to decode and convert to 8-bit RGB, checked before decoding.
+FACE_MAX_DECODE_BYTES = env_int("FACE_MAX_DECODE_BYTES", 64 * 1024 * 1024, minimum=8 * 1024 * 1024)
+# Face checks one anonymous client (IP address) may ask for per minute, whatever their outcome.
+# Door identification (1:N): the estimated chance that one stranger opens a door in one
+# attempt, which tightens the threshold as a gallery grows, and the margin by which the best
+# person must beat every other (recognition.operating).
+FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
+    "FACE_IDENTIFY_MAX_FALSE_OPEN", 0.01, minimum=0.000001, maximum=1.0
+)
+FACE_IDENTIFY_MARGIN = env_float("FACE_IDENTIFY_MARGIN", 0.01, minimum=0.0, maximum=1.0)
+FACE_ANONYMOUS_PER_MINUTE = env_int("FACE_ANONYMOUS_PER_MINUTE", 10, minimum=1)
 FACE_MIN_FACE_PX = env_int("FACE_MIN_FACE_PX", 64, minimum=16)
 FACE_VERIFY_DEADLINE = env_float("FACE_VERIFY_DEADLINE", 10.0, minimum=0.5)
 # Door codes: the non-face way through a door, shown on the person's door-code page.
@@ -275,6 +340,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -322,6 +392,19 @@ FILING_WARNING_FROM = 80_000
 FILING_HOLIDAYS = env_dates("FILING_HOLIDAYS", [])
 FILING_WORKDAYS = env_dates("FILING_WORKDAYS", [])
 
+# Deployment: health, metrics and door shards (docs/deploy.md).
+# Probes and scrapes come over the private network, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where every process of this machine writes its samples (prometheus-client multiprocess mode).
+METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+# A worker machine without a web process serves its samples on this port (0: not at all).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Door galleries split across workers: a building's door work goes to queue door-K, K a stable
+# hash of its id modulo DOOR_SHARDS (1: every door task on the latency queue).
+DOOR_SHARDS = env_int("DOOR_SHARDS", 1, minimum=1, maximum=1024)
 # Outbound mail (incident notices). The incident channel may use another backend (a dotted path
 # to any Django email backend, e.g. an SMS gateway's); empty: EMAIL_BACKEND.
 EMAIL_BACKEND = env_str(

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from portal import worker  # noqa: F401 (connects the worker's metrics and readiness handlers)
+
 
 @shared_task(name="portal.tasks.ping")
 def ping(value: str) -> dict:

@@ -5,9 +5,9 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from consent import urls as consent_urls
-from portal import api, views
+from portal import api, health, views
 from recognition import urls as recognition_urls
-from rights import urls as rights_urls
+from recognition.rights import urls as rights_urls
 
 accounts = [
     path("", views.home, name="home"),
@@ -48,6 +48,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
 ]
 
 handler404 = "portal.views.not_found"

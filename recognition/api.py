@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import ErrorSerializer
-from recognition import devices, door, jobs, tasks
+from recognition import devices, door, jobs, shards, tasks
 from recognition import serializers as s
 from recognition.models import Attempt, Device
 
@@ -129,6 +129,10 @@ class DeviceAPIView(APIView):
     def face_not_offered(self):
         return error(door.FACE_NOT_OFFERED, door.NOT_OFFERED, status.HTTP_409_CONFLICT)
 
+    def door_queue(self) -> str:
+        """The queue of this building's door shard (DOOR_SHARDS)."""
+        return shards.door_queue(self.device.building_id, settings.DOOR_SHARDS)
+
     def face_unavailable(self, person_id: int | None = None):
         attempt = door.log_unavailable(self.device, person_id)
         return error(
@@ -147,6 +151,8 @@ def _purpose(device: Device):
         "id": purpose.pk,
         "name": purpose.name,
         "method": purpose.method,
+        "kind": purpose.kind,
+        "storage": purpose.storage,
         "status": purpose.status,
     }
 
@@ -185,7 +191,7 @@ def identification_photo(view, request):
     form.is_valid(raise_exception=True)
     if not door.face_offered(view.device, identification=True):
         return view.face_not_offered()
-    return form.validated_data["photo"]
+    return form.validated_data
 
 
 class IdentifyView(DeviceAPIView):
@@ -200,7 +206,13 @@ class IdentifyView(DeviceAPIView):
         if isinstance(photo, Response):
             return photo
         try:
-            answer = jobs.run(tasks.identify_at_door, self.device.pk, image=photo)
+            answer = jobs.run(
+                tasks.identify_at_door,
+                self.device.pk,
+                image=photo["photo"],
+                liveness=photo["liveness"],
+                queue=self.door_queue(),
+            )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
         return door_response(answer)
@@ -218,7 +230,13 @@ class IdentifyJobsView(DeviceAPIView):
         if isinstance(photo, Response):
             return photo
         try:
-            result = jobs.submit(tasks.identify_at_door, self.device.pk, image=photo)
+            result = jobs.submit(
+                tasks.identify_at_door,
+                self.device.pk,
+                image=photo["photo"],
+                liveness=photo["liveness"],
+                queue=self.door_queue(),
+            )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
         job = signing.dumps(
@@ -288,6 +306,8 @@ class VerifyView(DeviceAPIView):
                 self.device.pk,
                 form.validated_data["person"],
                 image=form.validated_data["photo"],
+                liveness=form.validated_data["liveness"],
+                queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable(form.validated_data["person"])

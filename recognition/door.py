@@ -3,11 +3,16 @@ open with a code (the person's door code or one-time code). Every call leaves on
 row (device, method, result, distance, time; never an image) and answers with a small dict.
 
 The code route is open at every device, whatever its purpose, and is throttled under its own
-scopes, so a face route locked after failures never blocks it. Face answers are computed in
+scopes, so a face route locked after failures never blocks it. Person counters are kept per
+(device, person) and only for members of the device's building: no device of another building
+can touch a resident, and a locked person at one door is not locked at the next. A keypad under
+attack is slowed (at most DOOR_KEYPAD_MAX_WAIT_SECONDS between checks), never locked, so a
+valid door code opens after a few seconds at worst. Face answers are computed in
 the worker (`recognition.tasks`); the code route needs no worker and runs in the web process.
 """
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 
@@ -30,6 +35,9 @@ CODE_PERSON = "door-code-person"
 FACE_NOT_OFFERED = "face_not_offered"
 NO_ANSWER = "no_answer"
 AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one person
+# The one code a device sees for any face that does not open: whether nobody came close, the
+# claimed person is not enrolled here, or two people came close stays in the attempt log.
+NOT_RECOGNISED_CODE = "not_recognised"
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
 
@@ -46,12 +54,29 @@ def device_free_failures() -> int:
     return settings.SIGNIN_FREE_FAILURES * 4
 
 
+def _person_key(device: Device, person_id) -> str:
+    return f"{device.pk}:{person_id}"
+
+
+def _keypad_options() -> dict:
+    """A keypad's wrong codes slow it down, a second at first, never more than
+    DOOR_KEYPAD_MAX_WAIT_SECONDS: brute force stays slow, the next resident waits seconds."""
+    return {
+        "free_failures": device_free_failures(),
+        "base_seconds": 1,
+        "max_seconds": settings.DOOR_KEYPAD_MAX_WAIT_SECONDS,
+    }
+
+
 def face_offered(device: Device, *, identification: bool) -> bool:
     """May this device use faces now? Identification needs a 1:N purpose; verification any."""
     purpose = device.purpose
     if purpose is None or purpose.status != consent_rules.ACTIVE:
         return False
     if purpose.building_id != device.building_id or not device.location.placement().allowed:
+        return False
+    if purpose.kind != consent_rules.KIND_DOOR or not consent_rules.leaves_device(purpose.storage):
+        # Sign-in templates never open a door; data kept on the device only never reaches us.
         return False
     if policy.public_area_purpose_problem(device.location.kind, purpose.public_security):
         return False  # a public area: public security only, whatever was registered before
@@ -73,19 +98,30 @@ def is_member(person_id: int | None, building_id: int) -> bool:
 
 
 def answer(attempt: Attempt, message="", retry_after: int = 0) -> dict:
-    """The device's answer: small, no image, no embedding; the person only when it opens."""
+    """The device's answer: open or not and a reason code; the person only when it opens.
+
+    No image, no embedding and no distance, score or similarity: a device that learnt how
+    close a photo came could steer a forgery towards a resident or learn who is enrolled.
+    Distances stay in the worker and the attempt log.
+    """
     opened = attempt.result == Attempt.MATCH
     return {
         "open": opened,
         "result": attempt.result,
         "method": attempt.method,
         "person_id": attempt.person_id if opened else None,
-        "distance": attempt.distance,
         "attempt_id": attempt.pk,
-        "code": attempt.detail,
+        "code": public_code(attempt),
         "message": str(message),
         "retry_after": retry_after,
     }
+
+
+def public_code(attempt: Attempt) -> str:
+    """The reason code a device may see: a face that does not open is only "not recognised"."""
+    if attempt.method == Attempt.FACE and attempt.result == Attempt.NO_MATCH:
+        return NOT_RECOGNISED_CODE
+    return attempt.detail
 
 
 def _replayed(job_id: str) -> dict | None:
@@ -100,10 +136,17 @@ def _locked(keys: list[tuple[str, str]]) -> int:
     return max((throttle.seconds_locked(scope, key) for scope, key in keys), default=0)
 
 
-def _failed(device: Device, device_scope: str, person_scope: str, person_id) -> None:
-    throttle.record_failure(device_scope, str(device.pk), free_failures=device_free_failures())
-    if person_id is not None:
-        throttle.record_failure(person_scope, str(person_id))
+def _failed(device: Device, device_scope: str, person_scope: str, person_id, member) -> None:
+    """Counts a failure for the device, and for (device, person) only when the person named
+    belongs to the device's building."""
+    if device_scope == CODE_DEVICE:
+        throttle.record_failure(device_scope, str(device.pk), **_keypad_options())
+    else:
+        throttle.record_failure(device_scope, str(device.pk), free_failures=device_free_failures())
+    if member:
+        throttle.record_failure(
+            person_scope, _person_key(device, person_id), half_life=throttle.CODE_HALF_LIFE
+        )
 
 
 def _door_attempt(device: Device, *, method: str, **fields) -> Attempt:
@@ -128,13 +171,16 @@ def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
     )
 
 
-def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
-    """1:N: the photo against every usable template of the device's building and purpose."""
+def identify_at_door(
+    device_id: int, image: bytes, engine, *, job_id: str = "", liveness: str = ""
+) -> dict:
+    """1:N: the photo against every usable template of the device's building and purpose.
+    ``liveness`` is the terminal's own liveness attestation, kept with the attempt."""
     replayed = _replayed(job_id)
     if replayed is not None:
         return replayed
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
-    face = {"method": Attempt.FACE, "job_id": job_id or None}
+    face = {"method": Attempt.FACE, "job_id": job_id or None, "liveness": liveness}
     if not face_offered(device, identification=True):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
         return answer(attempt, NOT_OFFERED)
@@ -153,6 +199,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
         probe,
         model_id=engine.model_id,
         threshold=engine.threshold,
+        impostor_fit=getattr(engine, "impostor_fit", None),
+        max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        margin=settings.FACE_IDENTIFY_MARGIN,
     )
     matched = found.person_id is not None
     attempt = _door_attempt(
@@ -172,11 +221,13 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
     if matched:
         throttle.reset(FACE_DEVICE, str(device.pk))
         return answer(attempt)
-    _failed(device, FACE_DEVICE, FACE_PERSON, None)
+    _failed(device, FACE_DEVICE, FACE_PERSON, None, False)
     return answer(attempt, NOT_RECOGNISED)
 
 
-def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_id="") -> dict:
+def verify_at_door(
+    device_id: int, person_id: int, image: bytes, engine, *, job_id="", liveness: str = ""
+) -> dict:
     """1:1: is this the person the card or QR code claims? The same answer whether or not the
     person exists, belongs here, consented or enrolled, so it reveals nothing about them."""
     replayed = _replayed(job_id)
@@ -188,11 +239,15 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         "method": Attempt.FACE,
         "job_id": job_id or None,
         "person_id": person_id if member else None,
+        "liveness": liveness,
     }
     if not face_offered(device, identification=False):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
         return answer(attempt, NOT_OFFERED)
-    wait = _locked([(FACE_DEVICE, str(device.pk)), (FACE_PERSON, str(person_id))])
+    keys = [(FACE_DEVICE, str(device.pk))]
+    if member:
+        keys.append((FACE_PERSON, _person_key(device, person_id)))
+    wait = _locked(keys)
     if wait:
         attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
         return answer(attempt, face_locked_message(wait), retry_after=wait)
@@ -213,7 +268,11 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         )
         usable = identify.usable_templates(ids, device.building_id, device.purpose_id)
         for template in FaceTemplate.objects.filter(pk__in=list(usable)):
-            distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+            try:
+                embedding = crypto.decrypt_embedding(template.ciphertext, template.person_id)
+            except crypto.Unreadable:
+                continue  # its key was shredded with a deletion that is committing now
+            distance = engine.distance(probe, embedding)
     matched = distance is not None and policy.is_match(distance, engine.threshold)
     attempt = _door_attempt(
         device,
@@ -229,37 +288,46 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
             data={"channel": Attempt.DOOR, "device": device.pk, "attempt": attempt.pk},
         )
     if matched:
-        throttle.reset(FACE_PERSON, str(person_id))
+        throttle.reset(FACE_PERSON, _person_key(device, person_id))
         throttle.reset(FACE_DEVICE, str(device.pk))
         return answer(attempt)
-    _failed(device, FACE_DEVICE, FACE_PERSON, person_id)
+    _failed(device, FACE_DEVICE, FACE_PERSON, person_id, member)
     return answer(attempt, NOT_RECOGNISED)
 
 
 def _one_time_code_matches(person_id: int, code: str) -> bool:
+    """The person's one-time code, checked under the door's own counters: django-otp's
+    per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0), so nothing sent at a door can
+    slow the person's code on the web page."""
     from portal.models import User
 
     person = User.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
         return False
-    for otp_device in devices_for_user(person, confirmed=True):
-        allowed, _extra = otp_device.verify_is_allowed()
-        if allowed and otp_device.verify_token(code):
-            return True
-    return False
+    with transaction.atomic():
+        return any(
+            otp_device.verify_token(code)
+            for otp_device in devices_for_user(person, confirmed=True, for_verify=True)
+        )
 
 
 def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:
     """The non-face route, at every device: a live door code of a person of this building,
     or the one-time code (authenticator app or backup code) of the person named.
 
-    Throttled per device, and per person when one is named, under scopes of its own.
+    Throttled per device (slowed, never locked), and per (device, person) when a member of
+    the building is named, under scopes of its own.
     """
+    with throttle.held(CODE_DEVICE, str(device.pk)):  # one code at a time per keypad
+        return _open_with_code(device, code, person_id)
+
+
+def _open_with_code(device: Device, code: str, person_id: int | None) -> dict:
     member = is_member(person_id, device.building_id)
     logged_person = person_id if member else None
     keys = [(CODE_DEVICE, str(device.pk))]
-    if person_id is not None:
-        keys.append((CODE_PERSON, str(person_id)))
+    if member:
+        keys.append((CODE_PERSON, _person_key(device, person_id)))
     wait = _locked(keys)
     if wait:
         attempt = _door_attempt(
@@ -274,14 +342,12 @@ def open_with_code(device: Device, code: str, person_id: int | None = None) -> d
     elif member and _one_time_code_matches(person_id, code):
         opened_by, detail = person_id, ONE_TIME_CODE
     if opened_by is not None:
-        for scope, key in keys:
-            throttle.reset(scope, key)
-        throttle.reset(CODE_PERSON, str(opened_by))
+        throttle.reset(CODE_PERSON, _person_key(device, opened_by))
         attempt = _door_attempt(
             device, method=Attempt.CODE, result=Attempt.MATCH, person_id=opened_by, detail=detail
         )
         return answer(attempt)
-    _failed(device, CODE_DEVICE, CODE_PERSON, person_id)
+    _failed(device, CODE_DEVICE, CODE_PERSON, person_id, member)
     attempt = _door_attempt(
         device, method=Attempt.CODE, result=Attempt.NO_MATCH, person_id=logged_person
     )

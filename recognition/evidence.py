@@ -437,7 +437,7 @@ def build_zip(building_ids, generated_by, now=None) -> bytes:
         "audit_chain.json": _json(_audit_check()),
         "filing.json": _json(_filing(now)),
     }
-    from rights.filing_materials import evidence_files  # rights builds on recognition
+    from recognition.rights.filing_materials import evidence_files  # rights builds on recognition
 
     files.update(evidence_files(building_ids, _json, _csv))
     generated_at = timezone.localtime(now).isoformat()

@@ -63,6 +63,11 @@ class Device(models.Model):
             raise ValidationError({"location": placement.reason})
         if self.location.building_id != self.building_id:
             raise ValidationError({"location": _("The location is in another building.")})
+        from recognition.devices import BINDING_REFUSALS, binding_problem
+
+        problem = binding_problem(self.purpose, self.building_id)
+        if problem is not None:
+            raise ValidationError({"purpose": BINDING_REFUSALS[problem]})
 
 
 class FaceTemplateQuerySet(models.QuerySet):
@@ -108,6 +113,20 @@ class FaceTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"template {self.pk} ({self.model_id})"
+
+
+class FaceDataKey(models.Model):
+    """A person's data key for their templates, wrapped by the key ring (recognition.datakeys).
+    Used when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"data key of person {self.person_id}"
 
 
 class AttemptQuerySet(models.QuerySet):
@@ -198,6 +217,8 @@ class Attempt(models.Model):
     result = models.CharField(max_length=16, choices=RESULT_CHOICES)
     distance = models.FloatField(null=True, blank=True)
     detail = models.CharField(max_length=32, blank=True)
+    # What a door terminal that runs its own liveness check attested for this photo, as sent.
+    liveness = models.CharField(max_length=200, blank=True, default="")
     job_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(db_index=True)
 

@@ -4,8 +4,13 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from consent.mydata import collect_personal_data
-from consent.signals import consent_withdrawn, person_left, purpose_retired
-from recognition import identify
+from consent.signals import (
+    consent_withdrawn,
+    person_left,
+    purpose_retired,
+    storage_consent_withdrawn,
+)
+from recognition import broker, identify
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.purge import face_template_items
 from recognition.services import delete_templates
@@ -19,6 +24,18 @@ def delete_on_withdrawal(sender, person, purpose, **kwargs) -> None:
         reason=PurgeRecord.WITHDRAWN,
         trigger="request",
         actor=person,
+        building=purpose.building,
+    )
+
+
+@receiver(storage_consent_withdrawn, dispatch_uid="recognition.delete_on_storage_withdrawal")
+def delete_on_storage_withdrawal(sender, person, purpose, **kwargs) -> None:
+    """Without the separate consent to face data leaving the device, the portal keeps none."""
+    delete_templates(
+        FaceTemplate.objects.filter(person=person, purpose=purpose),
+        reason=PurgeRecord.WITHDRAWN,
+        trigger="request",
+        actor=kwargs.get("actor", person),
         building=purpose.building,
     )
 
@@ -48,8 +65,10 @@ def delete_on_leaving(sender, person, building, **kwargs) -> None:
 @receiver(templates_deleted, dispatch_uid="recognition.refresh_door_galleries")
 def refresh_door_galleries(sender, pairs, **kwargs) -> None:
     """Workers holding these templates for door identification reload before their next
-    answer: the generation moves in the deleting transaction."""
+    answer: the generation moves in the deleting transaction; once it commits, every worker
+    process is told to drop the deleted rows at once."""
     identify.bump(pairs)
+    broker.announce_deleted(pairs)  # every worker process drops them from memory
 
 
 @receiver(collect_personal_data, dispatch_uid="recognition.personal_data")

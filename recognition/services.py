@@ -2,14 +2,15 @@
 with no biometric content (ids, model name, counts; never an image, embedding or distance)."""
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from consent import audit
+from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, identify, policy
+from recognition import crypto, datakeys, identify, policy
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.signals import templates_deleted
 
@@ -29,27 +30,60 @@ NO_CONSENT = _(
 )
 
 
+NO_STORAGE_CONSENT = _(
+    "Your face data for this purpose would leave the device, and you have not separately "
+    "agreed to that, so no face can be enrolled. You can agree on the My consents page, or "
+    "keep using your other ways in."
+)
+DEVICE_ONLY = _(
+    "Face data for this purpose is kept on the recognition device only, so it is enrolled "
+    "there, never through this portal."
+)
+
 ENROLLED = _("Your face is enrolled.")
 
 
+def _storage_allowed():
+    """Consents under which the portal may hold face data (SQL form of rules.storage_problem):
+    the purpose's face data leaves the device and the person separately agreed to that."""
+    return Q(storage_consented_at__isnull=False) & ~Q(purpose__storage=consent_rules.STORAGE_DEVICE)
+
+
 def face_purposes_for(person):
-    """Active purposes of the person's buildings that they hold an active consent for."""
+    """Active purposes of the person's buildings, for one of their roles there, whose face
+    data the portal may hold under the person's active consent."""
+    consents = Consent.objects.active().filter(_storage_allowed(), person=person)
     return (
         Purpose.objects.active()
-        .filter(building_id__in=person.building_ids())
-        .filter(pk__in=Consent.objects.active().filter(person=person).values("purpose_id"))
+        .for_person(person)
+        .filter(pk__in=consents.values("purpose_id"))
         .select_related("building")
         .order_by("name")
     )
 
 
+def _storage_refusal(purpose: Purpose, consent: Consent) -> FaceRefused | None:
+    problem = consent_rules.storage_problem(
+        purpose.storage, consent.storage_consented_at is not None
+    )
+    if problem == "device_only":
+        return FaceRefused("device_only", DEVICE_ONLY)
+    if problem == "no_storage_consent":
+        return FaceRefused("no_storage_consent", NO_STORAGE_CONSENT)
+    return None
+
+
 def check_can_enrol(person, purpose: Purpose) -> None:
+    consent = Consent.objects.active_for(person, purpose)
     if (
         purpose.status != "active"
-        or purpose.building_id not in person.building_ids()
-        or Consent.objects.active_for(person, purpose) is None
+        or consent is None
+        or not Purpose.objects.for_person(person).filter(pk=purpose.pk).exists()
     ):
         raise FaceRefused("no_consent", NO_CONSENT)
+    refusal = _storage_refusal(purpose, consent)
+    if refusal is not None:
+        raise refusal
 
 
 def store_template(
@@ -68,6 +102,9 @@ def store_template(
         consent = Consent.objects.select_for_update().get(pk=consent.pk)
         if Consent.objects.active_for(person, purpose) is None:
             raise FaceRefused("no_consent", NO_CONSENT)
+        refusal = _storage_refusal(purpose, consent)
+        if refusal is not None:  # checked on the locked row: a withdrawal of it came first
+            raise refusal
         # The audit chain's lock before the template and gallery rows, the order every writer
         # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
         audit._lock_chain()
@@ -77,7 +114,7 @@ def store_template(
             defaults={
                 "building_id": purpose.building_id,
                 "model_id": model_id,
-                "ciphertext": crypto.encrypt_embedding(vector),
+                "ciphertext": crypto.encrypt_embedding(vector, person.pk),
                 "created_at": now,
                 "lapses_at": policy.template_lapses_at(consent.granted_at, purpose.retention_days),
             },
@@ -102,17 +139,32 @@ def store_template(
 
 
 def verification_templates(person_id: int | None):
-    """The person's templates usable for face sign-in now: active verification purpose,
-    active consent, and the person still a member of the template's building."""
+    """The person's templates usable for face sign-in now: an active portal sign-in purpose
+    (never a door's), active consent with the separate consent to its storage, and the person
+    still a member of the template's building in a role the purpose is for."""
     if person_id is None:
         return FaceTemplate.objects.none()
     member = Membership.objects.current().filter(
         user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
     )
+    role_allowed = Q()
+    for audience in consent_rules.AUDIENCES:
+        role_allowed |= Q(
+            Exists(member.filter(role__in=consent_rules.audience_roles(audience))),
+            purpose__audience=audience,
+        )
+    stored = Consent.objects.filter(
+        _storage_allowed(), person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
+    )
     return (
         FaceTemplate.objects.for_active_consent()
-        .filter(person_id=person_id, purpose__status="active", purpose__method="verification")
-        .filter(Exists(member))
+        .filter(
+            person_id=person_id,
+            purpose__status=consent_rules.ACTIVE,
+            purpose__method=consent_rules.VERIFICATION,
+            purpose__kind=consent_rules.KIND_SIGN_IN,
+        )
+        .filter(role_allowed, Exists(stored))
     )
 
 
@@ -129,6 +181,7 @@ def log_attempt(
     distance=None,
     detail="",
     job_id=None,
+    liveness="",
 ) -> Attempt:
     return Attempt.objects.create(
         person_id=person.pk if person is not None else person_id,
@@ -141,6 +194,7 @@ def log_attempt(
         result=result,
         distance=distance,
         detail=detail,
+        liveness=liveness,
         created_at=clock.now(),
     )
 
@@ -153,8 +207,10 @@ def delete_templates(queryset, *, reason: str, trigger: str, actor=None, buildin
     """
     started = clock.now()
     pairs = set(queryset.order_by().values_list("building_id", "purpose_id").distinct())
+    people = set(queryset.order_by().values_list("person_id", flat=True).distinct())
     deleted = queryset.delete()[0] if pairs else 0
     if deleted:
+        datakeys.shred(people)  # the last template of a person takes their key with it
         PurgeRecord.objects.create(
             building_id=building.pk if building is not None else None,
             reason=reason,
@@ -244,8 +300,15 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
         )
         return _result(False, rejected.code, rejected.message)
     best, best_distance = None, None
-    for template in verification_templates(person_id).select_related("purpose"):
-        distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+    # Only templates of this engine's pipeline: another model's embeddings are not comparable
+    # (after a model change each person enrols again; docs/face-engine.md).
+    usable = verification_templates(person_id).filter(model_id=engine.model_id)
+    for template in usable.select_related("purpose"):
+        try:
+            embedding = crypto.decrypt_embedding(template.ciphertext, template.person_id)
+        except crypto.Unreadable:
+            continue  # its key was shredded with a deletion that is committing now
+        distance = engine.distance(probe, embedding)
         if best_distance is None or distance < best_distance:
             best, best_distance = template, distance
     matched = best is not None and policy.is_match(best_distance, engine.threshold)
@@ -274,13 +337,16 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
 
 
 def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
-    """Re-encrypts every template with the newest key of FACE_ENCRYPTION_KEYS; every older
-    key still decrypts meanwhile. Returns (templates, batches).
+    """Puts every template under the newest key of FACE_ENCRYPTION_KEYS: each person's data
+    key is wrapped again with it, and templates still encrypted with the ring itself (written
+    before per-person keys) are re-encrypted under their person's data key. Every older key
+    still decrypts meanwhile. Returns (templates, batches).
 
     Batches by id, each one short transaction: its rows are locked, re-encrypted in Python
-    (Fernet) and written back with one UPDATE, so an enrolment or a deletion running at the
-    same time waits for the batch and is never overwritten by an old ciphertext.
+    and written back with one UPDATE, so an enrolment or a deletion running at the same time
+    waits for the batch and is never overwritten by an old ciphertext.
     """
+    datakeys.rewrap_all(batch_size)
     done = batches = 0
     last_id = 0
     while True:
@@ -289,14 +355,23 @@ def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
                 FaceTemplate.objects.select_for_update()
                 .filter(pk__gt=last_id)
                 .order_by("pk")
-                .values_list("pk", "ciphertext")[:batch_size]
+                .values_list("pk", "person_id", "ciphertext")[:batch_size]
             )
             if not rows:
                 break
-            FaceTemplate.objects.bulk_update(
-                [FaceTemplate(pk=pk, ciphertext=crypto.rotate(token)) for pk, token in rows],
-                ["ciphertext"],
-            )
+            legacy = [(pk, person, token) for pk, person, token in rows if crypto.is_legacy(token)]
+            if legacy:
+                audit._lock_chain()  # as every writer of face data, before the key rows
+                keys = datakeys.keys_for_writing(person for _pk, person, _token in legacy)
+                FaceTemplate.objects.bulk_update(
+                    [
+                        FaceTemplate(
+                            pk=pk, ciphertext=crypto.to_per_person(token, person, keys[person])
+                        )
+                        for pk, person, token in legacy
+                    ],
+                    ["ciphertext"],
+                )
         last_id = rows[-1][0]
         done += len(rows)
         batches += 1

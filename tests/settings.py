@@ -22,6 +22,12 @@ from portal.settings import *  # noqa: E402,F403
 SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Pages render without `collectstatic`; tests/portal/test_static_files.py checks the
+# production storage through gunicorn.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # The audit log refuses TRUNCATE (consent migration 0006) except where this is on: test
 # databases are emptied with TRUNCATE between transactional tests.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c portal.audit_truncate=on"  # noqa: F405

@@ -5,9 +5,10 @@ import pytest
 from consent import services
 from consent.events import AuditEvent
 from consent.models import AuditEntry
-from portal import clock, rules
+from portal import accounts, clock, rules
 from recognition import devices, locations
-from rights import services as rights_services
+from recognition.rights import services as rights_services
+from tests.conftest import add_totp
 from tests.consent.conftest import ASSESSMENT, TEXTS, grant, make_active_purpose, purpose_fields
 from tests.rights.data import INCIDENT_FIELDS
 
@@ -148,6 +149,16 @@ ACTIONS = [
         lambda d, b, a, r: devices.revoke_device(d, actor=a),
     ),
     (
+        AuditEvent.FIRST_ADMIN_CREATED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: accounts.create_first_admin(
+            username="first", building_name="New", handler_name="H", handler_contact="c"
+        ),
+    ),
+    (
+        AuditEvent.TOTP_KEYS_ROTATED,
+        lambda b, a, r: add_totp(r),
+        lambda _, b, a, r: accounts.rotate_totp_keys(),
         AuditEvent.INCIDENT_RECORDED,
         lambda b, a, r: grant(r, make_active_purpose(b, a)).purpose,
         lambda p, b, a, r: rights_services.record_incident(

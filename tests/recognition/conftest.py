@@ -35,7 +35,7 @@ def _packaged_photos() -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def photos() -> dict[str, bytes]:
-    """a1, a2: the same person; b1: someone else; two: two people; none: no face."""
+    """a1, a2: the same person; b1, b2: someone else; two: two people; none: no face."""
     blank = io.BytesIO()
     Image.new("RGB", (640, 480), (120, 160, 200)).save(blank, format="JPEG")
     if SHARED_FACES.is_dir():
@@ -43,6 +43,7 @@ def photos() -> dict[str, bytes]:
             "a1": (SHARED_FACES / "person_a_1.jpg").read_bytes(),
             "a2": (SHARED_FACES / "person_a_2.jpg").read_bytes(),
             "b1": (SHARED_FACES / "person_b_1.jpg").read_bytes(),
+            "b2": (SHARED_FACES / "person_b_2.jpg").read_bytes(),
             "two": (SHARED_FACES / "two_faces.jpg").read_bytes(),
         }
     else:
@@ -61,6 +62,7 @@ def photos() -> dict[str, bytes]:
         buffer = io.BytesIO()
         pair.save(buffer, format="JPEG", quality=92)
         found["two"] = buffer.getvalue()
+    found.setdefault("b2", found["b1"])
     found["none"] = blank.getvalue()
     return found
 
@@ -71,7 +73,8 @@ def make_active_purpose(building, method=consent_rules.VERIFICATION, **overrides
     admin = Membership.objects.filter(building=building, role="admin").first()
     actor = admin.user if admin else make_person(f"admin-{building.pk}", building, "admin")
     spec = next(s for s in DEMO_PURPOSES if s["fields"]["method"] == method)
-    fields = {**spec["fields"], **overrides}
+    # For residents and staff unless a test says otherwise: the fixtures' people are both.
+    fields = {**spec["fields"], "audience": consent_rules.AUDIENCE_BOTH, **overrides}
     purpose = consent_services.create_purpose(building, actor=actor, **fields)
     assessment = consent_services.create_assessment(purpose, actor=actor, **DEMO_ASSESSMENT)
     consent_services.approve_assessment(assessment, actor=actor)
@@ -86,7 +89,8 @@ def make_active_purpose(building, method=consent_rules.VERIFICATION, **overrides
     return purpose
 
 
-def grant(person, purpose):
+def grant(person, purpose, storage_consent=True):
+    """A grant with the separate consent to face data leaving the device, unless told not."""
     purpose.refresh_from_db()
     return consent_services.grant_consent(
         person,
@@ -95,6 +99,7 @@ def grant(person, purpose):
         ip="127.0.0.1",
         user_agent="pytest",
         notice_hash=purpose.current_notice.text_hash,
+        storage_consent=storage_consent,
     )
 
 

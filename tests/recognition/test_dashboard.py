@@ -43,8 +43,8 @@ def enrol(person, purpose, seed: int):
 @pytest.fixture
 def two_buildings(building_a, building_b, admin_a, admin_b, resident):
     """A face purpose in each building; the resident lives in both and is enrolled in both."""
-    purpose_a = make_active_purpose(building_a)
-    purpose_b = make_active_purpose(building_b)
+    purpose_a = make_active_purpose(building_a, kind="door_access")
+    purpose_b = make_active_purpose(building_b, kind="door_access")
     Membership.objects.create(user=resident, building=building_b, role="resident")
     enrol(resident, purpose_a, 1)
     enrol(resident, purpose_b, 2)
@@ -473,10 +473,10 @@ def test_the_export_opens_and_holds_no_embedding(
     for name, info in manifest["files"].items():
         assert hashlib.sha256(members[name]).hexdigest() == info["sha256"]
 
-    stored = list(FaceTemplate.objects.values_list("ciphertext", flat=True))
+    stored = list(FaceTemplate.objects.values_list("ciphertext", "person_id"))
     assert len(stored) == 3
-    secrets = [bytes(c) for c in stored]
-    secrets += [crypto.decrypt_embedding(c).astype("<f4").tobytes() for c in stored]
+    secrets = [bytes(c) for c, _person in stored]
+    secrets += [crypto.decrypt_embedding(c, p).astype("<f4").tobytes() for c, p in stored]
     secrets += [vector(seed).astype("<f4").tobytes() for seed in (1, 2, 7)]
     secrets += [key.encode(), device.key_hash.encode(), device.key_hash.split("$")[1].encode()]
     everything = [body, *members.values()]

@@ -9,9 +9,9 @@ from django.test import Client
 from consent.models import AuditEntry, Consent, ConsentEvent
 from portal.models import Membership, User
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition.rights import services
+from recognition.rights.models import RightsRequest
 from recognition.services import log_attempt, store_template
-from rights import services
-from rights.models import RightsRequest
 from tests.conftest import make_person
 from tests.recognition.conftest import grant, make_active_purpose
 

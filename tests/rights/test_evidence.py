@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from portal import clock
-from rights import services
+from recognition.rights import services
 from tests.consent.conftest import grant, make_active_purpose
 from tests.rights.data import INCIDENT_FIELDS
 

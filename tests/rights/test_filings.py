@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from consent.models import AuditEntry
 from portal import clock
-from rights import rules, services
-from rights.models import Filing
+from recognition.rights import rules, services
+from recognition.rights.models import Filing
 from tests.consent.conftest import make_active_purpose
 
 pytestmark = pytest.mark.django_db

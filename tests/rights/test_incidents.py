@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from consent.models import AuditEntry
 from portal import clock
-from rights import services
-from rights.models import AffectedPerson, Incident
+from recognition.rights import services
+from recognition.rights.models import AffectedPerson, Incident
 from tests.conftest import make_person
 from tests.consent.conftest import grant, make_active_purpose, refuse
 from tests.rights.data import INCIDENT_FIELDS

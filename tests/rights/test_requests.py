@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from consent.models import AuditEntry
 from portal.models import Membership
-from rights import rules, services
-from rights.models import RightsRequest
+from recognition.rights import rules, services
+from recognition.rights.models import RightsRequest
 
 pytestmark = pytest.mark.django_db
 

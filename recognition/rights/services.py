@@ -20,8 +20,8 @@ from consent.models import Consent
 from consent.services import ConsentError
 from portal import clock
 from portal.models import Membership
-from rights import rules
-from rights.models import AffectedPerson, Filing, Incident, RightsRequest
+from recognition.rights import rules
+from recognition.rights.models import AffectedPerson, Filing, Incident, RightsRequest
 
 logger = logging.getLogger(__name__)
 

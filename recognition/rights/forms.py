@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import Purpose
 from portal.models import User
-from rights.models import Filing, Incident, RightsRequest
+from recognition.rights.models import Filing, Incident, RightsRequest
 
 FIELD_MAX = 4000
 

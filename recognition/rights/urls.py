@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rights import views
+from recognition.rights import views
 
 urlpatterns = [
     path("rules/", views.public_rules_index, name="public-rules-index"),

@@ -21,8 +21,8 @@ from consent import evidence
 from consent.models import AuditCheckpoint
 from portal import clock
 from portal.models import Building
-from rights import reports
-from rights.models import Incident, RightsRequest
+from recognition.rights import reports
+from recognition.rights.models import Incident, RightsRequest
 
 SECURITY_MEASURES = (
     gettext_lazy(

@@ -22,8 +22,8 @@ from consent import access
 from consent.services import ConsentError
 from portal import clock
 from portal.models import Building, User
-from rights import filing_materials, reports, services
-from rights.forms import (
+from recognition.rights import filing_materials, reports, services
+from recognition.rights.forms import (
     AgeForm,
     AnswerForm,
     DeleteAccountForm,
@@ -32,7 +32,7 @@ from rights.forms import (
     ProfileForm,
     RequestForm,
 )
-from rights.models import AffectedPerson, Incident, RightsRequest
+from recognition.rights.models import AffectedPerson, Incident, RightsRequest
 
 
 def _buildings_or_404(user) -> list[int]:

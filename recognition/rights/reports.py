@@ -7,8 +7,8 @@ from django.utils import timezone
 from consent.evidence import when
 from consent.models import AuditEntry, Purpose
 from portal import clock as portal_clock
-from rights import rules
-from rights.models import Filing, Incident, RightsRequest
+from recognition.rights import rules
+from recognition.rights.models import Filing, Incident, RightsRequest
 
 REPORT_FIELDS = (
     "what_happened",

@@ -1,0 +1,69 @@
+"""What a Celery worker reports about itself: task metrics (portal.metrics), its face model for
+/readyz, and an optional metrics port for workers on machines without a web process.
+
+Imported by portal.tasks, so every worker connects these handlers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown
+from celery.worker.control import inspect_command
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+_started: dict[str, float] = {}
+
+
+@task_prerun.connect
+def _task_started(task_id=None, **_kwargs) -> None:
+    _started[task_id] = time.perf_counter()
+
+
+@task_postrun.connect
+def _task_finished(task_id=None, task=None, retval=None, state=None, **_kwargs) -> None:
+    from portal import metrics
+
+    started = _started.pop(task_id, None)
+    if started is None or task is None:
+        return
+    metrics.observe_task(task.name, state or "", retval, time.perf_counter() - started)
+    if task.name == "recognition.tasks.identify_at_door":
+        from recognition import identify
+
+        metrics.observe_gallery(sum(identify.held().values()))
+
+
+@worker_process_shutdown.connect
+def _process_gone(pid=None, **_kwargs) -> None:
+    from portal import metrics
+
+    metrics.mark_dead(pid or os.getpid())
+
+
+@worker_init.connect
+def _serve_metrics(**_kwargs) -> None:
+    """WORKER_METRICS_PORT: this machine's worker samples over HTTP, for a worker machine with
+    no web process to scrape (bind it to a private address, WORKER_METRICS_ADDR)."""
+    if not settings.WORKER_METRICS_PORT:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    from portal import metrics  # noqa: F401 (chooses the multiprocess directory first)
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(settings.WORKER_METRICS_PORT, settings.WORKER_METRICS_ADDR, registry)
+
+
+@inspect_command()
+def face_model(state) -> dict:
+    """This worker's face model, for /readyz. A worker whose weights are missing stops at
+    start, and each pool child loads the model before it takes work, so a worker that answers
+    has its model in place."""
+    from recognition.engine import engine_from_settings
+
+    engine = engine_from_settings()
+    return {"model": engine.model_id, "ready": not engine.missing_weights()}

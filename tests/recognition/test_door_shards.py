@@ -1,0 +1,162 @@
+"""Door galleries sharded across workers: two workers on two shards of DOOR_SHARDS=2, each
+started with its shard's queue. Each warms and holds only its own building's gallery, and both
+buildings' doors answer, each from its own shard's worker."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from consent import rules as consent_rules
+from portal import rules
+from portal.celery import app
+from portal.models import Building
+from recognition import jobs, shards, tasks
+from recognition.models import Attempt
+from tests.conftest import ARTIFACTS, REPO, make_person
+from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+SHARDS = 2
+
+
+def start_shard_worker(shard: int, env: dict, log) -> tuple[subprocess.Popen, str]:
+    name = f"door{shard}-{os.getpid()}@localhost"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "prefork"]
+        + ["--concurrency", "1", "--queues", f"door-{shard}", "--hostname", name]
+        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return process, name
+
+
+def two_buildings_on_two_shards() -> tuple[Building, Building]:
+    """Buildings until the first of each shard is found (ids are the database's)."""
+    first: dict[int, Building] = {}
+    while len(first) < SHARDS:
+        building = Building.objects.create(
+            name=f"Tower {len(first)}", handler_name="Co.", handler_contact="c@example.com"
+        )
+        first.setdefault(shards.shard_of(building.pk, SHARDS), building)
+    return first[0], first[1]
+
+
+def held_by(shard: int) -> dict:
+    """What the worker of this shard holds, asked through the shard's own queue."""
+    return tasks.door_galleries_held.apply_async(queue=f"door-{shard}").get(timeout=90)
+
+
+@pytest.fixture
+def shard_workers(celery_worker_process, photos, settings):
+    """Two buildings on two shards, a resident enrolled at each door, then one worker per
+    shard (started after the enrolments, so that what they hold comes from their warm-up)."""
+    from django.db import connection
+
+    towers = two_buildings_on_two_shards()
+    doors, people = [], []
+    for tower, photo in zip(towers, ("a1", "b1"), strict=True):
+        purpose = make_active_purpose(tower, consent_rules.IDENTIFICATION)
+        person = make_person(f"resident-{tower.pk}", tower, rules.RESIDENT)
+        grant(person, purpose)
+        answer = jobs.run(tasks.enrol_face, person.pk, purpose.pk, image=photos[photo])
+        assert answer["ok"], answer
+        doors.append(make_door(tower, purpose))
+        people.append(person)
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        TEST_DATABASE_URL=(
+            f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        TEST_REDIS_URL=settings.REDIS_URL,
+        DOOR_SHARDS=str(SHARDS),
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    logs = [open(ARTIFACTS / f"door-shard-{n}.log", "w") for n in range(SHARDS)]  # noqa: SIM115
+    started = [start_shard_worker(n, env, logs[n]) for n in range(SHARDS)]
+    try:
+        deadline = time.monotonic() + 120
+        names = [name for _process, name in started]
+        while time.monotonic() < deadline:
+            assert all(process.poll() is None for process, _n in started), "a worker exited"
+            answered = {
+                n for reply in app.control.ping(destination=names, timeout=1) for n in reply
+            }
+            if answered == set(names):
+                break
+        else:
+            raise AssertionError("the shard workers did not answer")
+        settings.DOOR_SHARDS = SHARDS
+        yield towers, doors, people
+    finally:
+        for process, _name in started:
+            process.terminate()
+        for process, _name in started:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+def test_each_shard_worker_holds_only_its_buildings_and_both_doors_answer(
+    client, shard_workers, photos
+):
+    towers, doors, people = shard_workers
+    # Warmed before the fork: each worker holds its own building's gallery, one template.
+    assert held_by(0) == {str(towers[0].pk): 1}
+    assert held_by(1) == {str(towers[1].pk): 1}
+    for (_device, key), person, photo in zip(doors, people, ("a2", "b1"), strict=True):
+        response = client.post(
+            "/api/v1/devices/identify/",
+            {"photo": SimpleUploadedFile("p.jpg", photos[photo], content_type="image/jpeg")},
+            **device_headers(key),
+        )
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["open"] is True and body["person_id"] == person.pk, body
+    # Someone of the other building is nobody here: a gallery is never another's.
+    _device, key = doors[0]
+    body = client.post(
+        "/api/v1/devices/identify/",
+        {"photo": SimpleUploadedFile("p.jpg", photos["b1"], content_type="image/jpeg")},
+        **device_headers(key),
+    ).json()
+    assert body["open"] is False
+    # After answering, still nothing of the other shard in either worker.
+    assert held_by(0) == {str(towers[0].pk): 1}
+    assert held_by(1) == {str(towers[1].pk): 1}
+    assert Attempt.objects.filter(result=Attempt.MATCH, channel=Attempt.DOOR).count() == 2
+
+
+def test_door_work_goes_to_the_queue_of_its_buildings_shard(client, settings, front_door, photos):
+    """Without a worker on the shard's queue the task waits there; nothing else takes it."""
+    import redis
+
+    device, key = front_door
+    settings.DOOR_SHARDS = 64
+    queue = shards.door_queue(device.building_id, 64)
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.delete(queue)
+    try:
+        response = client.post(
+            "/api/v1/devices/identify/jobs/",
+            {"photo": SimpleUploadedFile("p.jpg", photos["a1"], content_type="image/jpeg")},
+            **device_headers(key),
+        )
+        assert response.status_code == 202, response.content
+        assert broker.llen(queue) == 1
+    finally:
+        broker.delete(queue)
+        broker.close()
