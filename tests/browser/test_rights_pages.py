@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from consent import rules as consent_rules
 from portal import clock
-from rights import services
+from recognition.rights import services
 from tests.browser.conftest import shoot
 from tests.browser.test_pages import CJK, LANG_ATTR, _axe_problems, _sign_in
 from tests.conftest import add_totp
