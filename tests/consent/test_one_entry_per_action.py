@@ -159,6 +159,8 @@ ACTIONS = [
         AuditEvent.TOTP_KEYS_ROTATED,
         lambda b, a, r: add_totp(r),
         lambda _, b, a, r: accounts.rotate_totp_keys(),
+    ),
+    (
         AuditEvent.INCIDENT_RECORDED,
         lambda b, a, r: grant(r, make_active_purpose(b, a)).purpose,
         lambda p, b, a, r: rights_services.record_incident(
