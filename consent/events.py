@@ -58,6 +58,15 @@ class AuditEvent(models.TextChoices):
     PERSON_AGE_RECORDED = "person.age_recorded", _("date of birth or adult attestation recorded")
     ACCOUNT_DELETED = "account.deleted", _("account deleted")
     AUDIT_CHECKPOINT_KEY_CHANGED = "audit.checkpoint_key_changed", _("audit checkpoint key changed")
+    BACKUP_CODES_GENERATED = "backup_codes.generated", _("backup codes made")
+    DOOR_BACKUP_CODES_SET = (
+        "building.door_backup_codes",
+        _("whether doors accept backup codes changed"),
+    )
+    CARD_ISSUED = "card.issued", _("access card issued")
+    CARD_REVOKED = "card.revoked", _("access card revoked")
+    DOOR_OPENED_BY_STAFF = "door.opened_by_staff", _("door opened by staff after an identity check")
+    KIOSK_PAIRING_CODE_ISSUED = "kiosk.pairing_code_issued", _("door kiosk pairing code shown")
 
 
 def label(code: str) -> str:

@@ -215,7 +215,12 @@ class Purpose(models.Model):
 
     def clean(self):
         errors = {}
-        if rules.alternatives_problem(self.alternatives) is not None:
+        problem = rules.alternatives_problem(self.alternatives, self.method)
+        if problem == "code_missing":
+            errors["alternatives"] = _(
+                "The code route always works, so the notice always lists it: add %(route)s."
+            ) % {"route": ALTERNATIVE_LABELS[rules.code_route(self.method)]}
+        elif problem is not None:
             errors["alternatives"] = _(
                 "Offer at least one non-face alternative, each once, from: %(choices)s."
             ) % {"choices": ", ".join(rules.ALTERNATIVES)}

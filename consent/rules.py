@@ -43,7 +43,11 @@ STORAGE_HOSTED = "hosted"
 STORAGES = (STORAGE_DEVICE, STORAGE_ON_PREMISES, STORAGE_HOSTED)
 
 # Non-face alternatives a purpose may offer; at least one is required.
-ALTERNATIVES = ("password_code", "door_code", "card", "staff_assisted")
+PASSWORD_CODE = "password_code"  # noqa: S105 (a route name, not a secret)
+DOOR_CODE = "door_code"
+CARD = "card"
+STAFF_ASSISTED = "staff_assisted"
+ALTERNATIVES = (PASSWORD_CODE, DOOR_CODE, CARD, STAFF_ASSISTED)
 
 # Stored consent status (the last decision) and the events that lead to it.
 GRANTED = "granted"
@@ -268,11 +272,40 @@ def assessment_must_be_redone(changed: Iterable[str]) -> bool:
     return bool({"specific_purpose", "method"} & set(changed))
 
 
-def alternatives_problem(alternatives: object) -> str | None:
-    """Why a list of non-face alternatives is not acceptable, or None. Face is never the only way.
+def code_route(method: str) -> str:
+    """The non-face route every purpose must list: codes at doors (1:N), password and
+    one-time code where a person says who they are (1:1, portal sign-in)."""
+    return PASSWORD_CODE if method == VERIFICATION else DOOR_CODE
+
+
+def available_alternatives(*, cards_issued: bool, staff_present: bool) -> tuple[str, ...]:
+    """The ways in a building really offers: codes always; cards only where the building has
+    issued live cards; staff-assisted entry only where it has staff or admins to help.
+
+    >>> available_alternatives(cards_issued=False, staff_present=True)
+    ('password_code', 'door_code', 'staff_assisted')
+    """
+    offered = {PASSWORD_CODE, DOOR_CODE}
+    if cards_issued:
+        offered.add(CARD)
+    if staff_present:
+        offered.add(STAFF_ASSISTED)
+    return tuple(a for a in ALTERNATIVES if a in offered)
+
+
+def alternatives_problem(
+    alternatives: object, method: str | None = None, available: Iterable[str] | None = None
+) -> str | None:
+    """Why a list of non-face alternatives is not acceptable, or None. Face is never the only way;
+    with `method`, a code route (door code or one-time code; password and one-time code) must be
+    listed; with `available`, nothing the building does not offer may be.
 
     >>> alternatives_problem([]), alternatives_problem(["card"])
     ('none', None)
+    >>> alternatives_problem(["card"], IDENTIFICATION)
+    'code_missing'
+    >>> alternatives_problem(["door_code", "card"], IDENTIFICATION, ["door_code"])
+    'unavailable'
     """
     if not isinstance(alternatives, list | tuple) or not alternatives:
         return "none"
@@ -280,6 +313,10 @@ def alternatives_problem(alternatives: object) -> str | None:
         return "unknown"
     if len(set(alternatives)) != len(alternatives):
         return "duplicate"
+    if method is not None and not {PASSWORD_CODE, DOOR_CODE} & set(alternatives):
+        return "code_missing"
+    if available is not None and any(a not in set(available) for a in alternatives):
+        return "unavailable"
     return None
 
 

@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
+from consent import audit, rules, signals, ways
 from consent.models import (
     LANGUAGES,
     SECTION_KEYS,
@@ -82,6 +82,12 @@ def _validated(instance) -> None:
     except ValidationError as error:
         details = {field: [str(m) for m in msgs] for field, msgs in error.message_dict.items()}
         raise ConsentError("invalid", _("Some fields are not valid."), details) from None
+    if isinstance(instance, Purpose):
+        message = ways.unavailable_message(instance.alternatives, instance.building_id)
+        if message is not None:
+            raise ConsentError(
+                "invalid", _("Some fields are not valid."), {"alternatives": [message]}
+            )
 
 
 def _only(changes: Mapping, allowed: tuple[str, ...]) -> dict:

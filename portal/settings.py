@@ -96,10 +96,12 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "portal",
     "consent",
     "recognition",
     "recognition.rights",
+    "recognition.entry",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +236,25 @@ DOOR_KEYPAD_MAX_WAIT_SECONDS = env_int("DOOR_KEYPAD_MAX_WAIT_SECONDS", 10, minim
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Face consent portal")
+# Passkeys (django-otp-webauthn): bound to this domain, accepted from these origins; empty
+# means the host being served and its own origin.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "")
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [])
+OTP_WEBAUTHN_HELPER_CLASS = "portal.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "portal.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+# The page's own origin (an allowed host) is accepted too; see portal/passkeys.py.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = (
+    WEBAUTHN_ORIGINS
+    or [f"https://{host}" for host in ALLOWED_HOSTS if host not in ("*", "") and host[0] != "."]
+    or ["http://localhost"]
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "portal.passkeys"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "django_otp_webauthn.backends.WebAuthnBackend",
+]
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

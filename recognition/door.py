@@ -40,6 +40,7 @@ AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one per
 NOT_RECOGNISED_CODE = "not_recognised"
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
+BACKUP_CODE = "backup_code"
 
 NOT_OFFERED = _(
     "Face recognition is not used at this door. Please use your door code or one-time code."
@@ -295,20 +296,27 @@ def verify_at_door(
     return answer(attempt, NOT_RECOGNISED)
 
 
-def _one_time_code_matches(person_id: int, code: str) -> bool:
-    """The person's one-time code, checked under the door's own counters: django-otp's
-    per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0), so nothing sent at a door can
-    slow the person's code on the web page."""
-    from portal.models import User
+def _one_time_code_matches(person_id: int, code: str, device: Device) -> str:
+    """ONE_TIME_CODE or BACKUP_CODE when the code is the person's, else "". Checked under the
+    door's own counters: django-otp's per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0),
+    so nothing sent at a door can slow the person's code on the web page. Backup codes count
+    only at the doors of a building that accepts them."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from portal.models import BackupCodeDevice, User
 
     person = User.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
-        return False
+        return ""
+    backup_allowed = device.building.door_backup_codes
     with transaction.atomic():
-        return any(
-            otp_device.verify_token(code)
-            for otp_device in devices_for_user(person, confirmed=True, for_verify=True)
-        )
+        for otp_device in devices_for_user(person, confirmed=True, for_verify=True):
+            is_backup = isinstance(otp_device, BackupCodeDevice | StaticDevice)
+            if is_backup and not backup_allowed:
+                continue
+            if otp_device.verify_token(code):
+                return BACKUP_CODE if is_backup else ONE_TIME_CODE
+    return ""
 
 
 def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:
@@ -339,8 +347,8 @@ def _open_with_code(device: Device, code: str, person_id: int | None) -> dict:
     opened_by, detail = None, ""
     if used is not None:
         opened_by, detail = used.person_id, DOOR_CODE
-    elif member and _one_time_code_matches(person_id, code):
-        opened_by, detail = person_id, ONE_TIME_CODE
+    elif member and (matched := _one_time_code_matches(person_id, code, device)):
+        opened_by, detail = person_id, matched
     if opened_by is not None:
         throttle.reset(CODE_PERSON, _person_key(device, opened_by))
         attempt = _door_attempt(

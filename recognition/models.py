@@ -166,12 +166,24 @@ class Attempt(models.Model):
 
     FACE = "face"
     CODE = "code"
-    METHOD_CHOICES = [(FACE, _("face")), (CODE, _("one-time code"))]
+    CARD = "card"
+    STAFF = "staff"
+    PASSKEY = "passkey"
+    PASSWORD = "password"  # noqa: S105 (a password alone, for people with no second factor)
+    METHOD_CHOICES = [
+        (FACE, _("face")),
+        (CODE, _("one-time code")),
+        (CARD, _("access card")),
+        (STAFF, _("opened by staff")),
+        (PASSKEY, _("passkey")),
+        (PASSWORD, _("password only")),
+    ]
     # How a code attempt that opened was answered (`detail`), in words: a door code and an
     # authenticator code are different things to the person reading their log.
     CODE_KINDS = {
         "door_code": _("door code"),
-        "one_time_code": _("one-time code (authenticator or backup code)"),
+        "one_time_code": _("one-time code (authenticator app)"),
+        "backup_code": _("backup code"),
     }
     MATCH = "match"
     NO_MATCH = "no_match"
