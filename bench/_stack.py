@@ -72,11 +72,12 @@ def processes(
     env: dict, *, web_workers: int, face_workers: int, log_dir: Path, web_threads: int = 1
 ):
     """gunicorn on a free port and a prefork Celery worker; yields the base URL."""
+    from tests.launcher import start_worker, wait_until_ready
+
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     started = []
     web_log = open(log_dir / "web.log", "w")  # noqa: SIM115
-    worker_log = open(log_dir / "worker.log", "w")  # noqa: SIM115
     started.append(
         subprocess.Popen(
             [
@@ -98,41 +99,19 @@ def processes(
             start_new_session=True,
         )
     )
-    started.append(
-        subprocess.Popen(
-            [
-                str(VENV_BIN / "celery"),
-                "-A",
-                "portal",
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(face_workers),
-                "--queues",
-                "latency,maintenance",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "WARNING",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=worker_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    worker = start_worker(
+        env,
+        log_dir / "worker.log",
+        concurrency=face_workers,
+        loglevel="WARNING",
+        new_session=True,
     )
+    started.append(worker)
     try:
         from portal.celery import app
 
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            replies = app.control.ping(timeout=1)
-            if replies:
-                break
-        time.sleep(3 + 2 * face_workers)  # each child loads the model after the fork
+        wait_until_ready(app, worker, log_dir / "worker.log")
+        time.sleep(2 * (face_workers - 1))  # the other children load the model after the fork
         yield f"http://127.0.0.1:{port}"
     finally:
         for process in started:
@@ -146,4 +125,3 @@ def processes(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         web_log.close()
-        worker_log.close()

@@ -70,6 +70,8 @@ def make_purposes(admin):
                 specific_purpose=f"Purpose {n} of {building.name}",
                 necessity_and_impact="Convenience.",
                 method=rules.IDENTIFICATION if n % 2 else rules.VERIFICATION,
+                kind=rules.KIND_DOOR if n % 2 else rules.KIND_SIGN_IN,
+                storage=rules.STORAGE_ON_PREMISES,
                 retention_days=365,
                 until_person_leaves=True,
                 alternatives=["card", "door_code"],
@@ -153,11 +155,11 @@ def load_rows(consents: int) -> None:
 
 def signed_in_client(user):
     from django.test import Client
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from portal.models import SealedTOTPDevice
     from tests.conftest import PASSWORD, current_code
 
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    device = SealedTOTPDevice.create_for(user, "phone", confirmed=True)
     client = Client()
     assert client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
     response = client.post("/accounts/login/code/", {"code": current_code(device)})

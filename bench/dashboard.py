@@ -85,6 +85,8 @@ def make_purposes(operator):
                 specific_purpose=f"Purpose {n} of {building.name}",
                 necessity_and_impact="Convenience.",
                 method=rules.IDENTIFICATION if n % 2 else rules.VERIFICATION,
+                kind=rules.KIND_DOOR if n % 2 else rules.KIND_SIGN_IN,
+                storage=rules.STORAGE_ON_PREMISES,
                 retention_days=365,
                 until_person_leaves=True,
                 alternatives=["card", "door_code"],
@@ -277,14 +279,12 @@ def measure_pages(args) -> None:
     """Each round measures, interleaved, the dashboard and the home page of the same admin:
     the home page (session, second factor, roles, a small template) is the yardstick of what
     the machine gives any page at that moment."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     from bench.consent_pages import measure, signed_in_client
     from consent.models import Consent
-    from portal.models import Building, User
+    from portal.models import Building, SealedTOTPDevice, User
     from recognition import headcount
 
-    TOTPDevice.objects.all().delete()  # fresh devices: signed_in_client adds one each
+    SealedTOTPDevice.objects.all().delete()  # fresh devices: signed_in_client adds one each
     first = Building.objects.order_by("name").first()
     in_building = Consent.objects.filter(building=first).count()
     print(

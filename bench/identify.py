@@ -137,9 +137,9 @@ def load_people(building, purposes, count: int) -> list[int]:
             """
             INSERT INTO consent_consent (person_id, purpose_id, building_id, notice_id,
                 notice_hash, status, decided_at, granted_at, channel, ip, user_agent,
-                receipt_id)
+                receipt_id, storage_consented_at)
             SELECT m.user_id, p.id, p.building_id, p.current_notice_id, n.text_hash,
-                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid()
+                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid(), now()
             FROM portal_membership m
             JOIN consent_purpose p ON p.building_id = m.building_id AND p.id = ANY(%s)
             JOIN consent_notice n ON n.id = p.current_notice_id
@@ -299,6 +299,7 @@ def run(args, rng) -> None:
             ip=None,
             user_agent="bench",
             notice_hash=purpose.current_notice.text_hash,
+            storage_consent=True,
         )
         services.store_template(newcomer, purpose, real["person_c_1"], engine.model_id)
         started = time.perf_counter()

@@ -253,6 +253,7 @@ def setup(photos_dir: Path, residents: int):
         ip=None,
         user_agent="bench",
         notice_hash=door_purpose.current_notice.text_hash,
+        storage_consent=True,
     )
     engine = get_engine()
     enrol_photo = (photos_dir / "person_a_1.jpg").read_bytes()

@@ -124,10 +124,12 @@ def load(templates: int) -> None:
         cursor.execute(
             """
             INSERT INTO consent_purpose (building_id, name, specific_purpose,
-                necessity_and_impact, method, retention_days, until_person_leaves, alternatives,
-                status, created_at, activated_at)
+                necessity_and_impact, method, kind, audience, storage, retention_days,
+                until_person_leaves, alternatives, status, created_at, activated_at)
             SELECT b.id, 'Purpose ' || k, 'Purpose ' || k, 'Convenience.',
                    CASE WHEN k %% 2 = 0 THEN 'identification' ELSE 'verification' END,
+                   CASE WHEN k %% 2 = 0 THEN 'door_access' ELSE 'portal_sign_in' END,
+                   'both', 'on_premises',
                    365, true, '["card"]'::jsonb,
                    CASE WHEN k = 0 AND b.rank < 4 THEN 'retired' ELSE 'active' END,
                    now() - interval '400 days', now() - interval '400 days'

@@ -120,13 +120,24 @@ def main() -> None:
     )
     consent_services.activate_purpose(purpose, actor=admin)
     consent_services.grant_consent(
-        staff, purpose, channel="web", ip=None, user_agent="bench", notice_hash=notice.text_hash
+        staff,
+        purpose,
+        channel="web",
+        ip=None,
+        user_agent="bench",
+        notice_hash=notice.text_hash,
+        storage_consent=True,
     )
     services.store_template(staff, purpose, engine.embed(enrolled), engine.model_id)
 
     import requests
 
+    from portal import trusted
+
+    trusted_cookie = trusted.signed({str(staff.pk): "bench"})  # face sign-in's browser
+
     def sign_in_once(session: requests.Session, base: str) -> float:
+        session.cookies.set(trusted.COOKIE, trusted_cookie)
         page = session.get(f"{base}/accounts/login/face/")
         token = page.text.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
         started = time.perf_counter()

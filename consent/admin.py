@@ -18,8 +18,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Purpose)
 class PurposeAdmin(ReadOnlyAdmin):
-    list_display = ["name", "building", "method", "status", "activated_at", "retired_at"]
-    list_filter = ["status", "method"]
+    list_display = ["name", "building", "kind", "audience", "storage", "method", "status"]
+    list_filter = ["status", "kind", "audience", "storage", "method"]
 
 
 @admin.register(Notice)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import rules
 from consent.models import ALTERNATIVE_LABELS, NOTICE_SECTIONS, Purpose
+from portal.forms import name_fields
 
 LANGUAGE_LABELS = (("en", _("English")), ("zh-hans", _("Simplified Chinese")))
 INVITABLE_ROLES = (("resident", _("resident")), ("staff", _("staff member")))
@@ -16,7 +17,7 @@ def building_choices(buildings) -> list[tuple[int, str]]:
 
 class PurposeForm(forms.Form):
     building = forms.TypedChoiceField(label=_("Building"), coerce=int)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name, name_zh_hans = name_fields()
     specific_purpose = forms.CharField(
         label=_("Specific purpose"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -27,7 +28,29 @@ class PurposeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Why face processing is necessary for this purpose and its impact on people."),
     )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=Purpose.KIND_CHOICES,
+        help_text=_(
+            "Portal sign-in or door access. Fixed once the purpose is created: a door device "
+            "serves only door-access purposes, and face sign-in uses only sign-in purposes."
+        ),
+    )
     method = forms.ChoiceField(label=_("Method"), choices=Purpose.METHOD_CHOICES)
+    audience = forms.ChoiceField(
+        label=_("For whom"),
+        choices=Purpose.AUDIENCE_CHOICES,
+        initial=rules.AUDIENCE_BOTH,
+        help_text=_("Only people with this role in the building are asked about it."),
+    )
+    storage = forms.ChoiceField(
+        label=_("Where face data is kept"),
+        choices=Purpose.STORAGE_CHOICES,
+        help_text=_(
+            "Shown in the notice as its own section. When face data leaves the device, each "
+            "person is asked for a separate consent to that, with its own box."
+        ),
+    )
     retention_days = forms.IntegerField(
         label=_("Retention in days"),
         required=False,
@@ -48,6 +71,7 @@ class PurposeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if buildings is None:
             del self.fields["building"]
+            del self.fields["kind"]  # chosen once, at creation
         else:
             self.fields["building"].choices = building_choices(buildings)
 
@@ -73,10 +97,13 @@ class PurposeForm(forms.Form):
 
 def purpose_initial(purpose: Purpose) -> dict:
     return {
-        "name": purpose.name,
+        "name": purpose.name_en,
+        "name_zh_hans": purpose.name_zh_hans,
         "specific_purpose": purpose.specific_purpose,
         "necessity_and_impact": purpose.necessity_and_impact,
         "method": purpose.method,
+        "audience": purpose.audience,
+        "storage": purpose.storage,
         "retention_days": purpose.retention_days,
         "until_person_leaves": purpose.until_person_leaves,
         "alternatives": purpose.alternatives,

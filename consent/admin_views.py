@@ -458,7 +458,7 @@ def person_left(request, building_id, person_id):
     if not person.memberships.current().filter(building=building).exists():
         messages.error(request, _("This person is no longer a member of this building."))
         return redirect("consent:admin-person", building.pk, person.pk)
-    ended = services.mark_person_left(person, building, request.user)
+    ended = services.mark_person_left(person, building, actor=request.user)
     messages.success(
         request,
         _(

@@ -41,6 +41,10 @@ class ConsentAPIMixin:
 # Residents ---------------------------------------------------------------------------------
 
 
+class PersonQuery(serializers.Serializer):
+    person = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
 class MyConsentsView(ConsentAPIMixin, APIView):
     @extend_schema(
         summary="Every purpose of my buildings (or my ward's) with my decision and its history",
@@ -48,7 +52,9 @@ class MyConsentsView(ConsentAPIMixin, APIView):
         responses={200: s.OverviewSerializer(many=True), **ERRORS},
     )
     def get(self, request):
-        subject, _guardian = access.subject_or_404(request.user, request.query_params.get("person"))
+        query = PersonQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)  # ?person=abc, 1.5 or %00: 400, not 500
+        subject, _guardian = access.subject_or_404(request.user, query.validated_data.get("person"))
         rows = consent_overview(subject)
         return Response(s.OverviewSerializer(rows, many=True, context={"now": clock.now()}).data)
 
@@ -109,6 +115,7 @@ class GrantView(_DecisionView):
             channel="api",
             notice_hash=data["notice_hash"],
             acting_guardian=guardian,
+            storage_consent=data["storage_consent"],
             **evidence(request),
         )
 
@@ -146,6 +153,24 @@ class WithdrawView(_DecisionView):
 
     def decide(self, request, subject, guardian, purpose, data):
         return services.withdraw_consent(
+            subject, purpose, actor=request.user, channel="api", **evidence(request)
+        )
+
+
+class WithdrawStorageView(_DecisionView):
+    input_serializer = s.WithdrawSerializer
+
+    @extend_schema(
+        summary="Withdraw only the separate consent to face data leaving the device; the face "
+        "data held for the purpose is deleted before it returns",
+        request=s.WithdrawSerializer,
+        responses={200: s.ConsentSerializer, **ERRORS},
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def decide(self, request, subject, guardian, purpose, data):
+        return services.withdraw_storage_consent(
             subject, purpose, actor=request.user, channel="api", **evidence(request)
         )
 
@@ -354,5 +379,5 @@ class AdminPersonLeftView(ConsentAPIMixin, APIView):
         person = get_object_or_404(
             User, pk=person_id, memberships__building=building, memberships__left_at__isnull=True
         )
-        ended = services.mark_person_left(person, building, request.user)
+        ended = services.mark_person_left(person, building, actor=request.user)
         return Response({"consents_ended": ended})

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
+from consent.events import AuditEvent
 from consent.models import AuditEntry
 from portal import clock
 
@@ -97,13 +98,15 @@ def _lock_chain() -> None:
 
 
 def record(
-    event: str, *, actor=None, person=None, building=None, data: dict | None = None
+    event: AuditEvent | str, *, actor=None, person=None, building=None, data: dict | None = None
 ) -> AuditEntry:
     """Appends one entry to the chain (within the caller's transaction) and returns it.
 
-    `actor`, `person` and `building` are model instances or ids. `data` is a small JSON-able
-    dict of ids and facts; biometric content is refused with BiometricContentError.
+    `event` is one of `AuditEvent` (anything else is refused with ValueError). `actor`,
+    `person` and `building` are model instances or ids. `data` is a small JSON-able dict of
+    ids and facts; biometric content is refused with BiometricContentError.
     """
+    event = AuditEvent(event).value
     data = json.loads(canonical(data or {}))
     _check_no_biometrics(data)
     with transaction.atomic():

@@ -28,6 +28,56 @@ NOTICE_SECTIONS = (
 )
 SECTION_KEYS = tuple(key for key, _label in NOTICE_SECTIONS)
 
+KIND_LABELS = {
+    rules.KIND_SIGN_IN: _("portal sign-in"),
+    rules.KIND_DOOR: _("door access"),
+}
+AUDIENCE_LABELS = {
+    rules.AUDIENCE_RESIDENTS: _("residents"),
+    rules.AUDIENCE_STAFF: _("staff"),
+    rules.AUDIENCE_BOTH: _("residents and staff"),
+}
+STORAGE_LABELS = {
+    rules.STORAGE_DEVICE: _("kept on the recognition device only"),
+    rules.STORAGE_ON_PREMISES: _("on the operator's own servers inside the building's network"),
+    rules.STORAGE_HOSTED: _("sent over the internet to a hosted portal"),
+}
+# The notice's section on where face data lives, written from the purpose's storage so that
+# it always says what the portal does.
+STORAGE_HEADING = _("Where your face data is kept")
+STORAGE_TEXTS = {
+    rules.STORAGE_DEVICE: _(
+        "Your face data is kept in the recognition device only. It is not sent over any "
+        "network, and this portal never receives your photo or your face template."
+    ),
+    rules.STORAGE_ON_PREMISES: _(
+        "Your photo leaves the camera (your browser or the door terminal) and crosses the "
+        "building's network to the operator's own servers, where it is turned into an "
+        "encrypted face template and kept; the photo itself is discarded. Because your face "
+        "data leaves the device, you are asked for a separate consent to that, with its own "
+        "box; without it no face data is kept. You can withdraw that consent on its own at "
+        "any time, and your template is then deleted at once."
+    ),
+    rules.STORAGE_HOSTED: _(
+        "Your photo leaves the camera (your browser or the door terminal) and is sent over "
+        "the internet to a hosted portal, where it is turned into an encrypted face template "
+        "and kept; the photo itself is discarded. Because your face data leaves the device, "
+        "you are asked for a separate consent to that, with its own box; without it no face "
+        "data is kept. You can withdraw that consent on its own at any time, and your "
+        "template is then deleted at once."
+    ),
+}
+STORAGE_CONSENT_LABELS = {
+    rules.STORAGE_ON_PREMISES: _(
+        "Separately, I agree that my photo leaves the device and my face template is kept on "
+        "the operator's own servers inside the building's network."
+    ),
+    rules.STORAGE_HOSTED: _(
+        "Separately, I agree that my photo is sent over the internet and my face template is "
+        "kept by a hosted portal."
+    ),
+}
+
 ALTERNATIVE_LABELS = {
     "password_code": _("password and one-time code"),
     "door_code": _("door code"),
@@ -43,14 +93,26 @@ class PurposeQuerySet(models.QuerySet):
     def for_buildings(self, building_ids):
         return self.filter(building_id__in=building_ids)
 
-    def visible_to(self, person):
-        """Purposes a person is asked about: active ones of their current buildings, and any
-        purpose they once decided on (so history and receipts stay reachable)."""
+    def for_person(self, person):
+        """Purposes of the person's current buildings that are for one of their roles there."""
         from portal.models import Membership
 
-        buildings = Membership.objects.current().filter(user=person).values("building_id")
+        offered = Q(pk__in=[])
+        for building_id, role in (
+            Membership.objects.current().filter(user=person).values_list("building_id", "role")
+        ):
+            audiences = rules.audiences_for_role(role)
+            if audiences:
+                offered |= Q(building_id=building_id, audience__in=audiences)
+        return self.filter(offered)
+
+    def visible_to(self, person):
+        """Purposes a person is asked about: active ones of their current buildings that are
+        for one of their roles there, and any purpose they once decided on (so history,
+        receipts and withdrawal stay reachable)."""
         decided = Consent.objects.filter(person=person).values("purpose_id")
-        return self.filter(Q(building_id__in=buildings, status=rules.ACTIVE) | Q(id__in=decided))
+        offered = self.for_person(person).filter(status=rules.ACTIVE).values("pk")
+        return self.filter(Q(pk__in=offered) | Q(id__in=decided))
 
 
 class Purpose(models.Model):
@@ -64,6 +126,9 @@ class Purpose(models.Model):
         (rules.RETIRED, _("retired")),
     ]
     ALTERNATIVE_CHOICES = [(key, label) for key, label in ALTERNATIVE_LABELS.items()]
+    KIND_CHOICES = list(KIND_LABELS.items())
+    AUDIENCE_CHOICES = list(AUDIENCE_LABELS.items())
+    STORAGE_CHOICES = list(STORAGE_LABELS.items())
 
     building = models.ForeignKey(
         "portal.Building", on_delete=models.PROTECT, related_name="purposes"
@@ -75,6 +140,30 @@ class Purpose(models.Model):
         help_text=_("Why face processing is necessary for this purpose and its impact on people."),
     )
     method = models.CharField(_("method"), max_length=16, choices=METHOD_CHOICES)
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=KIND_CHOICES,
+        help_text=_(
+            "What the face data is for: portal sign-in or door access. Fixed when the purpose "
+            "is created; a template serves only purposes of its kind."
+        ),
+    )
+    audience = models.CharField(
+        _("for whom"),
+        max_length=16,
+        choices=AUDIENCE_CHOICES,
+        default=rules.AUDIENCE_BOTH,
+        help_text=_("Only people with this role in the building are asked about it."),
+    )
+    storage = models.CharField(
+        _("where face data is kept"),
+        max_length=16,
+        choices=STORAGE_CHOICES,
+        help_text=_(
+            "When face data leaves the device, each person is asked for a separate consent to that."
+        ),
+    )
     retention_days = models.PositiveIntegerField(_("retention in days"), null=True, blank=True)
     until_person_leaves = models.BooleanField(
         _("kept until the person leaves"),
@@ -122,6 +211,14 @@ class Purpose(models.Model):
             errors["alternatives"] = _(
                 "Offer at least one non-face alternative, each once, from: %(choices)s."
             ) % {"choices": ", ".join(rules.ALTERNATIVES)}
+        problem = rules.kind_problem(self.kind, self.method, self.storage)
+        if problem == "sign_in_needs_verification":
+            errors["method"] = _("Portal sign-in uses 1:1 verification.")
+        elif problem == "sign_in_leaves_device":
+            errors["storage"] = _(
+                "A photo for portal sign-in always leaves the browser: it cannot be kept on "
+                "the device only."
+            )
         if rules.retention_problem(self.retention_days, self.until_person_leaves) is not None:
             errors["retention_days"] = _(
                 "Say how long face data is kept: a number of days (at least 1), "
@@ -140,7 +237,14 @@ class Purpose(models.Model):
             data_collected=data_collected,
             retention_days=self.retention_days,
             until_person_leaves=self.until_person_leaves,
+            storage=self.storage,
         )
+
+    def leaves_device(self) -> bool:
+        return rules.leaves_device(self.storage)
+
+    def storage_consent_label(self) -> str:
+        return str(STORAGE_CONSENT_LABELS.get(self.storage, ""))
 
 
 class Notice(models.Model):
@@ -177,7 +281,21 @@ class Notice(models.Model):
         """(heading, text) pairs in the asked language, falling back to English."""
         language = (language or "en").lower()
         chosen = self.texts.get(language) or self.texts.get("en") or {}
-        return [(label, chosen.get(key, "")) for key, label in NOTICE_SECTIONS]
+        sections = [(label, chosen.get(key, "")) for key, label in NOTICE_SECTIONS]
+        storage = self.storage()
+        if storage in STORAGE_TEXTS:
+            sections.insert(3, (STORAGE_HEADING, str(STORAGE_TEXTS[storage])))
+        return sections
+
+    def storage(self) -> str | None:
+        """Where face data lives, as this notice said. Notices published before the notice
+        named it take the purpose's value while they are current (it changes only with a new
+        notice); older ones said nothing about it."""
+        if self.terms.get("storage"):
+            return self.terms["storage"]
+        if self.purpose.current_notice_id == self.pk:
+            return self.purpose.storage
+        return None
 
 
 class Assessment(models.Model):
@@ -287,6 +405,12 @@ class Consent(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True)
+    storage_consented_at = models.DateTimeField(
+        _("separate consent to face data leaving the device given at"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: not given, or withdrawn; no face data is then kept off the device."),
+    )
 
     objects = ConsentQuerySet.as_manager()
 
@@ -334,11 +458,12 @@ class ConsentEvent(models.Model):
         (rules.WITHDRAWN, _("withdrawn")),
         (rules.RENEWAL_NEEDED, _("renewal needed (the notice changed)")),
         (rules.ENDED, _("ended (left)")),
+        (rules.STORAGE_WITHDRAWN, _("consent to face data leaving the device withdrawn")),
     ]
 
     consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="events")
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(_("event"), max_length=16, choices=KIND_CHOICES)
+    kind = models.CharField(_("event"), max_length=24, choices=KIND_CHOICES)
     at = models.DateTimeField(_("at"))
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey(
@@ -347,6 +472,12 @@ class ConsentEvent(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=Consent.CHANNEL_CHOICES)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    storage_consent = models.BooleanField(
+        _("separate consent to face data leaving the device"),
+        null=True,
+        blank=True,
+        help_text=_("On a grant: whether its own box was ticked (empty when not asked)."),
+    )
 
     class Meta:
         verbose_name = _("consent event")

@@ -5,8 +5,11 @@ Receivers of `collect_personal_data` (kwargs: person) return one section, or a l
 Rows hold plain JSON values; a section without a template is shown as a table of its rows.
 """
 
+from datetime import timedelta
+
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import AuditEntry, Consent, ConsentEvent, Notification
@@ -102,6 +105,26 @@ def collect(person) -> list[dict]:
             answer = [answer]
         sections.extend(section for section in answer or () if section)
     return sections
+
+
+def summary(sections: list[dict], now) -> dict:
+    """What a person should see first, worked out from the sections themselves: what is held
+    and for which purposes until when, and who used their face in the last 30 days."""
+    rows = {section["key"]: section["rows"] for section in sections}
+    since = now - timedelta(days=30)
+
+    def recent(row) -> bool:
+        moment = parse_datetime(row.get("time") or "")
+        return moment is not None and moment >= since
+
+    used = [row for row in rows.get("face_attempts", []) if recent(row)]
+    return {
+        "consents": [row for row in rows.get("consents", []) if row["status"] == "granted"],
+        "templates": rows.get("face_templates", []),
+        "used": used,
+        "used_where": sorted({str(row.get("where") or "") for row in used} - {""}),
+        "buildings": [row["building"] for row in rows.get("memberships", []) if not row["left"]],
+    }
 
 
 def as_json(person) -> dict:

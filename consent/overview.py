@@ -42,8 +42,28 @@ class PurposeRow:
         return STATE_LABELS.get(self.state, self.state)
 
     @property
+    def storage_missing(self) -> bool:
+        """Consent given, but not the separate consent to face data leaving the device."""
+        return (
+            self.state == rules.STATE_ACTIVE
+            and self.purpose.leaves_device()
+            and self.consent is not None
+            and self.consent.storage_consented_at is None
+        )
+
+    @property
     def can_grant(self) -> bool:
-        return self.purpose.status == rules.ACTIVE and self.state != rules.STATE_ACTIVE
+        return self.purpose.status == rules.ACTIVE and (
+            self.state != rules.STATE_ACTIVE or self.storage_missing
+        )
+
+    @property
+    def can_withdraw_storage(self) -> bool:
+        return (
+            self.consent is not None
+            and self.consent.status == rules.GRANTED
+            and self.consent.storage_consented_at is not None
+        )
 
     @property
     def can_withdraw(self) -> bool:

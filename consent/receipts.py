@@ -78,4 +78,7 @@ def kantara_receipt(consent, base_url: str = "") -> dict:
         else None,
         "renewalNeededTimestamp": _epoch(consent.renewal_needed_at),
         "expiresTimestamp": _epoch(consent.expires_at),
+        # Where face data lives, and the separate consent to it leaving the device.
+        "faceDataKept": purpose.storage,
+        "offDeviceConsentTimestamp": _epoch(consent.storage_consented_at),
     }

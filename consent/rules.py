@@ -17,6 +17,31 @@ RETIRED = "retired"
 VERIFICATION = "verification"  # 1:1, the person claims who they are
 IDENTIFICATION = "identification"  # 1:N at a door
 
+# Purpose kind: what the face data is for, fixed when the purpose is created (PIPL art. 28,
+# Measures art. 4: a door template never signs anyone in to the portal, and the reverse).
+KIND_SIGN_IN = "portal_sign_in"
+KIND_DOOR = "door_access"
+KINDS = (KIND_SIGN_IN, KIND_DOOR)
+
+# Whom a purpose is for; people are asked only about purposes for one of their roles there.
+# Building admins work for the operator: a purpose for staff is for them too.
+AUDIENCE_RESIDENTS = "residents"
+AUDIENCE_STAFF = "staff"
+AUDIENCE_BOTH = "both"
+_AUDIENCE_ROLES = {
+    AUDIENCE_RESIDENTS: ("resident",),
+    AUDIENCE_STAFF: ("staff", "admin"),
+    AUDIENCE_BOTH: ("resident", "staff", "admin"),
+}
+AUDIENCES = tuple(_AUDIENCE_ROLES)
+
+# Where face data lives (Measures art. 8): on the recognition device only, on the operator's
+# own servers inside the building's network, or sent over the internet to a hosted portal.
+STORAGE_DEVICE = "device"
+STORAGE_ON_PREMISES = "on_premises"
+STORAGE_HOSTED = "hosted"
+STORAGES = (STORAGE_DEVICE, STORAGE_ON_PREMISES, STORAGE_HOSTED)
+
 # Non-face alternatives a purpose may offer; at least one is required.
 ALTERNATIVES = ("password_code", "door_code", "card", "staff_assisted")
 
@@ -26,6 +51,9 @@ REFUSED = "refused"
 WITHDRAWN = "withdrawn"
 ENDED = "ended"  # the person left the building or job
 RENEWAL_NEEDED = "renewal_needed"  # an event only: the stored status stays "granted"
+# An event only: the separate consent to face data leaving the device was withdrawn, the
+# consent to the purpose stays "granted".
+STORAGE_WITHDRAWN = "storage_withdrawn"
 
 # Effective states shown to people and computed from the stored row and the dates.
 NOT_ASKED = "not_asked"
@@ -39,7 +67,7 @@ GUARDIAN_AGE = 14
 ASSESSMENT_KEEP_YEARS = 3
 
 # The fields of a notice whose change means people must agree again.
-MATERIAL_FIELDS = ("specific_purpose", "method", "data_collected", "retention")
+MATERIAL_FIELDS = ("specific_purpose", "method", "data_collected", "retention", "storage")
 
 
 class TransitionError(ValueError):
@@ -54,6 +82,7 @@ _TRANSITIONS: dict[tuple[str | None, str], str] = {
     (GRANTED, REFUSED): REFUSED,  # refusing the renewal
     (GRANTED, WITHDRAWN): WITHDRAWN,
     (GRANTED, RENEWAL_NEEDED): GRANTED,
+    (GRANTED, STORAGE_WITHDRAWN): GRANTED,
     (GRANTED, ENDED): ENDED,
     (REFUSED, GRANTED): GRANTED,
     (REFUSED, REFUSED): REFUSED,
@@ -64,7 +93,7 @@ _TRANSITIONS: dict[tuple[str | None, str], str] = {
     (ENDED, GRANTED): GRANTED,  # the person came back
     (ENDED, REFUSED): REFUSED,
 }
-EVENTS = (GRANTED, REFUSED, WITHDRAWN, RENEWAL_NEEDED, ENDED)
+EVENTS = (GRANTED, REFUSED, WITHDRAWN, RENEWAL_NEEDED, ENDED, STORAGE_WITHDRAWN)
 
 
 def next_status(status: str | None, event: str) -> str:
@@ -184,24 +213,28 @@ def material_terms(
     data_collected: str,
     retention_days: int | None,
     until_person_leaves: bool,
-) -> dict:
+    storage: str | None = None,
+) -> dict[str, object]:
     """The terms of a notice people agree to; a change to any of them needs a new consent."""
     return {
         "specific_purpose": specific_purpose.strip(),
         "method": method,
         "data_collected": data_collected.strip(),
         "retention": [retention_days, bool(until_person_leaves)],
+        "storage": storage,
     }
 
 
-def changed_terms(old: Mapping | None, new: Mapping) -> list[str]:
+def changed_terms(old: Mapping[str, object] | None, new: Mapping[str, object]) -> list[str]:
     """Names of the material terms that differ between two notices (none for a first notice)."""
     if old is None:
         return []
     return [name for name in MATERIAL_FIELDS if old.get(name) != new.get(name)]
 
 
-def notice_change_requires_renewal(old: Mapping | None, new: Mapping) -> bool:
+def notice_change_requires_renewal(
+    old: Mapping[str, object] | None, new: Mapping[str, object]
+) -> bool:
     """A new notice version that changes purpose, method, data or retention needs renewal.
 
     Wording fixes, a new contact address or a translation do not.
@@ -292,7 +325,7 @@ def assessment_review(
     return None
 
 
-def scope_changed(old: Mapping, new: Mapping) -> bool:
+def scope_changed(old: Mapping[str, object], new: Mapping[str, object]) -> bool:
     """Whether the specific purpose or the method differs (what an assessment is about).
 
     >>> scope_changed({"specific_purpose": "Door ", "method": "verification"},
@@ -303,3 +336,101 @@ def scope_changed(old: Mapping, new: Mapping) -> bool:
         str(new.get("specific_purpose", "")).strip(),
         new.get("method"),
     )
+
+
+# Purpose binding, audience and where face data lives ----------------------------------------
+
+
+def kind_problem(kind: str, method: str, storage: str) -> str | None:
+    """Why a purpose's kind does not fit its method or storage, or None.
+
+    Portal sign-in is 1:1 (the person says who they are) and its photo always leaves the
+    browser for the portal, so it can never be "kept on the device only".
+
+    >>> kind_problem(KIND_SIGN_IN, IDENTIFICATION, STORAGE_HOSTED)
+    'sign_in_needs_verification'
+    >>> kind_problem(KIND_SIGN_IN, VERIFICATION, STORAGE_DEVICE)
+    'sign_in_leaves_device'
+    >>> kind_problem(KIND_DOOR, IDENTIFICATION, STORAGE_DEVICE) is None
+    True
+    """
+    if kind not in KINDS:
+        return "unknown_kind"
+    if storage not in STORAGES:
+        return "unknown_storage"
+    if kind == KIND_SIGN_IN and method != VERIFICATION:
+        return "sign_in_needs_verification"
+    if kind == KIND_SIGN_IN and storage == STORAGE_DEVICE:
+        return "sign_in_leaves_device"
+    return None
+
+
+def audience_roles(audience: str) -> tuple[str, ...]:
+    """The membership roles a purpose is for.
+
+    >>> audience_roles(AUDIENCE_BOTH)
+    ('resident', 'staff', 'admin')
+    """
+    return _AUDIENCE_ROLES.get(audience, ())
+
+
+def audiences_for_role(role: str) -> tuple[str, ...]:
+    """The audiences that include a role (for SQL filters).
+
+    >>> audiences_for_role("resident"), audiences_for_role("admin")
+    (('residents', 'both'), ('staff', 'both'))
+    """
+    return tuple(a for a, roles in _AUDIENCE_ROLES.items() if role in roles)
+
+
+def is_for(audience: str, roles: Iterable[str]) -> bool:
+    """Whether a purpose with this audience is for someone with these roles in its building.
+
+    >>> is_for(AUDIENCE_STAFF, {"resident"}), is_for(AUDIENCE_BOTH, {"resident", "admin"})
+    (False, True)
+    """
+    return bool(set(audience_roles(audience)) & set(roles))
+
+
+def leaves_device(storage: str) -> bool:
+    """Whether photos or templates leave the recognition device (Measures art. 8), so that the
+    person's separate consent to that is needed."""
+    return storage != STORAGE_DEVICE
+
+
+def storage_problem(storage: str, storage_consented: bool) -> str | None:
+    """Why the portal may not hold this purpose's face data for a person, or None.
+
+    Kept on the device only: the portal never holds it. Otherwise the person must have given
+    the separate consent to face data leaving the device.
+
+    >>> storage_problem(STORAGE_DEVICE, True), storage_problem(STORAGE_HOSTED, False)
+    ('device_only', 'no_storage_consent')
+    >>> storage_problem(STORAGE_ON_PREMISES, True) is None
+    True
+    """
+    if not leaves_device(storage):
+        return "device_only"
+    if not storage_consented:
+        return "no_storage_consent"
+    return None
+
+
+def device_binding_problem(
+    *, purpose_kind: str, purpose_building_id: int, device_building_id: int
+) -> str | None:
+    """Why a door device may not serve a purpose, or None: only door-access purposes of its
+    own building.
+
+    >>> device_binding_problem(purpose_kind=KIND_SIGN_IN, purpose_building_id=1,
+    ...                        device_building_id=1)
+    'not_door'
+    >>> device_binding_problem(purpose_kind=KIND_DOOR, purpose_building_id=2,
+    ...                        device_building_id=1)
+    'other_building'
+    """
+    if purpose_building_id != device_building_id:
+        return "other_building"
+    if purpose_kind != KIND_DOOR:
+        return "not_door"
+    return None

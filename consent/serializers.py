@@ -39,6 +39,9 @@ class PurposeSerializer(serializers.ModelSerializer):
             "specific_purpose",
             "necessity_and_impact",
             "method",
+            "kind",
+            "audience",
+            "storage",
             "retention_days",
             "until_person_leaves",
             "alternatives",
@@ -59,7 +62,15 @@ class PurposeSerializer(serializers.ModelSerializer):
 
 class PurposeUpdateSerializer(PurposeSerializer):
     class Meta(PurposeSerializer.Meta):
+        # The kind is fixed at creation: sending it here is refused, not ignored.
         read_only_fields = [*PurposeSerializer.Meta.read_only_fields, "building"]
+
+    def validate(self, attrs):
+        if "kind" in self.initial_data:
+            raise serializers.ValidationError(
+                {"kind": [_("The kind of a purpose is fixed when it is created.")]}
+            )
+        return super().validate(attrs)
 
 
 class NoticeTextSerializer(serializers.Serializer):
@@ -84,6 +95,8 @@ class PurposeChangesSerializer(serializers.Serializer):
     alternatives = serializers.ListField(
         child=serializers.ChoiceField(choices=rules.ALTERNATIVES), required=False
     )
+    audience = serializers.ChoiceField(choices=rules.AUDIENCES, required=False)
+    storage = serializers.ChoiceField(choices=rules.STORAGES, required=False)
 
 
 class PublishNoticeSerializer(serializers.Serializer):
@@ -130,7 +143,16 @@ class ConsentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConsentEvent
-        fields = ["id", "kind", "at", "notice", "notice_version", "actor", "channel"]
+        fields = [
+            "id",
+            "kind",
+            "at",
+            "notice",
+            "notice_version",
+            "actor",
+            "channel",
+            "storage_consent",
+        ]
 
 
 class ConsentSerializer(serializers.ModelSerializer):
@@ -159,6 +181,7 @@ class ConsentSerializer(serializers.ModelSerializer):
             "granted_by",
             "channel",
             "receipt_id",
+            "storage_consented_at",
         ]
 
     def get_state(self, consent) -> str:
@@ -214,6 +237,15 @@ class DecisionSerializer(serializers.Serializer):
 class GrantSerializer(DecisionSerializer):
     agree = serializers.BooleanField(
         help_text=_("Must be true: the person ticked the box themselves.")
+    )
+
+    storage_consent = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "The separate consent to face data leaving the device (its own unticked box), "
+            "asked when the purpose keeps face data off the device. Without it no face data "
+            "is kept; false after a true withdraws it."
+        ),
     )
 
     def validate_agree(self, value):

@@ -25,18 +25,24 @@ from consent.models import (
     Notification,
     Purpose,
 )
-from portal import clock
+from portal import clock, names
 from portal.models import Membership
 
 PURPOSE_FIELDS = (
     "name",
+    "name_en",
+    "name_zh_hans",
     "specific_purpose",
     "necessity_and_impact",
     "method",
     "retention_days",
     "until_person_leaves",
     "alternatives",
+    "audience",
+    "storage",
 )
+# The kind is chosen once, at creation: a template serves only purposes of its kind.
+CREATE_FIELDS = (*PURPOSE_FIELDS, "kind")
 ASSESSMENT_FIELDS = (
     "lawfulness_and_necessity",
     "impact_and_mitigations",
@@ -114,7 +120,7 @@ def create_purpose(building, *, actor, **fields) -> Purpose:
         building=building,
         created_at=now,
         needs_assessment_after=now,
-        **_only(fields, PURPOSE_FIELDS),
+        **names.for_creation(_only(fields, CREATE_FIELDS)),
     )
     _validated(purpose)
     purpose.save()
@@ -122,7 +128,13 @@ def create_purpose(building, *, actor, **fields) -> Purpose:
         "purpose.created",
         actor=actor,
         building=building,
-        data={"purpose": purpose.pk, "method": purpose.method},
+        data={
+            "purpose": purpose.pk,
+            "method": purpose.method,
+            "kind": purpose.kind,
+            "audience": purpose.audience,
+            "storage": purpose.storage,
+        },
     )
     return purpose
 
@@ -140,7 +152,7 @@ def update_purpose(purpose: Purpose, *, actor, **changes) -> Purpose:
             ),
         )
     before = _scope(purpose)
-    for name, value in _only(changes, PURPOSE_FIELDS).items():
+    for name, value in names.for_update(_only(changes, PURPOSE_FIELDS)).items():
         setattr(purpose, name, value)
     _validated(purpose)
     if rules.scope_changed(before, _scope(purpose)):
@@ -293,7 +305,7 @@ def publish_notice(
     if purpose.status == rules.RETIRED:
         raise ConsentError("retired", _("A retired purpose gets no new notices."))
     before = _scope(purpose)
-    for name, value in _only(changes or {}, PURPOSE_FIELDS).items():
+    for name, value in names.for_update(_only(changes or {}, PURPOSE_FIELDS)).items():
         setattr(purpose, name, value)
     _validated(purpose)
     texts = _clean_texts(texts)
@@ -493,7 +505,7 @@ def _check_actor(person, acting_guardian, today) -> None:
 
 def _decision_target(person, purpose: Purpose, notice_hash_shown: str) -> Purpose:
     purpose = Purpose.objects.select_related("current_notice", "building").get(pk=purpose.pk)
-    if not _is_member(person, purpose.building_id):
+    if not Purpose.objects.for_person(person).filter(pk=purpose.pk).exists():
         raise ConsentError("not_member", _("This purpose is not offered in your buildings."))
     if purpose.status != rules.ACTIVE or purpose.current_notice is None:
         raise ConsentError("purpose_not_active", _("This purpose is not active."))
@@ -522,7 +534,9 @@ def _evidence(channel: str, ip: str | None, user_agent: str | None) -> dict:
     return {"channel": channel, "ip": ip or None, "user_agent": (user_agent or "")[:USER_AGENT_MAX]}
 
 
-def _event(consent: Consent, kind: str, now, actor, evidence: dict) -> ConsentEvent:
+def _event(
+    consent: Consent, kind: str, now, actor, evidence: dict, storage_consent: bool | None = None
+) -> ConsentEvent:
     return ConsentEvent.objects.create(
         consent=consent,
         person_id=consent.person_id,
@@ -530,6 +544,7 @@ def _event(consent: Consent, kind: str, now, actor, evidence: dict) -> ConsentEv
         at=now,
         notice_id=consent.notice_id,
         actor=actor,
+        storage_consent=storage_consent,
         **evidence,
     )
 
@@ -547,6 +562,7 @@ def _audit_decision(event: str, consent: Consent, actor, evidence: dict) -> None
             "notice_hash": consent.notice_hash,
             "channel": evidence["channel"],
             "granted_by": consent.granted_by_id,
+            "storage_consent": consent.storage_consented_at is not None,
         },
     )
 
@@ -561,11 +577,17 @@ def grant_consent(
     user_agent: str | None,
     notice_hash: str,
     acting_guardian=None,
+    storage_consent: bool = False,
 ) -> Consent:
     """Records an explicit, separate grant tied to the exact notice version shown.
 
     A person under 14 cannot grant for themselves: their guardian must, from their own account.
-    Granting what is already active under the same notice changes nothing.
+    Granting what is already active under the same notice, with the same answer to the
+    separate question about face data leaving the device, changes nothing.
+
+    `storage_consent` is that separate answer (its own unticked box), asked only when the
+    purpose's face data leaves the device. A grant without it withdraws it: whatever face data
+    the portal holds for the purpose is deleted in this transaction.
     """
     now = clock.now()
     today = timezone.localdate(now)
@@ -581,10 +603,14 @@ def grant_consent(
     purpose = _decision_target(person, purpose, notice_hash)
     notice = purpose.current_notice
     consent = _locked_consent(person, purpose)
+    storage_asked = purpose.leaves_device()
+    storage_consent = bool(storage_consent) and storage_asked
+    had_storage_consent = consent is not None and consent.storage_consented_at is not None
     if (
         consent is not None
         and consent.notice_id == notice.pk
         and consent.state(now) == rules.STATE_ACTIVE
+        and had_storage_consent == storage_consent
     ):
         return consent
     status = rules.next_status(consent.status if consent else None, rules.GRANTED)
@@ -597,14 +623,21 @@ def grant_consent(
     consent.renewal_needed_at = None
     consent.expires_at = rules.expires_at(now, purpose.retention_days)
     consent.granted_by = acting_guardian
+    consent.storage_consented_at = now if storage_consent else None
     if consent.pk is not None:
         consent.receipt_id = uuid.uuid4()  # a new receipt for each grant
     for name, value in evidence.items():
         setattr(consent, name, value)
     consent.save()
     actor = acting_guardian or person
-    _event(consent, rules.GRANTED, now, actor, evidence)
+    _event(consent, rules.GRANTED, now, actor, evidence, storage_consent if storage_asked else None)
     _audit_decision("consent.granted", consent, actor, evidence)
+    if storage_asked and not storage_consent:
+        # Withdrawn now, or never given for face data kept before it was asked (a renewal
+        # after the separate consent was introduced): none of it may stay.
+        signals.storage_consent_withdrawn.send(
+            sender=Consent, person=person, purpose=purpose, consent=consent, actor=actor
+        )
     signals.consent_granted.send(sender=Consent, person=person, purpose=purpose, consent=consent)
     return consent
 
@@ -639,6 +672,7 @@ def refuse_consent(
     consent.decided_at = consent.refused_at = now
     consent.renewal_needed_at = None
     consent.granted_by = None
+    consent.storage_consented_at = None
     for name, value in evidence.items():
         setattr(consent, name, value)
     consent.save()
@@ -679,7 +713,16 @@ def withdraw_consent(
     consent.status = status
     consent.decided_at = consent.withdrawn_at = now
     consent.renewal_needed_at = None
-    consent.save(update_fields=["status", "decided_at", "withdrawn_at", "renewal_needed_at"])
+    consent.storage_consented_at = None
+    consent.save(
+        update_fields=[
+            "status",
+            "decided_at",
+            "withdrawn_at",
+            "renewal_needed_at",
+            "storage_consented_at",
+        ]
+    )
     _event(consent, rules.WITHDRAWN, now, actor, evidence)
     _audit_decision("consent.withdrawn", consent, actor, evidence)
     signals.consent_withdrawn.send(
@@ -689,7 +732,43 @@ def withdraw_consent(
 
 
 @transaction.atomic
-def mark_person_left(person, building, actor) -> int:
+def withdraw_storage_consent(
+    person,
+    purpose: Purpose,
+    *,
+    actor,
+    channel: str = "web",
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> Consent:
+    """Withdraws only the separate consent to face data leaving the device (Measures art. 8).
+
+    The consent to the purpose stays; the face data the portal holds for it is deleted in this
+    transaction (`storage_consent_withdrawn`), and none is kept until the person agrees again.
+    """
+    if actor.pk != person.pk:
+        _check_actor(person, actor, timezone.localdate(clock.now()))
+    now = clock.now()
+    consent = _locked_consent(person, purpose)
+    if consent is None or consent.storage_consented_at is None:
+        raise ConsentError(
+            "not_granted",
+            _("There is no consent to face data leaving the device to withdraw."),
+        )
+    consent.status = rules.next_status(consent.status, rules.STORAGE_WITHDRAWN)
+    consent.storage_consented_at = None
+    consent.save(update_fields=["status", "storage_consented_at"])
+    evidence = _evidence(channel, ip, user_agent)
+    _event(consent, rules.STORAGE_WITHDRAWN, now, actor, evidence, False)
+    _audit_decision("consent.storage_withdrawn", consent, actor, evidence)
+    signals.storage_consent_withdrawn.send(
+        sender=Consent, person=person, purpose=consent.purpose, consent=consent, actor=actor
+    )
+    return consent
+
+
+@transaction.atomic
+def mark_person_left(person, building, *, actor) -> int:
     """The person left the building or job: memberships end and their consents there end.
 
     Sends `person_left` inside the transaction (recognition deletes their face data there).
@@ -707,7 +786,11 @@ def mark_person_left(person, building, actor) -> int:
         consent.status = rules.next_status(consent.status, rules.ENDED)
         consent.decided_at = consent.ended_at = now
         consent.renewal_needed_at = None
-    Consent.objects.bulk_update(consents, ["status", "decided_at", "ended_at", "renewal_needed_at"])
+        consent.storage_consented_at = None
+    Consent.objects.bulk_update(
+        consents,
+        ["status", "decided_at", "ended_at", "renewal_needed_at", "storage_consented_at"],
+    )
     ConsentEvent.objects.bulk_create(
         ConsentEvent(
             consent=consent,

@@ -88,6 +88,11 @@ api_urlpatterns = [
     path("purposes/<int:pk>/grant/", api.GrantView.as_view(), name="consent-grant"),
     path("purposes/<int:pk>/refuse/", api.RefuseView.as_view(), name="consent-refuse"),
     path("purposes/<int:pk>/withdraw/", api.WithdrawView.as_view(), name="consent-withdraw"),
+    path(
+        "purposes/<int:pk>/withdraw-storage/",
+        api.WithdrawStorageView.as_view(),
+        name="consent-withdraw-storage",
+    ),
     path("my-data/", api.MyDataView.as_view(), name="consent-my-data"),
     path("admin/purposes/", api.AdminPurposeListView.as_view(), name="consent-admin-purposes"),
     path(

@@ -14,10 +14,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from consent import access, mydata, receipts, services
-from consent.forms import GRANT, REFUSE, DecisionForm
+from consent.forms import GRANT, REFUSE, WITHDRAW_STORAGE, DecisionForm
 from consent.models import Consent, Notice, Purpose
 from consent.overview import consent_overview
 from consent.services import ConsentError
+from portal import clock
 
 PAGE_SIZE = 50
 
@@ -92,9 +93,31 @@ def decide(request, purpose_id, ward_id=None):
                 channel="web",
                 notice_hash=form.cleaned_data["notice_hash"],
                 acting_guardian=guardian,
+                storage_consent=form.cleaned_data["storage_consent"],
                 **evidence(request),
             )
             messages.success(request, _("Consent given for “%(p)s”.") % {"p": purpose})
+            if purpose.leaves_device() and not form.cleaned_data["storage_consent"]:
+                messages.info(
+                    request,
+                    _(
+                        "You did not agree to your face data leaving the device, so no face "
+                        "data is kept for “%(p)s”. You can agree to that later here."
+                    )
+                    % {"p": purpose},
+                )
+        elif action == WITHDRAW_STORAGE:
+            services.withdraw_storage_consent(
+                subject, purpose, actor=request.user, channel="web", **evidence(request)
+            )
+            messages.success(
+                request,
+                _(
+                    "Your consent to face data leaving the device is withdrawn for “%(p)s”. "
+                    "Face data for it has been deleted; your other choices stay as they were."
+                )
+                % {"p": purpose},
+            )
         elif action == REFUSE:
             services.refuse_consent(
                 subject,
@@ -176,7 +199,9 @@ def receipt_json(request, consent_id):
 @never_cache
 @login_required
 def my_data(request):
-    return render(request, "consent/my_data.html", {"sections": mydata.collect(request.user)})
+    sections = mydata.collect(request.user)
+    summary = mydata.summary(sections, clock.now())
+    return render(request, "consent/my_data.html", {"sections": sections, "summary": summary})
 
 
 @never_cache

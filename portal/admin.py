@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from modeltranslation.admin import TranslationAdmin
 
 from portal.models import Building, Membership, User
 
@@ -16,5 +17,7 @@ class PortalUserAdmin(UserAdmin):
 
 
 @admin.register(Building)
-class BuildingAdmin(admin.ModelAdmin):
+class BuildingAdmin(TranslationAdmin):
+    """Name and handler in English and Simplified Chinese, as residents read them."""
+
     list_display = ["name", "handler_name"]

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.dispatch import Signal
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import rules
-from portal.models import Building, Membership, User
+from portal.models import Building, Membership, SealedTOTPDevice, User
 
 DEMO_BUILDING = "Harbour View Residences"
 DEMO_PEOPLE = [
@@ -32,7 +31,7 @@ class DemoCredential:
 
 
 def demo_loaded() -> bool:
-    return Building.objects.filter(name=DEMO_BUILDING).exists()
+    return Building.objects.filter(name_en=DEMO_BUILDING).exists()
 
 
 @transaction.atomic
@@ -42,6 +41,8 @@ def load_demo() -> list[DemoCredential]:
         name=DEMO_BUILDING,
         address="1 Harbour Road",
         handler_name="Harbour View Property Management Co., Ltd.",
+        name_zh_hans="\u6d77\u666f\u82d1",
+        handler_name_zh_hans="\u6d77\u666f\u7269\u4e1a\u7ba1\u7406\u6709\u9650\u516c\u53f8",
         handler_contact="privacy@harbourview.example, +86 21 5555 0100",
     )
     credentials = []
@@ -51,7 +52,7 @@ def load_demo() -> list[DemoCredential]:
             username=username, password=password, first_name=first, last_name=last
         )
         Membership.objects.create(user=user, building=building, role=role)
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
         credentials.append(
             DemoCredential(
                 username=username,

@@ -5,6 +5,7 @@ deployment stops the process at start with a message naming the variable.
 """
 
 import os
+from collections.abc import Mapping
 from datetime import date
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,12 +14,12 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-def env_str(name: str, default: str = "", environ: dict | None = None) -> str:
-    environ = os.environ if environ is None else environ
-    return environ.get(name, default).strip()
+def env_str(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
+    source = os.environ if environ is None else environ
+    return source.get(name, default).strip()
 
 
-def env_bool(name: str, default: bool, environ: dict | None = None) -> bool:
+def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
     raw = env_str(name, "", environ).lower()
     if raw == "":
         return default
@@ -34,7 +35,7 @@ def env_int(
     default: int,
     minimum: int | None = None,
     maximum: int | None = None,
-    environ: dict | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> int:
     raw = env_str(name, "", environ)
     if raw == "":
@@ -52,7 +53,7 @@ def env_float(
     default: float,
     minimum: float | None = None,
     maximum: float | None = None,
-    environ: dict | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> float:
     raw = env_str(name, "", environ)
     if raw == "":
@@ -67,7 +68,7 @@ def env_float(
     return value
 
 
-def env_list(name: str, default: list[str], environ: dict | None = None) -> list[str]:
+def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
     raw = env_str(name, "", environ)
     if raw == "":
         return list(default)
@@ -77,7 +78,9 @@ def env_list(name: str, default: list[str], environ: dict | None = None) -> list
     return items
 
 
-def env_dates(name: str, default: list[date], environ: dict | None = None) -> list[date]:
+def env_dates(
+    name: str, default: list[date], environ: Mapping[str, str] | None = None
+) -> list[date]:
     """Comma-separated ISO dates (2026-10-01,2026-10-02), sorted; a bad one stops the start."""
     items = env_list(name, [], environ)
     if not items:
@@ -93,7 +96,9 @@ def env_dates(name: str, default: list[date], environ: dict | None = None) -> li
     return sorted(set(days))
 
 
-def env_choice(name: str, default: str, choices: set[str], environ: dict | None = None) -> str:
+def env_choice(
+    name: str, default: str, choices: set[str], environ: Mapping[str, str] | None = None
+) -> str:
     raw = env_str(name, "", environ)
     if raw == "":
         return default
@@ -103,7 +108,7 @@ def env_choice(name: str, default: str, choices: set[str], environ: dict | None 
     return raw
 
 
-def _check_range(name, value, minimum, maximum) -> None:
+def _check_range(name: str, value: float, minimum: float | None, maximum: float | None) -> None:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
     if maximum is not None and value > maximum:

@@ -2,6 +2,22 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
+def name_fields() -> tuple[forms.CharField, forms.CharField]:
+    """A name that admins type for residents to read: English, and Simplified Chinese."""
+    return (
+        forms.CharField(label=_("Name in English"), max_length=200),
+        forms.CharField(
+            label=_("Name in Simplified Chinese"),
+            max_length=200,
+            required=False,
+            help_text=_(
+                "Shown to people who read the portal in Chinese. Without it they see the "
+                "English name, marked as not translated."
+            ),
+        ),
+    )
+
+
 class PasswordSignInForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
@@ -13,6 +29,15 @@ class PasswordSignInForm(forms.Form):
         strip=False,
         max_length=256,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ConfirmPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
 
 

@@ -3,6 +3,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 _OPEN_PREFIXES = ("/accounts/", "/static/", "/i18n/")
@@ -99,3 +100,24 @@ class RequestBodyLimitMiddleware:
                 _("The photo is too large. Please send a smaller one."),
             )
         return self.get_response(request)
+
+
+class ApiGuardMiddleware:
+    """Under /api/: a query string with a NUL byte is a 400 in the portal's error shape (the
+    database would refuse it with a 500 further in), and every answer, personal by nature
+    (my data, consents, receipts, door answers), carries Cache-Control: no-store."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/v1/"):
+            return self.get_response(request)
+        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            response = error_response(
+                request, 400, "invalid", _("Bad request"), _("The request is malformed.")
+            )
+        else:
+            response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response

@@ -1,8 +1,16 @@
+import secrets
+import time
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import rules
+from portal.keyring import fernet
 
 
 class User(AbstractUser):
@@ -94,11 +102,14 @@ class Membership(models.Model):
 
 
 class Throttle(models.Model):
-    """Consecutive failures per scope and key (a hashed username, IP, device or account)."""
+    """Failures per scope and key (a hashed username, IP, device or account): `score` decays
+    (halves every SIGNIN_DECAY_SECONDS from `scored_at`), `failures` is the plain count."""
 
     scope = models.CharField(max_length=32)
     key = models.CharField(max_length=64)
     failures = models.PositiveIntegerField(default=0)
+    score = models.FloatField(default=0.0)
+    scored_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,3 +118,55 @@ class Throttle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key[:8]}"
+
+
+class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP, RFC 6238) whose seed is kept encrypted with the portal's
+    key ring (FACE_ENCRYPTION_KEYS, rotated by `rotate_totp_keys`): a database dump holds no
+    usable second-factor secret. Verification is django-otp's own TOTPDevice code."""
+
+    sealed_key = models.BinaryField()
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+
+    @classmethod
+    def create_for(cls, user, name, *, confirmed: bool) -> "SealedTOTPDevice":
+        device = cls(user=user, name=name, confirmed=confirmed)
+        device.set_key(secrets.token_bytes(20))
+        device.save()
+        return device
+
+    def set_key(self, raw: bytes) -> None:
+        self.sealed_key = fernet().encrypt(raw)
+
+    @property
+    def bin_key(self) -> bytes:
+        return fernet().decrypt(bytes(self.sealed_key))
+
+    def reseal(self) -> None:
+        """Re-encrypts the seed with the newest key (the caller saves)."""
+        self.sealed_key = fernet().rotate(bytes(self.sealed_key))
+
+    def was_used_already(self, token: str) -> bool:
+        """Is `token` this device's current code, already used (a TOTP code opens once)?"""
+        try:
+            number = int(token)
+        except ValueError:
+            return False
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        return totp.verify(number, self.tolerance) and totp.t() <= self.last_t
+
+    verify_token = TOTPDevice.verify_token
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)

@@ -71,7 +71,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "modeltranslation",  # before the admin, so its admin knows the translated fields
+    "portal.admin_site.PortalAdminConfig",  # Django's admin behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.ApiGuardMiddleware",
     "portal.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -153,6 +155,14 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["portal.formats"]
+
+# Names that admins type (buildings, handlers, purposes, locations, devices) have an English
+# and a Simplified Chinese value; pages show the reader's. A missing one falls back to the
+# other language and is marked on the page (see portal.translation).
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "zh-hans")}
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -192,6 +202,24 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 SIGNIN_FREE_FAILURES = env_int("SIGNIN_FREE_FAILURES", 5, minimum=1)
 SIGNIN_LOCK_SECONDS = env_int("SIGNIN_LOCK_SECONDS", 60, minimum=1)
 SIGNIN_LOCK_MAX_SECONDS = env_int("SIGNIN_LOCK_MAX_SECONDS", 3600, minimum=1)
+# Failure scores halve every SIGNIN_DECAY_SECONDS (a sliding window, not a lifetime tally).
+SIGNIN_DECAY_SECONDS = env_int("SIGNIN_DECAY_SECONDS", 900, minimum=1)
+# A browser that completed password + second factor keeps a signed device cookie for this
+# long; its own failures are counted apart and slow it for at most SIGNIN_TRUSTED_MAX_SECONDS.
+TRUSTED_DEVICE_DAYS = env_int("TRUSTED_DEVICE_DAYS", 180, minimum=1)
+SIGNIN_TRUSTED_MAX_SECONDS = env_int("SIGNIN_TRUSTED_MAX_SECONDS", 60, minimum=1)
+# Proxies in front of the portal that append to X-Forwarded-For (0: use the socket address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Face sign-in only in a browser trusted for the account; true relaxes it for shared kiosks.
+FACE_SIGNIN_ANY_BROWSER = env_bool("FACE_SIGNIN_ANY_BROWSER", False)
+# An account enrols a second factor only this soon after re-entering its password.
+SECOND_FACTOR_REAUTH_SECONDS = env_int("SECOND_FACTOR_REAUTH_SECONDS", 300, minimum=30)
+# Longest wait a door keypad imposes between codes after many wrong ones (it never locks).
+DOOR_KEYPAD_MAX_WAIT_SECONDS = env_int("DOOR_KEYPAD_MAX_WAIT_SECONDS", 10, minimum=1, maximum=60)
+# django-otp's own per-device throttle doubles without a cap and is shared by every route
+# that checks a code; the portal's own counters above replace it.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Face consent portal")
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
@@ -280,6 +308,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -5,7 +5,7 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
@@ -18,11 +18,11 @@ from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import signin
-from portal.forms import CodeForm, PasswordSignInForm
+from portal import signin, trusted
+from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
+from portal.models import SealedTOTPDevice, User
 
 BACKUP_CODES = 10
 
@@ -46,16 +46,15 @@ def login_password(request):
     form = PasswordSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        ip = signin.client_ip(request)
-        wait = signin.check_password_throttle(username, ip)
+        named = User.objects.filter(username=username).first()
+        found = signin.counters(request, "password", named, username)
+        wait = signin.seconds_to_wait(found)
         if wait:
             form.add_error(None, signin.locked_message(wait))
         else:
-            from django.contrib.auth import authenticate
-
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                wait = signin.password_failed(username, ip)
+                wait = signin.count_failure(found)
                 form.add_error(
                     None,
                     signin.locked_message(wait)
@@ -63,7 +62,8 @@ def login_password(request):
                     else _("The username or password is not correct."),
                 )
             else:
-                signin.throttle.reset("password-user", username.lower())
+                signin.clear(found)
+                signin.mark_password_checked(request, user)
                 if signin.has_second_factor(user):
                     signin.start_pending(request, user, next_url)
                     return redirect("portal:login-code")
@@ -71,7 +71,11 @@ def login_password(request):
                 if user.second_factor_required():
                     return redirect("portal:two-factor")
                 return redirect(next_url)
-    return render(request, "portal/login.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "portal/login.html",
+        {"form": form, "next": next_url, "face_offered": signin.face_offered(request)},
+    )
 
 
 @sensitive_post_parameters("code")
@@ -83,10 +87,12 @@ def login_code(request):
         return redirect("portal:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device, error = signin.verify_code(user, form.cleaned_data["code"])
+        device, error = signin.verify_code(request, user, form.cleaned_data["code"])
         if device is not None:
             signin.finish(request, user, device)
-            return redirect(next_url or "portal:home")
+            response = redirect(next_url or "portal:home")
+            trusted.remember(request, response, user.pk)
+            return response
         form.add_error("code", error)
     return render(request, "portal/login_code.html", {"form": form})
 
@@ -109,12 +115,14 @@ def _qr_svg(data: str) -> str:
 @login_required
 def two_factor(request):
     user = request.user
-    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    confirmed = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
         return render(request, "portal/two_factor_done.html", {"device": confirmed})
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if not signin.password_recently_checked(request, user):
+        return _confirm_password(request)
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+        device = SealedTOTPDevice.create_for(user, _("Authenticator app"), confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
@@ -130,6 +138,31 @@ def two_factor(request):
         "portal/two_factor.html",
         {"form": form, "qr": _qr_svg(device.config_url), "secret": secret},
     )
+
+
+@sensitive_post_parameters("password")
+def _confirm_password(request):
+    """A new second factor is enrolled only within SECOND_FACTOR_REAUTH_SECONDS of the
+    password typed again: a session alone (a face sign-in, a borrowed browser) never gets
+    a fresh authenticator secret. Wrong passwords count like sign-in failures."""
+    user = request.user
+    form = ConfirmPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = signin.counters(request, "password", user, user.username)
+        wait = signin.seconds_to_wait(found)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        elif user.check_password(form.cleaned_data["password"]):
+            signin.clear(found)
+            signin.mark_password_checked(request, user)
+            return redirect("portal:two-factor")
+        else:
+            wait = signin.count_failure(found)
+            form.add_error(
+                "password",
+                signin.locked_message(wait) if wait else _("The password is not correct."),
+            )
+    return render(request, "portal/two_factor_password.html", {"form": form})
 
 
 def _new_backup_codes(user) -> list[str]:

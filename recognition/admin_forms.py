@@ -3,7 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import name_fields
 from recognition import policy
+from recognition.devices import BINDING_REFUSALS, binding_problem
 from recognition.locations import PUBLIC_AREA_NEEDS
 
 
@@ -29,7 +31,7 @@ def placement_refusal(location) -> list[str]:
 
 class LocationForm(forms.Form):
     building = forms.TypedChoiceField(label=_("Building"), coerce=int)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name, name_zh_hans = name_fields()
     kind = forms.ChoiceField(
         label=_("Type of place"),
         choices=policy.LOCATION_TYPES,
@@ -80,7 +82,7 @@ class PurposeChoiceField(forms.ModelChoiceField):
 
 class DeviceForm(forms.Form):
     location = LocationChoiceField(label=_("Location"), queryset=None)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name, name_zh_hans = name_fields()
     purpose = PurposeChoiceField(
         label=_("Face purpose"),
         queryset=None,
@@ -107,6 +109,8 @@ class DeviceForm(forms.Form):
     def clean(self):
         data = super().clean()
         location, purpose = data.get("location"), data.get("purpose")
-        if location and purpose and purpose.building_id != location.building_id:
-            self.add_error("purpose", _("The purpose belongs to another building."))
+        if location and purpose:
+            problem = binding_problem(purpose, location.building_id)
+            if problem is not None:
+                self.add_error("purpose", BINDING_REFUSALS[problem])
         return data

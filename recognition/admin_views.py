@@ -98,6 +98,7 @@ def location_create(request):
 def location_edit(request, location_id):
     location = _location_or_404(request.user, location_id)
     initial = {name: getattr(location, name) for name in locations.FIELDS}
+    initial["name"] = location.name_en
     form = LocationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -120,6 +121,7 @@ def _device_form(request, building_ids):
         .select_related("building")
         .order_by("building__name", "name"),
         purposes=Purpose.objects.for_buildings(building_ids)
+        .filter(kind=consent_rules.KIND_DOOR)
         .exclude(status=consent_rules.RETIRED)
         .select_related("building")
         .order_by("building__name", "name"),
@@ -167,11 +169,11 @@ def device_register(request):
                 form.cleaned_data["name"],
                 form.cleaned_data["purpose"],
                 actor=request.user,
+                name_zh_hans=form.cleaned_data["name_zh_hans"],
             )
         except devices.DeviceRefused as refused:
-            form.add_error(
-                "location" if refused.code == "location_not_allowed" else None, refused.message
-            )
+            fields = {"location_not_allowed": "location", "wrong_building": "purpose"}
+            form.add_error(fields.get(refused.code, "purpose"), refused.message)
         else:
             return _key_page(request, device, key, registered=True)
     return render(

@@ -151,6 +151,8 @@ def _purpose(device: Device):
         "id": purpose.pk,
         "name": purpose.name,
         "method": purpose.method,
+        "kind": purpose.kind,
+        "storage": purpose.storage,
         "status": purpose.status,
     }
 

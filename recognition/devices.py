@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from consent import audit
-from portal import clock
+from consent import rules as consent_rules
+from portal import clock, names
 from recognition.models import Device
 
 PREFIX_BYTES = 6  # 12 hex characters, the width of Device.key_prefix
@@ -70,18 +71,49 @@ def check_placement(location) -> None:
         raise DeviceRefused("location_not_allowed", placement.reason)
 
 
-def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
+BINDING_REFUSALS = {
+    "other_building": _("The purpose belongs to another building."),
+    "not_door": _(
+        "A door device serves only door-access purposes: face data given for portal sign-in "
+        "never opens a door."
+    ),
+}
+
+
+def binding_problem(purpose, building_id: int) -> str | None:
+    """Why a device of `building_id` may not serve `purpose` (None: it may, or no purpose)."""
+    if purpose is None:
+        return None
+    return consent_rules.device_binding_problem(
+        purpose_kind=purpose.kind,
+        purpose_building_id=purpose.building_id,
+        device_building_id=building_id,
+    )
+
+
+def check_binding(purpose, building_id: int) -> None:
+    problem = binding_problem(purpose, building_id)
+    if problem is not None:
+        code = "wrong_building" if problem == "other_building" else "wrong_kind"
+        raise DeviceRefused(code, BINDING_REFUSALS[problem])
+
+
+def register_device(
+    location, name: str, purpose, *, actor, name_zh_hans: str = ""
+) -> tuple[Device, str]:
     """Registers a device at an allowed location and returns it with its key (shown once).
 
     `purpose` is the face purpose the device serves (None for a device without a camera);
     every device accepts the code route whatever its purpose.
     """
     check_placement(location)
-    if purpose is not None and purpose.building_id != location.building_id:
-        raise DeviceRefused("wrong_building", _("The purpose belongs to another building."))
+    check_binding(purpose, location.building_id)
     with transaction.atomic():
         device = Device(
-            building_id=location.building_id, location=location, name=name, purpose=purpose
+            building_id=location.building_id,
+            location=location,
+            purpose=purpose,
+            **names.for_creation({"name": name, "name_zh_hans": name_zh_hans or None}),
         )
         key = _set_new_key(device)
         device.full_clean()
@@ -99,7 +131,7 @@ def register_device(location, name: str, purpose, actor) -> tuple[Device, str]:
     return device, key
 
 
-def rotate_device_key(device: Device, actor) -> str:
+def rotate_device_key(device: Device, *, actor) -> str:
     """Gives the device a new key (shown once); the old one stops working at once."""
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)
@@ -117,7 +149,7 @@ def rotate_device_key(device: Device, actor) -> str:
     return key
 
 
-def revoke_device(device: Device, actor) -> Device:
+def revoke_device(device: Device, *, actor) -> Device:
     """Stops the device's key for good. Revoking twice changes nothing."""
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)

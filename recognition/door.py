@@ -3,11 +3,16 @@ open with a code (the person's door code or one-time code). Every call leaves on
 row (device, method, result, distance, time; never an image) and answers with a small dict.
 
 The code route is open at every device, whatever its purpose, and is throttled under its own
-scopes, so a face route locked after failures never blocks it. Face answers are computed in
+scopes, so a face route locked after failures never blocks it. Person counters are kept per
+(device, person) and only for members of the device's building: no device of another building
+can touch a resident, and a locked person at one door is not locked at the next. A keypad under
+attack is slowed (at most DOOR_KEYPAD_MAX_WAIT_SECONDS between checks), never locked, so a
+valid door code opens after a few seconds at worst. Face answers are computed in
 the worker (`recognition.tasks`); the code route needs no worker and runs in the web process.
 """
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 
@@ -46,12 +51,29 @@ def device_free_failures() -> int:
     return settings.SIGNIN_FREE_FAILURES * 4
 
 
+def _person_key(device: Device, person_id) -> str:
+    return f"{device.pk}:{person_id}"
+
+
+def _keypad_options() -> dict:
+    """A keypad's wrong codes slow it down, a second at first, never more than
+    DOOR_KEYPAD_MAX_WAIT_SECONDS: brute force stays slow, the next resident waits seconds."""
+    return {
+        "free_failures": device_free_failures(),
+        "base_seconds": 1,
+        "max_seconds": settings.DOOR_KEYPAD_MAX_WAIT_SECONDS,
+    }
+
+
 def face_offered(device: Device, *, identification: bool) -> bool:
     """May this device use faces now? Identification needs a 1:N purpose; verification any."""
     purpose = device.purpose
     if purpose is None or purpose.status != consent_rules.ACTIVE:
         return False
     if purpose.building_id != device.building_id or not device.location.placement().allowed:
+        return False
+    if purpose.kind != consent_rules.KIND_DOOR or not consent_rules.leaves_device(purpose.storage):
+        # Sign-in templates never open a door; data kept on the device only never reaches us.
         return False
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
@@ -98,10 +120,17 @@ def _locked(keys: list[tuple[str, str]]) -> int:
     return max((throttle.seconds_locked(scope, key) for scope, key in keys), default=0)
 
 
-def _failed(device: Device, device_scope: str, person_scope: str, person_id) -> None:
-    throttle.record_failure(device_scope, str(device.pk), free_failures=device_free_failures())
-    if person_id is not None:
-        throttle.record_failure(person_scope, str(person_id))
+def _failed(device: Device, device_scope: str, person_scope: str, person_id, member) -> None:
+    """Counts a failure for the device, and for (device, person) only when the person named
+    belongs to the device's building."""
+    if device_scope == CODE_DEVICE:
+        throttle.record_failure(device_scope, str(device.pk), **_keypad_options())
+    else:
+        throttle.record_failure(device_scope, str(device.pk), free_failures=device_free_failures())
+    if member:
+        throttle.record_failure(
+            person_scope, _person_key(device, person_id), half_life=throttle.CODE_HALF_LIFE
+        )
 
 
 def _door_attempt(device: Device, *, method: str, **fields) -> Attempt:
@@ -170,7 +199,7 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
     if matched:
         throttle.reset(FACE_DEVICE, str(device.pk))
         return answer(attempt)
-    _failed(device, FACE_DEVICE, FACE_PERSON, None)
+    _failed(device, FACE_DEVICE, FACE_PERSON, None, False)
     return answer(attempt, NOT_RECOGNISED)
 
 
@@ -190,7 +219,10 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
     if not face_offered(device, identification=False):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
         return answer(attempt, NOT_OFFERED)
-    wait = _locked([(FACE_DEVICE, str(device.pk)), (FACE_PERSON, str(person_id))])
+    keys = [(FACE_DEVICE, str(device.pk))]
+    if member:
+        keys.append((FACE_PERSON, _person_key(device, person_id)))
+    wait = _locked(keys)
     if wait:
         attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
         return answer(attempt, face_locked_message(wait), retry_after=wait)
@@ -227,37 +259,46 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
             data={"channel": Attempt.DOOR, "device": device.pk, "attempt": attempt.pk},
         )
     if matched:
-        throttle.reset(FACE_PERSON, str(person_id))
+        throttle.reset(FACE_PERSON, _person_key(device, person_id))
         throttle.reset(FACE_DEVICE, str(device.pk))
         return answer(attempt)
-    _failed(device, FACE_DEVICE, FACE_PERSON, person_id)
+    _failed(device, FACE_DEVICE, FACE_PERSON, person_id, member)
     return answer(attempt, NOT_RECOGNISED)
 
 
 def _one_time_code_matches(person_id: int, code: str) -> bool:
+    """The person's one-time code, checked under the door's own counters: django-otp's
+    per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0), so nothing sent at a door can
+    slow the person's code on the web page."""
     from portal.models import User
 
     person = User.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
         return False
-    for otp_device in devices_for_user(person, confirmed=True):
-        allowed, _extra = otp_device.verify_is_allowed()
-        if allowed and otp_device.verify_token(code):
-            return True
-    return False
+    with transaction.atomic():
+        return any(
+            otp_device.verify_token(code)
+            for otp_device in devices_for_user(person, confirmed=True, for_verify=True)
+        )
 
 
 def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:
     """The non-face route, at every device: a live door code of a person of this building,
     or the one-time code (authenticator app or backup code) of the person named.
 
-    Throttled per device, and per person when one is named, under scopes of its own.
+    Throttled per device (slowed, never locked), and per (device, person) when a member of
+    the building is named, under scopes of its own.
     """
+    with throttle.held(CODE_DEVICE, str(device.pk)):  # one code at a time per keypad
+        return _open_with_code(device, code, person_id)
+
+
+def _open_with_code(device: Device, code: str, person_id: int | None) -> dict:
     member = is_member(person_id, device.building_id)
     logged_person = person_id if member else None
     keys = [(CODE_DEVICE, str(device.pk))]
-    if person_id is not None:
-        keys.append((CODE_PERSON, str(person_id)))
+    if member:
+        keys.append((CODE_PERSON, _person_key(device, person_id)))
     wait = _locked(keys)
     if wait:
         attempt = _door_attempt(
@@ -272,14 +313,12 @@ def open_with_code(device: Device, code: str, person_id: int | None = None) -> d
     elif member and _one_time_code_matches(person_id, code):
         opened_by, detail = person_id, ONE_TIME_CODE
     if opened_by is not None:
-        for scope, key in keys:
-            throttle.reset(scope, key)
-        throttle.reset(CODE_PERSON, str(opened_by))
+        throttle.reset(CODE_PERSON, _person_key(device, opened_by))
         attempt = _door_attempt(
             device, method=Attempt.CODE, result=Attempt.MATCH, person_id=opened_by, detail=detail
         )
         return answer(attempt)
-    _failed(device, CODE_DEVICE, CODE_PERSON, person_id)
+    _failed(device, CODE_DEVICE, CODE_PERSON, person_id, member)
     attempt = _door_attempt(
         device, method=Attempt.CODE, result=Attempt.NO_MATCH, person_id=logged_person
     )

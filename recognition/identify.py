@@ -222,7 +222,7 @@ def warm(model_id: str, keep: Callable[[int], bool] | None = None) -> int:
     held = 0
     for building_id, purpose_id in (
         Purpose.objects.active()
-        .filter(method=consent_rules.IDENTIFICATION)
+        .filter(method=consent_rules.IDENTIFICATION, kind=consent_rules.KIND_DOOR)
         .values_list("building_id", "pk")
     ):
         if keep is None or keep(building_id):

@@ -3,6 +3,7 @@
 
 import base64
 import logging
+import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
@@ -42,6 +43,7 @@ def submit(task, *args, image: bytes, queue: str | None = None):
 
 def run(task, *args, image: bytes, queue: str | None = None) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
+    started = time.monotonic()
     result = submit(task, *args, image=image, queue=queue)
     try:
         # propagate=False: a task that failed, expired unstarted or was lost with its worker
@@ -55,6 +57,11 @@ def run(task, *args, image: bytes, queue: str | None = None) -> dict:
             result.forget()
         except (*BROKER_ERRORS, RuntimeError, NotImplementedError):
             pass
+    if time.monotonic() - started > deadline:
+        # Celery's result consumer checks the timeout only between waits of up to a second, so
+        # an answer can come in after the deadline; it is refused like no answer at all.
+        log.warning("face task answered after its deadline")
+        raise FaceUnavailable
     if not isinstance(answer, dict):
         log.warning("face task failed: %s", answer.__class__.__name__)
         raise FaceUnavailable

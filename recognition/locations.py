@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from consent import audit
+from portal import names
 from recognition import policy
 from recognition.models import Location
 
-FIELDS = ("name", "kind", "security_justification", "sign_confirmed")
+FIELDS = ("name", "name_en", "name_zh_hans", "kind", "security_justification", "sign_confirmed")
 
 
 class LocationRefused(Exception):
@@ -63,7 +64,7 @@ def create_location(building, *, actor, **fields) -> Location:
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise ValueError(f"unknown location fields: {sorted(unknown)}")
-    location = Location(building=building, **fields)
+    location = Location(building=building, **names.for_creation(fields))
     _check(location)
     location.save()
     _record("location.created", location, actor)
@@ -78,7 +79,7 @@ def update_location(location: Location, *, actor, **changes) -> Location:
     if unknown:
         raise ValueError(f"unknown location fields: {sorted(unknown)}")
     location = Location.objects.select_for_update().get(pk=location.pk)
-    for name, value in changes.items():
+    for name, value in names.for_update(changes).items():
         setattr(location, name, value)
     _check(location)
     placement = location.placement()

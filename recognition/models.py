@@ -63,6 +63,11 @@ class Device(models.Model):
             raise ValidationError({"location": placement.reason})
         if self.location.building_id != self.building_id:
             raise ValidationError({"location": _("The location is in another building.")})
+        from recognition.devices import BINDING_REFUSALS, binding_problem
+
+        problem = binding_problem(self.purpose, self.building_id)
+        if problem is not None:
+            raise ValidationError({"purpose": BINDING_REFUSALS[problem]})
 
 
 class FaceTemplateQuerySet(models.QuerySet):
@@ -148,6 +153,12 @@ class Attempt(models.Model):
     FACE = "face"
     CODE = "code"
     METHOD_CHOICES = [(FACE, _("face")), (CODE, _("one-time code"))]
+    # How a code attempt that opened was answered (`detail`), in words: a door code and an
+    # authenticator code are different things to the person reading their log.
+    CODE_KINDS = {
+        "door_code": _("door code"),
+        "one_time_code": _("one-time code (authenticator or backup code)"),
+    }
     MATCH = "match"
     NO_MATCH = "no_match"
     REJECTED = "rejected"
@@ -202,6 +213,11 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.method}/{self.result}"
+
+    def method_label(self) -> str:
+        if self.method == self.CODE and self.detail in self.CODE_KINDS:
+            return str(self.CODE_KINDS[self.detail])
+        return str(self.get_method_display())
 
 
 class PurgeRecord(models.Model):

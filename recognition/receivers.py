@@ -4,7 +4,12 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from consent.mydata import collect_personal_data
-from consent.signals import consent_withdrawn, person_left, purpose_retired
+from consent.signals import (
+    consent_withdrawn,
+    person_left,
+    purpose_retired,
+    storage_consent_withdrawn,
+)
 from recognition import identify
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.purge import face_template_items
@@ -19,6 +24,18 @@ def delete_on_withdrawal(sender, person, purpose, **kwargs) -> None:
         reason=PurgeRecord.WITHDRAWN,
         trigger="request",
         actor=person,
+        building=purpose.building,
+    )
+
+
+@receiver(storage_consent_withdrawn, dispatch_uid="recognition.delete_on_storage_withdrawal")
+def delete_on_storage_withdrawal(sender, person, purpose, **kwargs) -> None:
+    """Without the separate consent to face data leaving the device, the portal keeps none."""
+    delete_templates(
+        FaceTemplate.objects.filter(person=person, purpose=purpose),
+        reason=PurgeRecord.WITHDRAWN,
+        trigger="request",
+        actor=kwargs.get("actor", person),
         building=purpose.building,
     )
 
@@ -85,7 +102,7 @@ def personal_data(sender, person, **kwargs) -> list[dict]:
                 {
                     "time": a.created_at.isoformat(),
                     "where": a.device.name if a.device else a.get_channel_display(),
-                    "method": a.get_method_display(),
+                    "method": a.method_label(),
                     "result": a.get_result_display(),
                     "purpose": a.purpose.name if a.purpose else None,
                 }

@@ -80,6 +80,8 @@ class NamedSerializer(serializers.Serializer):
 
 class DevicePurposeSerializer(NamedSerializer):
     method = serializers.CharField()
+    kind = serializers.CharField()
+    storage = serializers.CharField()
     status = serializers.CharField()
 
 

@@ -2,10 +2,11 @@
 with no biometric content (ids, model name, counts; never an image, embedding or distance)."""
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from consent import audit
+from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
@@ -29,27 +30,60 @@ NO_CONSENT = _(
 )
 
 
+NO_STORAGE_CONSENT = _(
+    "Your face data for this purpose would leave the device, and you have not separately "
+    "agreed to that, so no face can be enrolled. You can agree on the My consents page, or "
+    "keep using your other ways in."
+)
+DEVICE_ONLY = _(
+    "Face data for this purpose is kept on the recognition device only, so it is enrolled "
+    "there, never through this portal."
+)
+
 ENROLLED = _("Your face is enrolled.")
 
 
+def _storage_allowed():
+    """Consents under which the portal may hold face data (SQL form of rules.storage_problem):
+    the purpose's face data leaves the device and the person separately agreed to that."""
+    return Q(storage_consented_at__isnull=False) & ~Q(purpose__storage=consent_rules.STORAGE_DEVICE)
+
+
 def face_purposes_for(person):
-    """Active purposes of the person's buildings that they hold an active consent for."""
+    """Active purposes of the person's buildings, for one of their roles there, whose face
+    data the portal may hold under the person's active consent."""
+    consents = Consent.objects.active().filter(_storage_allowed(), person=person)
     return (
         Purpose.objects.active()
-        .filter(building_id__in=person.building_ids())
-        .filter(pk__in=Consent.objects.active().filter(person=person).values("purpose_id"))
+        .for_person(person)
+        .filter(pk__in=consents.values("purpose_id"))
         .select_related("building")
         .order_by("name")
     )
 
 
+def _storage_refusal(purpose: Purpose, consent: Consent) -> FaceRefused | None:
+    problem = consent_rules.storage_problem(
+        purpose.storage, consent.storage_consented_at is not None
+    )
+    if problem == "device_only":
+        return FaceRefused("device_only", DEVICE_ONLY)
+    if problem == "no_storage_consent":
+        return FaceRefused("no_storage_consent", NO_STORAGE_CONSENT)
+    return None
+
+
 def check_can_enrol(person, purpose: Purpose) -> None:
+    consent = Consent.objects.active_for(person, purpose)
     if (
         purpose.status != "active"
-        or purpose.building_id not in person.building_ids()
-        or Consent.objects.active_for(person, purpose) is None
+        or consent is None
+        or not Purpose.objects.for_person(person).filter(pk=purpose.pk).exists()
     ):
         raise FaceRefused("no_consent", NO_CONSENT)
+    refusal = _storage_refusal(purpose, consent)
+    if refusal is not None:
+        raise refusal
 
 
 def store_template(
@@ -68,6 +102,9 @@ def store_template(
         consent = Consent.objects.select_for_update().get(pk=consent.pk)
         if Consent.objects.active_for(person, purpose) is None:
             raise FaceRefused("no_consent", NO_CONSENT)
+        refusal = _storage_refusal(purpose, consent)
+        if refusal is not None:  # checked on the locked row: a withdrawal of it came first
+            raise refusal
         # The audit chain's lock before the template and gallery rows, the order every writer
         # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
         audit._lock_chain()
@@ -102,17 +139,32 @@ def store_template(
 
 
 def verification_templates(person_id: int | None):
-    """The person's templates usable for face sign-in now: active verification purpose,
-    active consent, and the person still a member of the template's building."""
+    """The person's templates usable for face sign-in now: an active portal sign-in purpose
+    (never a door's), active consent with the separate consent to its storage, and the person
+    still a member of the template's building in a role the purpose is for."""
     if person_id is None:
         return FaceTemplate.objects.none()
     member = Membership.objects.current().filter(
         user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
     )
+    role_allowed = Q()
+    for audience in consent_rules.AUDIENCES:
+        role_allowed |= Q(
+            Exists(member.filter(role__in=consent_rules.audience_roles(audience))),
+            purpose__audience=audience,
+        )
+    stored = Consent.objects.filter(
+        _storage_allowed(), person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
+    )
     return (
         FaceTemplate.objects.for_active_consent()
-        .filter(person_id=person_id, purpose__status="active", purpose__method="verification")
-        .filter(Exists(member))
+        .filter(
+            person_id=person_id,
+            purpose__status=consent_rules.ACTIVE,
+            purpose__method=consent_rules.VERIFICATION,
+            purpose__kind=consent_rules.KIND_SIGN_IN,
+        )
+        .filter(role_allowed, Exists(stored))
     )
 
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from portal import signin, throttle
+from portal import signin
 from portal.models import Building, User
 from portal.views import _qr_svg
 from recognition import doorcodes, jobs, services, tasks
@@ -29,12 +29,14 @@ def login_face(request):
     form = FaceSignInForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        keys = [("face-user", username.lower()), ("face-ip", signin.client_ip(request))]
-        wait = max(throttle.seconds_locked(scope, key) for scope, key in keys)
-        if wait:
+        person = User.objects.filter(username=username, is_active=True).first()
+        found = signin.counters(request, "face", person, username)
+        wait = signin.seconds_to_wait(found)
+        if not signin.face_allowed_here(request, person):
+            form.add_error(None, signin.FACE_NEEDS_TRUSTED_BROWSER)
+        elif wait:
             form.add_error(None, signin.locked_message(wait))
         else:
-            person = User.objects.filter(username=username, is_active=True).first()
             try:
                 answer = jobs.run(
                     tasks.verify_face,
@@ -45,15 +47,13 @@ def login_face(request):
                 form.add_error(None, jobs.UNAVAILABLE)
             else:
                 if answer["ok"] and person is not None and answer["person_id"] == person.pk:
-                    for scope, key in keys:
-                        throttle.reset(scope, key)
+                    signin.clear(found)
                     signin.finish(request, person)
                     request.session["signed_in_with"] = "face"
                     if person.second_factor_required():
                         return redirect("portal:two-factor")
                     return redirect("portal:home")
-                for scope, key in keys:
-                    throttle.record_failure(scope, key)
+                signin.count_failure(found)
                 form.add_error(None, answer["message"] or NOT_RECOGNISED)
     return render(request, "recognition/login_face.html", {"form": form})
 

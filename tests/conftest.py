@@ -1,18 +1,15 @@
 """Shared fixtures: people of every role, a real Celery worker, a movable clock."""
 
 import os
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import clock, rules
-from portal.models import Building, Membership, User
+from portal.models import Building, Membership, SealedTOTPDevice, User
+from tests.launcher import start_worker, stop_worker, wait_until_ready
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -26,11 +23,11 @@ def make_person(username: str, building: Building | None, role: str | None, **ex
     return user
 
 
-def add_totp(user: User) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+def add_totp(user: User) -> SealedTOTPDevice:
+    return SealedTOTPDevice.create_for(user, "phone", confirmed=True)
 
 
-def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:
+def current_code(device: SealedTOTPDevice, offset_steps: int = 0) -> str:
     device.refresh_from_db()
     code = totp(
         device.bin_key,
@@ -40,6 +37,28 @@ def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:
         drift=device.drift + offset_steps,
     )
     return str(code).zfill(device.digits)
+
+
+def trust_browser(the_client, user: User) -> str:
+    """Gives a test client the trusted-device cookie a real password + code sign-in leaves
+    (see portal.trusted); returns the nonce."""
+    from portal import trusted
+
+    known = trusted.entries(
+        type(
+            "Request",
+            (),
+            {
+                "COOKIES": {trusted.COOKIE: the_client.cookies[trusted.COOKIE].value}
+                if trusted.COOKIE in the_client.cookies
+                else {}
+            },
+        )()
+    )
+    nonce = known.get(str(user.pk)) or f"test-{user.pk}"
+    known[str(user.pk)] = nonce
+    the_client.cookies[trusted.COOKIE] = trusted.signed(known)
+    return nonce
 
 
 @pytest.fixture
@@ -87,7 +106,9 @@ def sign_in(client):
 
     def _sign_in(user: User, the_client=None):
         the_client = the_client or client
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or add_totp(user)
+        device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first() or add_totp(
+            user
+        )
         response = the_client.post(
             "/accounts/login/", {"username": user.username, "password": PASSWORD}
         )
@@ -137,45 +158,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         TEST_REDIS_URL=settings.REDIS_URL,
     )
     app.control.purge()
-    log = open(ARTIFACTS / "celery-worker.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--queues",
-            "latency,maintenance",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Celery worker exited; see {log.name}")
-        if app.control.ping(timeout=1):
-            break
-    else:
-        process.terminate()
-        raise RuntimeError(f"Celery worker did not answer in time; see {log.name}")
+    log_path = ARTIFACTS / "celery-worker.log"
+    process = start_worker(env, log_path)
+    wait_until_ready(app, process, log_path)
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_worker(process)

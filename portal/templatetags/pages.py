@@ -6,6 +6,8 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent import events
+
 register = template.Library()
 
 # Column names of the rows that the apps hand to "My data" (consent.mydata, recognition).
@@ -52,10 +54,39 @@ LABELS = {
     "enrolled_at": _("Enrolled"),
     "lapses_at": _("Deleted at the latest"),
     "lapses": _("Deleted when"),
+    "reason": _("Reason"),
+    "trigger": _("Started by"),
+    "templates": _("Face templates"),
+    "batches": _("Batches"),
+    "consents_ended": _("Consents ended"),
+    "returning": _("Returning member"),
+    "fields": _("Fields"),
+    "kind": _("Kind"),
+    "people": _("People"),
+    "threshold": _("Threshold"),
+    "version": _("Version"),
+}
+
+# Keys of audit details that are only ids or fingerprints: kept in the JSON export, left out of
+# the page, where a number means nothing to the person reading it.
+ID_KEYS = {
+    "attempt",
+    "consent",
+    "device",
+    "purpose",
+    "notice",
+    "notice_hash",
+    "hash",
+    "granted_by",
+    "location",
+    "assessment",
+    "entry",
+    "template",
+    "template_id",
 }
 
 # Columns whose values are stored codes, and those codes in words.
-CODED_COLUMNS = {"status", "role", "event", "channel"}
+CODED_COLUMNS = {"status", "role", "event", "channel", "trigger", "method", "result"}
 VALUES = {
     "granted": _("granted"),
     "refused": _("refused"),
@@ -69,6 +100,16 @@ VALUES = {
     "api": _("API"),
     "kiosk": _("kiosk"),
     "system": _("system"),
+    "door": _("door"),
+    "request": _("your request or an admin's"),
+    "schedule": _("the scheduled purge"),
+    "verification": _("verification (one to one)"),
+    "identification": _("identification (one among many)"),
+    "face": _("face"),
+    "totp": _("authenticator code"),
+    "door_code": _("door code"),
+    "match": _("recognised"),
+    "no_match": _("not recognised"),
 }
 
 
@@ -83,10 +124,15 @@ def data_value(value, column=""):
     if value is None or value == "":
         return "—"
     if isinstance(value, dict):
-        return "; ".join(f"{data_label(k)}: {data_value(v, k)}" for k, v in value.items())
+        shown = [(k, v) for k, v in value.items() if k not in ID_KEYS]
+        return "; ".join(f"{data_label(k)}: {data_value(v, k)}" for k, v in shown) or "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     if isinstance(value, str):
         if column in CODED_COLUMNS and value in VALUES:
             return VALUES[value]
+        if column == "event":
+            return events.label(value)
         if len(value) >= 19 and value[4] == "-" and value[10] == "T":
             try:
                 moment = datetime.fromisoformat(value)

@@ -16,6 +16,22 @@ from tests.recognition.conftest import grant, make_active_purpose
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+def _trust(page, live_server, user) -> None:
+    """The trusted-device cookie a password + code sign-in in this browser would have left:
+    face sign-in is offered only in such a browser."""
+    from portal import trusted
+
+    page.context.add_cookies(
+        [
+            {
+                "name": trusted.COOKIE,
+                "value": trusted.signed({str(user.pk): "browser-test"}),
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
 def _face_posts(page) -> list:
     """Every request from the page that could carry a photo (a multipart form post)."""
     sent = []
@@ -85,13 +101,19 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
     # Straight back to where the person was going: the notice, then the unticked box.
     expect(page.get_by_role("heading", name="My consents", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Read the notice before deciding")).to_be_visible()
-    box = page.get_by_role("checkbox")
+    box = page.get_by_role("checkbox", name=re.compile("I have read notice"))
     expect(box).not_to_be_checked()
     notice_top = page.locator(".notice-text").first.bounding_box()["y"]
     assert notice_top < box.bounding_box()["y"]
     tab_to(page, box)
     keys.press("Space")
     expect(box).to_be_checked()
+    # The separate consent to face data leaving the device: its own box, unticked.
+    storage_box = page.get_by_role("checkbox", name=re.compile("Separately, I agree"))
+    expect(storage_box).not_to_be_checked()
+    tab_to(page, storage_box)
+    keys.press("Space")
+    expect(storage_box).to_be_checked()
     tab_to(page, page.get_by_role("button", name="Give consent"))
     keys.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Consent given")).to_be_visible()
@@ -121,7 +143,7 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
 
     tab_to(page, page.get_by_role("link", name="My consents"))
     keys.press("Enter")
-    tab_to(page, page.get_by_role("button", name="Withdraw consent"))
+    tab_to(page, page.get_by_role("button", name="Withdraw consent", exact=True))
     keys.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Consent withdrawn")).to_be_visible()
     shoot(page, "en-desktop-journey-4-withdrawn", full_page=False)
@@ -136,6 +158,7 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
 
 def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enrolled_staff):
     page = browser(camera="a2")
+    _trust(page, live_server, enrolled_staff)
     face_posts = _face_posts(page)
     keys = page.keyboard
     page.goto(live_server.url + "/accounts/login/")
@@ -205,6 +228,7 @@ def test_another_persons_face_is_refused_and_the_code_route_offered(
 ):
     words = WORDS[language]
     page = browser(camera="b1", language=language)
+    _trust(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label(words["username"], exact=True).fill("staff")
     page.get_by_role("button", name=words["camera"]).click()
@@ -226,6 +250,7 @@ def test_face_sign_in_works_without_javascript_by_choosing_a_photo(
     photo = tmp_path / "me.jpg"
     photo.write_bytes(photos["a2"])
     page = browser(javascript=False)
+    _trust(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     expect(page.get_by_role("button", name="Use the camera")).to_be_hidden()
     page.get_by_label("Username", exact=True).fill("staff")
@@ -236,6 +261,7 @@ def test_face_sign_in_works_without_javascript_by_choosing_a_photo(
 
 def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_staff, photos):
     page = browser(camera="none")
+    _trust(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     page.get_by_role("button", name="Use the camera").click()
@@ -249,6 +275,7 @@ def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_s
 def test_face_sign_in_unavailable_says_to_use_the_code(live_server, browser, staff, settings):
     settings.FACE_VERIFY_DEADLINE = 0.01  # no answer in time, as when the face service is down
     page = browser(camera="a1")
+    _trust(page, live_server, staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
     page.get_by_role("button", name="Use the camera").click()

@@ -32,6 +32,9 @@ def purpose_fields(**overrides) -> dict:
         "specific_purpose": "Open the lobby door.",
         "necessity_and_impact": "Hands-free entry.",
         "method": rules.IDENTIFICATION,
+        "kind": rules.KIND_DOOR,
+        "audience": rules.AUDIENCE_BOTH,
+        "storage": rules.STORAGE_ON_PREMISES,
         "retention_days": 365,
         "until_person_leaves": True,
         "alternatives": ["card"],
@@ -49,6 +52,8 @@ def make_active_purpose(building, admin, **overrides):
 
 
 def grant(person, purpose, **kwargs):
+    """A grant with the separate consent to face data leaving the device, unless told not."""
+    kwargs.setdefault("storage_consent", True)
     purpose.refresh_from_db()
     return services.grant_consent(
         person,

@@ -23,6 +23,9 @@ PURPOSE_FORM = {
     "specific_purpose": "Open the lobby door.",
     "necessity_and_impact": "Hands-free entry for residents who want it.",
     "method": rules.IDENTIFICATION,
+    "kind": rules.KIND_DOOR,
+    "audience": rules.AUDIENCE_BOTH,
+    "storage": rules.STORAGE_ON_PREMISES,
     "retention_days": "365",
     "until_person_leaves": "on",
     "alternatives": ["card", "door_code"],
@@ -104,6 +107,8 @@ def test_an_active_purpose_changes_only_with_a_notice_and_asks_for_renewal(
             "terms-specific_purpose": purpose.specific_purpose,
             "terms-necessity_and_impact": purpose.necessity_and_impact,
             "terms-method": purpose.method,
+            "terms-audience": purpose.audience,
+            "terms-storage": purpose.storage,
             "terms-retention_days": "30",
             "terms-until_person_leaves": "on",
             "terms-alternatives": purpose.alternatives,
@@ -304,7 +309,7 @@ def test_a_taken_username_is_refused(client, sign_in, admin_a, building_a, admin
 
 
 def test_a_person_who_left_can_be_invited_back(admin_a, building_a, resident):
-    services.mark_person_left(resident, building_a, admin_a)
+    services.mark_person_left(resident, building_a, actor=admin_a)
     services.invite_person(building_a, actor=admin_a, role="resident", username="resident")
     assert Membership.objects.current().filter(user=resident, building=building_a).exists()
     resident.refresh_from_db()

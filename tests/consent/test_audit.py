@@ -86,7 +86,7 @@ def test_concurrent_writers_keep_one_chain():
     def write(n):
         try:
             for i in range(10):
-                audit.record("test.concurrent", data={"writer": n, "i": i})
+                audit.record("person.invited", data={"writer": n, "i": i})
         finally:
             connections.close_all()
 

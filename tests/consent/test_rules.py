@@ -18,10 +18,12 @@ def test_every_transition_is_defined_or_refused(status, event):
         rules.REFUSED: set(STATUSES),
         rules.WITHDRAWN: {rules.GRANTED},
         rules.RENEWAL_NEEDED: {rules.GRANTED},
+        rules.STORAGE_WITHDRAWN: {rules.GRANTED},
         rules.ENDED: {rules.GRANTED, rules.REFUSED, rules.WITHDRAWN},
     }[event]
     if status in allowed:
-        expected = rules.GRANTED if event == rules.RENEWAL_NEEDED else event
+        stays = (rules.RENEWAL_NEEDED, rules.STORAGE_WITHDRAWN)  # events that keep "granted"
+        expected = rules.GRANTED if event in stays else event
         assert rules.next_status(status, event) == expected
     else:
         with pytest.raises(rules.TransitionError):

@@ -294,7 +294,7 @@ def test_person_left_ends_memberships_and_consents(resident, purpose, building_a
     seen = []
     signals.person_left.connect(receiver := lambda **kw: seen.append(kw["building"]))
     try:
-        ended = services.mark_person_left(resident, building_a, admin_a)
+        ended = services.mark_person_left(resident, building_a, actor=admin_a)
     finally:
         signals.person_left.disconnect(receiver)
     assert ended == 1 and seen == [building_a]

@@ -163,6 +163,7 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "api:consent-grant": {"POST": MEMBERS_OF_A},
     "api:consent-refuse": {"POST": MEMBERS_OF_A},
     "api:consent-withdraw": {"POST": MEMBERS_OF_A},  # others have nothing to withdraw: 409
+    "api:consent-withdraw-storage": {"POST": MEMBERS_OF_A},  # likewise
     "api:consent-my-data": {"GET": SIGNED_IN},
     # the list holds the purposes of one's own buildings (empty for non-admins)
     "api:consent-admin-purposes": {"GET": SIGNED_IN, "POST": ADMIN_OF_A},

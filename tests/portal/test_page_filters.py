@@ -24,4 +24,13 @@ def test_dates_are_local_and_short_and_empty_values_a_dash(settings):
     settings.TIME_ZONE = "Asia/Shanghai"
     assert data_value("2026-01-02T03:04:05.123456+00:00", "at") == "2026-01-02 11:04"
     assert data_value(None, "left") == "—"
-    assert data_value({"notice": 2, "channel": "web"}, "details").startswith("Notice: 2; ")
+    assert data_value({"notice": 2, "channel": "web"}, "details") == "Channel: web page"
+
+
+def test_audit_events_and_details_read_as_words_ids_left_out():
+    with translation.override("zh-hans"):
+        assert data_value("consent.withdrawn", "event") == "已撤回同意"
+        assert data_value("face.enrolled", "event") == "人脸已录入"
+        details = data_value({"attempt": 10, "channel": "door", "device": 1}, "details")
+        assert details == "渠道: 门禁"
+        assert data_value({"purpose": 2}, "details") == "—"

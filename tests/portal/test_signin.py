@@ -3,10 +3,9 @@
 import pytest
 from django.core.management import call_command
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.models import User
-from tests.conftest import PASSWORD, add_totp, current_code
+from portal.models import SealedTOTPDevice, User
+from tests.conftest import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
 
@@ -15,9 +14,12 @@ def _password(client, username, password=PASSWORD):
     return client.post("/accounts/login/", {"username": username, "password": password})
 
 
-def test_sign_in_page_offers_face_and_password_side_by_side(client):
+def test_sign_in_page_offers_face_and_password_side_by_side_in_a_trusted_browser(client, staff):
     page = client.get("/accounts/login/").content.decode()
     assert "Sign in with password and code" in page
+    assert 'href="/accounts/login/face/"' not in page  # a stranger's browser: no face route
+    trust_browser(client, staff)
+    page = client.get("/accounts/login/").content.decode()
     assert 'href="/accounts/login/face/"' in page
 
 
@@ -106,7 +108,7 @@ def test_admin_without_second_factor_is_sent_to_enrol_it(client, admin_a):
     assert client.get("/api/v1/me/").json()["error"]["code"] == "second_factor_required"
     page = client.get("/accounts/two-factor/").content.decode()
     assert "data:image/svg+xml;base64," in page  # the QR code
-    device = TOTPDevice.objects.get(user=admin_a, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=admin_a, confirmed=False)
     response = client.post("/accounts/two-factor/", {"code": current_code(device)})
     assert "Your backup codes" in response.content.decode()
     assert StaticToken.objects.filter(device__user=admin_a).count() == 10
@@ -125,7 +127,7 @@ def test_demo_resident_signs_in_with_password_and_totp(client, capsys):
     line = next(line for line in printed.splitlines() if "username: resident" in line)
     password = line.split("password: ")[1].split()[0]
     resident = User.objects.get(username="resident")
-    device = TOTPDevice.objects.get(user=resident)
+    device = SealedTOTPDevice.objects.get(user=resident)
     assert _password(client, "resident", password)["Location"] == "/accounts/login/code/"
     assert client.post("/accounts/login/code/", {"code": current_code(device)}).status_code == 302
     assert client.get("/").status_code == 200

@@ -71,7 +71,8 @@ def make_active_purpose(building, method=consent_rules.VERIFICATION, **overrides
     admin = Membership.objects.filter(building=building, role="admin").first()
     actor = admin.user if admin else make_person(f"admin-{building.pk}", building, "admin")
     spec = next(s for s in DEMO_PURPOSES if s["fields"]["method"] == method)
-    fields = {**spec["fields"], **overrides}
+    # For residents and staff unless a test says otherwise: the fixtures' people are both.
+    fields = {**spec["fields"], "audience": consent_rules.AUDIENCE_BOTH, **overrides}
     purpose = consent_services.create_purpose(building, actor=actor, **fields)
     assessment = consent_services.create_assessment(purpose, actor=actor, **DEMO_ASSESSMENT)
     consent_services.approve_assessment(assessment, actor=actor)
@@ -86,7 +87,8 @@ def make_active_purpose(building, method=consent_rules.VERIFICATION, **overrides
     return purpose
 
 
-def grant(person, purpose):
+def grant(person, purpose, storage_consent=True):
+    """A grant with the separate consent to face data leaving the device, unless told not."""
     purpose.refresh_from_db()
     return consent_services.grant_consent(
         person,
@@ -95,6 +97,7 @@ def grant(person, purpose):
         ip="127.0.0.1",
         user_agent="pytest",
         notice_hash=purpose.current_notice.text_hash,
+        storage_consent=storage_consent,
     )
 
 

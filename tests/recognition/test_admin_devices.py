@@ -159,7 +159,7 @@ def test_a_device_purpose_must_be_of_the_location_building(
     from portal.models import Membership
 
     Membership.objects.create(user=admin_a, building=building_b, role="admin")
-    purpose_b = make_active_purpose(building_b)
+    purpose_b = make_active_purpose(building_b, "identification")
     sign_in(admin_a)
     shown = page(
         client.post(

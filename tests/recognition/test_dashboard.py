@@ -43,8 +43,8 @@ def enrol(person, purpose, seed: int):
 @pytest.fixture
 def two_buildings(building_a, building_b, admin_a, admin_b, resident):
     """A face purpose in each building; the resident lives in both and is enrolled in both."""
-    purpose_a = make_active_purpose(building_a)
-    purpose_b = make_active_purpose(building_b)
+    purpose_a = make_active_purpose(building_a, kind="door_access")
+    purpose_b = make_active_purpose(building_b, kind="door_access")
     Membership.objects.create(user=resident, building=building_b, role="resident")
     enrol(resident, purpose_a, 1)
     enrol(resident, purpose_b, 2)
@@ -189,7 +189,7 @@ def test_consent_figures_per_purpose(client, sign_in, admin_a, building_a, admin
         user_agent="",
         notice_hash=purpose.current_notice.text_hash,
     )
-    consent_services.mark_person_left(people[1], building_a, admin_a)
+    consent_services.mark_person_left(people[1], building_a, actor=admin_a)
     consent_services.publish_notice(
         purpose,
         actor=admin_a,
@@ -407,7 +407,7 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(
         device, _key = make_door(building_a, name=f"Door {n}")
         door_attempt(device, Attempt.CODE, Attempt.MATCH)
     purge_lapsed_templates(trigger="schedule")
-    consent_services.mark_person_left(resident, building_a, admin_a)
+    consent_services.mark_person_left(resident, building_a, actor=admin_a)
     from consent.audit import check_chain
 
     check_chain(AuditCheck.MANUAL)
@@ -541,7 +541,7 @@ def test_the_counts_kept_by_the_database_match_a_live_count(admin_a, building_a,
     for person in people:
         grant(person, purpose)
     withdraw(people[0], purpose)
-    consent_services.mark_person_left(people[1], building_a, admin_a)
+    consent_services.mark_person_left(people[1], building_a, actor=admin_a)
     consent_services.publish_notice(  # one set-based UPDATE marks six for renewal
         purpose, actor=admin_a, texts=TEXTS, data_collected="Changed."
     )
@@ -583,7 +583,7 @@ def test_the_headcount_kept_by_the_database_matches_a_live_count(
     withdraw(resident, purpose_b)
     assert kept() == headcount.count_people() == 2
     assert not FacePerson.objects.filter(person_id=resident.pk).exists()
-    consent_services.mark_person_left(staff, building_a, None)
+    consent_services.mark_person_left(staff, building_a, actor=None)
     other_resident.delete()  # cascades to the template
     assert kept() == headcount.count_people() == 0
     assert headcount.people_with_face_data() == 0

@@ -131,7 +131,9 @@ def test_a_device_without_a_face_purpose_still_takes_codes(client, building_a, r
     assert refused.json()["error"]["code"] == door.FACE_NOT_OFFERED
 
 
-def test_wrong_codes_lock_the_person_then_the_device(client, front_door, resident, other_resident):
+def test_wrong_codes_lock_the_person_at_this_door_and_slow_the_keypad(
+    client, front_door, resident, other_resident, moved_clock
+):
     device, key = front_door
     totp = add_totp(resident)
     for _ in range(settings.SIGNIN_FREE_FAILURES):
@@ -143,11 +145,15 @@ def test_wrong_codes_lock_the_person_then_the_device(client, front_door, residen
     # Another person at the same door is not held up by the lock on the first one.
     _stored, code = doorcodes.issue_door_code(other_resident)
     assert _open(client, key, code).json()["open"] is True
-    # Guessing door codes at one device locks that device's code route.
+    # Guessing door codes at one device slows that keypad: a few seconds, never a lock.
     for _ in range(door.device_free_failures()):
         _open(client, key, "1234567890")
     _stored, code = doorcodes.issue_door_code(other_resident)
-    assert _open(client, key, code).status_code == 429
+    slowed = _open(client, key, code)
+    assert slowed.status_code == 429
+    assert 0 < int(slowed["Retry-After"]) <= settings.DOOR_KEYPAD_MAX_WAIT_SECONDS
+    moved_clock.advance(seconds=int(slowed["Retry-After"]))
+    assert _open(client, key, code).json()["open"] is True
 
 
 def test_code_scopes_are_apart_from_the_face_scopes(client, front_door, resident):

@@ -324,7 +324,7 @@ def test_retiring_a_purpose_or_a_person_leaving_deletes_at_once(
     enrol(other_resident, staff_sign_in)
     consent_services.retire_purpose(door, actor=admin_a)
     assert not FaceTemplate.objects.filter(purpose=door).exists()
-    consent_services.mark_person_left(other_resident, door.building, admin_a)
+    consent_services.mark_person_left(other_resident, door.building, actor=admin_a)
     assert not FaceTemplate.objects.exists()
     assert not Membership.objects.current().filter(user=other_resident).exists()
     records = PurgeRecord.objects.filter(trigger=PurgeRecord.REQUEST)
@@ -506,7 +506,7 @@ def test_a_withdrawal_while_a_purge_batch_runs_never_deadlocks(resident, door):
     def withdraw_holding_the_audit_lock():
         try:
             with transaction.atomic():
-                audit.record("test.busy")  # a consent writer, between its audit entry and
+                audit.record("person.invited")  # a consent writer, between its audit entry and
                 holding.set()  # the deletion of the person's templates
                 time.sleep(1.5)
                 consent_services.withdraw_consent(resident, door, actor=resident)

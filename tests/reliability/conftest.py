@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import ARTIFACTS, REPO
+from tests.conftest import ARTIFACTS
+from tests.launcher import start_worker, stop_worker, wait_until_ready
 from tests.recognition.conftest import (  # noqa: F401 (fixtures shared with these tests)
     door_purpose,
     front_door,
@@ -168,58 +168,18 @@ def face_stack(django_db_setup, django_db_blocker, tmp_path_factory):
         FAULT_DIR=str(fault_dir),
         TMPDIR=str(fault_dir / "tmp"),
     )
-    log = open(ARTIFACTS / "private-worker.log", "w")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.reliability.faulty_worker",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--queues",
-            "latency,maintenance",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = ARTIFACTS / "private-worker.log"
+    worker = start_worker(env, log_path, app="tests.reliability.faulty_worker")
     stack = FaceStack(server, worker, fault_dir)
     try:
         with celery_pointed_at(server.url) as app:
-            deadline = time.monotonic() + 90
-            while not app.control.ping(timeout=1):
-                if worker.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"private Celery worker did not start; see {log.name}")
-            _wait_for_model(app)
+            wait_until_ready(app, worker, log_path)
         yield stack
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        stop_worker(worker)
         if server.process is None:
             server.start()  # leave nothing half-done for a later test's teardown
         server.stop()
-
-
-def _wait_for_model(app) -> None:
-    """A ping round trip through the pool child, so its face model is loaded."""
-    from portal.tasks import ping
-
-    ping.delay("warm").get(timeout=90)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from django.db import connection
 
 from recognition import crypto
 from recognition.models import FaceTemplate
+from tests.conftest import trust_browser
 from tests.recognition.conftest import grant, withdraw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -150,6 +151,7 @@ def test_no_photo_or_plaintext_embedding_is_left_anywhere(
     template = FaceTemplate.objects.get(person=staff)
     vector = crypto.decrypt_embedding(bytes(template.ciphertext))
     client.post("/accounts/logout/")
+    trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     probe = SimpleUploadedFile("probe.jpg", photos["a2"], content_type="image/jpeg")
     response = client.post("/accounts/login/face/", {"username": "staff", "photo": probe})
     assert response.status_code == 302

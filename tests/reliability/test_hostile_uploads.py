@@ -23,6 +23,7 @@ from PIL import Image
 from consent import rules as consent_rules
 from portal.models import Throttle
 from recognition.models import FaceTemplate
+from tests.conftest import trust_browser
 from tests.recognition.conftest import (
     SHARED_FACES,
     device_headers,
@@ -138,6 +139,7 @@ def test_face_sign_in_page_refuses_each_hostile_upload_clearly_and_signs_nobody_
     private_face_stack, client, staff, sign_in_purpose, corpus, photos
 ):
     grant(staff, sign_in_purpose)
+    trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     for case, data, content_type, expected in corpus:
         Throttle.objects.all().delete()  # each upload judged on its own, not locked out
         response = client.post(

@@ -16,6 +16,7 @@ from django.db import connection
 from consent.models import AuditEntry
 from recognition import jobs, tasks
 from recognition.models import Attempt, FaceTemplate
+from tests.conftest import trust_browser
 from tests.recognition.conftest import grant
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -51,8 +52,9 @@ def _eventually(check, timeout=40.0):
 
 
 @pytest.fixture
-def enrolled_staff(private_face_stack, staff, sign_in_purpose, photos):
+def enrolled_staff(private_face_stack, client, staff, sign_in_purpose, photos):
     grant(staff, sign_in_purpose)
+    trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
     answer = jobs.run(tasks.enrol_face, staff.pk, sign_in_purpose.pk, image=photos["a1"])
     assert answer["ok"], answer
     return staff

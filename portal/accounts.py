@@ -1,0 +1,84 @@
+"""Operator actions on accounts (the only writers of accounts outside Django's own forms)."""
+
+import base64
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from consent import audit
+from consent.events import AuditEvent
+from portal import rules
+from portal.models import Building, Membership, SealedTOTPDevice, User
+
+
+class AccountRefused(ValueError):
+    """The account cannot be created as asked; the message says why."""
+
+
+@dataclass
+class FirstAdmin:
+    user: User
+    building: Building
+    password: str
+    totp_secret: str  # base32, for typing into an authenticator app
+    totp_url: str  # otpauth:// link, for a phone
+
+
+@transaction.atomic(durable=True)
+def create_first_admin(
+    *, username: str, building_name: str, handler_name: str, handler_contact: str, address=""
+) -> FirstAdmin:
+    """A building and its first admin (superuser, so Django's admin works for them), with a
+    random password and an authenticator enrolled at once: no account ever needs
+    `createsuperuser`, and none exists with a password alone. Secrets are returned once."""
+    if not username.strip() or not building_name.strip() or not handler_name.strip():
+        raise AccountRefused("A username, a building name and a handler are needed.")
+    if User.objects.filter(username=username).exists():
+        raise AccountRefused(f"The username {username!r} is taken.")
+    password = secrets.token_urlsafe(18)
+    building = Building.objects.create(
+        name=building_name,
+        address=address,
+        handler_name=handler_name,
+        handler_contact=handler_contact,
+    )
+    user = User.objects.create_superuser(username=username, password=password, email="")
+    Membership.objects.create(user=user, building=building, role=rules.ADMIN)
+    device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
+    audit.record(
+        AuditEvent.FIRST_ADMIN_CREATED,
+        person=user,
+        building=building,
+        data={"second_factor": True},
+    )
+    return FirstAdmin(
+        user=user,
+        building=building,
+        password=password,
+        totp_secret=base64.b32encode(device.bin_key).decode(),
+        totp_url=device.config_url,
+    )
+
+
+def rotate_totp_keys(*, batch_size: int = 1000) -> int:
+    """Re-encrypts every authenticator seed with the newest key of the key ring (the first of
+    FACE_ENCRYPTION_KEYS); returns how many. Batches of `batch_size`, each its own transaction
+    with its rows locked, so sign-ins carry on meanwhile."""
+    done = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                SealedTOTPDevice.objects.select_for_update()
+                .filter(pk__gt=last_id)
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return done
+            for device in batch:
+                device.reseal()
+            SealedTOTPDevice.objects.bulk_update(batch, ["sealed_key"])
+            audit.record(AuditEvent.TOTP_KEYS_ROTATED, data={"devices": len(batch)})
+        done += len(batch)
+        last_id = batch[-1].pk

@@ -1,0 +1,90 @@
+"""Starts and stops real Celery worker processes: one launcher for the tests and the benchmarks.
+
+A worker counts as ready only once a task has made the round trip through a pool child: the
+parent answers `control.ping` before its children have loaded the face model, and a first face
+task sent then can miss its deadline on a busy machine.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def start_worker(
+    env: dict,
+    log_path: Path,
+    *,
+    app: str = "portal",
+    concurrency: int = 1,
+    queues: str = "latency,maintenance",
+    loglevel: str = "INFO",
+    new_session: bool = False,
+) -> subprocess.Popen:
+    """A prefork Celery worker process with its output in `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                app,
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "--queues",
+                queues,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                loglevel,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
+
+
+def wait_until_ready(app, process: subprocess.Popen, log_path: Path, timeout: float = 120) -> None:
+    """Waits for the parent's ping, then for a task answered by a pool child (model loaded)."""
+    from portal.tasks import ping
+
+    deadline = time.monotonic() + timeout
+    while not app.control.ping(timeout=1):
+        if process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited; see {log_path}")
+        if time.monotonic() > deadline:
+            stop_worker(process)
+            raise RuntimeError(f"Celery worker did not answer in time; see {log_path}")
+    ping.apply_async(args=["warm"], queue="latency").get(
+        timeout=max(1.0, deadline - time.monotonic())
+    )
+
+
+def stop_worker(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stops the worker (its whole process group when it was started in a session of its own)."""
+    if process.poll() is not None:
+        return
+    try:
+        if process.pid == os.getpgid(process.pid):
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.terminate()
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)

@@ -1,0 +1,18 @@
+"""The examples written in the rules modules' docstrings are run, so they cannot drift."""
+
+import doctest
+
+import pytest
+
+from consent import rules as consent_rules
+from portal import rules as portal_rules
+from recognition import policy
+
+MODULES = [consent_rules, portal_rules, policy]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)
+def test_the_examples_in_the_docstrings_hold(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{module.__name__} has no examples"
+    assert result.failed == 0
