@@ -21,6 +21,10 @@ Measured in this process, with the real engine and the real database:
     .venv/bin/python bench/identify.py [--runs 300] [--photos DIR] [--keep]
 
 Target: identification adds under 20 ms at 100,000 templates.
+
+4. the operating point of each gallery (recognition.operating): the threshold that keeps a
+   stranger's estimated chance to open at FACE_IDENTIFY_MAX_FALSE_OPEN, and the expected
+   false-open rate per stranger attempt at the 1:1 threshold and at that operating point.
 """
 
 import argparse
@@ -152,15 +156,22 @@ def load_people(building, purposes, count: int) -> list[int]:
 
 
 def load_templates(building, purpose, people, vectors, model_id: str) -> None:
-    """Encrypted templates through COPY (the encryption is the service's own)."""
+    """Per-person data keys and encrypted templates through COPY (the encryption is the
+    service's own)."""
     from django.db import connection
 
-    from recognition import crypto
+    from recognition import crypto, datakeys
 
     now = datetime.now(UTC)
+    keys = datakeys.keys_for_reading(people)
+    new = {person_id: os.urandom(32) for person_id in people if person_id not in keys}
+    keys.update(new)
     columns = "person_id, purpose_id, building_id, model_id, ciphertext, created_at"
     with connection.cursor() as cursor:
         raw = cursor.cursor
+        with raw.copy(f"COPY {datakeys.TABLE} (person_id, wrapped, created_at) FROM STDIN") as copy:
+            for person_id, key in new.items():
+                copy.write_row((person_id, datakeys.wrap(key, person_id), now))
         with raw.copy(f"COPY recognition_facetemplate ({columns}) FROM STDIN") as copy:
             for person_id, vector in zip(people, vectors, strict=True):
                 copy.write_row(
@@ -169,7 +180,7 @@ def load_templates(building, purpose, people, vectors, model_id: str) -> None:
                         purpose.pk,
                         building.pk,
                         model_id,
-                        crypto.encrypt_embedding(vector),
+                        crypto.seal_embedding(vector, person_id, keys[person_id]),
                         now,
                     )
                 )
@@ -187,11 +198,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--photos", type=Path, default=_stack.REPO.parent / "shared" / "faces")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--database", default=DB, help="scratch database name")
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
 
-    env = _stack.stack_env(DB, REDIS_DB)
-    _stack.recreate_database(DB)
+    env = _stack.stack_env(args.database, REDIS_DB)
+    _stack.recreate_database(args.database)
     _stack.use_in_this_process(env)
     try:
         run(args, rng)
@@ -200,7 +212,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _stack.drop_database(DB)
+            _stack.drop_database(args.database)
 
 
 def run(args, rng) -> None:
@@ -209,8 +221,10 @@ def run(args, rng) -> None:
     call_command("migrate", verbosity=0)
     call_command("prepare_face_model", verbosity=0)
 
+    from django.conf import settings
+
     from portal.models import Building, Membership, User
-    from recognition import identify
+    from recognition import identify, operating
     from recognition.engine import get_engine
 
     engine = get_engine()
@@ -266,7 +280,17 @@ def run(args, rng) -> None:
                 vector,
                 model_id=engine.model_id,
                 threshold=engine.threshold,
+                impostor_fit=engine.impostor_fit,
+                max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+                margin=settings.FACE_IDENTIFY_MARGIN,
             )
+
+        limit = operating.identification_threshold(
+            engine.threshold,
+            size,
+            engine.impostor_fit,
+            settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        )
 
         found = full(probe)
         missed = full(stranger)
@@ -287,7 +311,9 @@ def run(args, rng) -> None:
             checks.append(t2 - t1)
             whole.append(t3 - t2)
         # One enrolment: the next identification reloads only the new template.
-        newcomer = User.objects.create_user(f"newcomer-{size}", password="x")
+        newcomer = User.objects.create_user(
+            f"newcomer-{size}", password="x", adult_attested_at=datetime.now(UTC)
+        )
         Membership.objects.create(user=newcomer, building=building, role="resident")
         from consent import services as consent_services
         from recognition import services
@@ -332,6 +358,9 @@ def run(args, rng) -> None:
                 "stranger_distance": missed.distance,
                 "stranger_found": missed.person_id,
                 "within": within,
+                "limit": limit,
+                "false_open_1to1": _false_open(engine, engine.threshold, size),
+                "false_open_limit": _false_open(engine, limit, size),
                 "stranger_within": stranger_within,
             }
         )
@@ -365,6 +394,33 @@ def run(args, rng) -> None:
             f"{row['stranger_within']} within the threshold, door opened: "
             f"{row['stranger_found'] is not None}"
         )
+    print()
+    for row in rows:
+        if row["limit"] <= 0.0:
+            print(
+                f"{row['size']:,}: no threshold above 0 keeps a stranger's estimated chance "
+                f"at {settings.FACE_IDENTIFY_MAX_FALSE_OPEN:.2%}: identification opens for no "
+                f"one; {_rate(row['false_open_1to1'])} at the 1:1 threshold {engine.threshold}"
+            )
+            continue
+        print(
+            f"{row['size']:,}: operating threshold {row['limit']:.4f} "
+            f"(1:1 threshold {engine.threshold}); expected false opens per stranger attempt: "
+            f"{_rate(row['false_open_1to1'])} at the 1:1 threshold, "
+            f"{_rate(row['false_open_limit'])} at the operating threshold"
+        )
+
+
+def _false_open(engine, threshold: float, size: int) -> float | None:
+    from recognition import operating
+
+    if engine.impostor_fit is None:
+        return None
+    return operating.false_open_rate(threshold, size, engine.impostor_fit)
+
+
+def _rate(value: float | None) -> str:
+    return "unknown (no impostor fit for this model)" if value is None else f"{value:.2%}"
 
 
 if __name__ == "__main__":

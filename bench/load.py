@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -238,7 +239,8 @@ def setup(photos_dir: Path, residents: int):
         assert index < 2
     hashed = make_password(PASSWORD)
     people = User.objects.bulk_create(
-        User(username=f"load{i}", password=hashed) for i in range(residents)
+        User(username=f"load{i}", password=hashed, adult_attested_at=datetime.now(UTC))
+        for i in range(residents)
     )
     Membership.objects.bulk_create(
         Membership(user=person, building=building, role="resident") for person in people

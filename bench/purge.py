@@ -110,7 +110,9 @@ def load(templates: int) -> None:
 
     people = templates // PURPOSES_PER_BUILDING
     vector = np.random.default_rng(1).standard_normal(128).astype(np.float32)
-    ciphertext = crypto.encrypt_embedding(vector)
+    # One ring-encrypted (pre per-person keys) ciphertext for every row: the purge never
+    # decrypts, and per-person keys would only add key rows that the purge then sweeps.
+    ciphertext = crypto.fernet().encrypt(vector.astype("<f4").tobytes())
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
         cursor.execute(

@@ -66,6 +66,14 @@ class PurposeForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("At least one: face is never the only way."),
     )
+    public_security = forms.BooleanField(
+        label=_("Serves public security"),
+        required=False,
+        help_text=_(
+            "Only a purpose for public security may run on a face device in a public area "
+            "(Measures art. 13, PIPL art. 26)."
+        ),
+    )
 
     def __init__(self, *args, buildings=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,6 +115,7 @@ def purpose_initial(purpose: Purpose) -> dict:
         "retention_days": purpose.retention_days,
         "until_person_leaves": purpose.until_person_leaves,
         "alternatives": purpose.alternatives,
+        "public_security": purpose.public_security,
     }
 
 
@@ -195,7 +204,15 @@ class InviteForm(forms.Form):
         label=_("Date of birth"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Only needed for a child: under 14, a guardian decides on consent."),
+        help_text=_(
+            "Required unless you confirm below that the person is an adult: under 14, a "
+            "guardian decides on consent."
+        ),
+    )
+    adult_attested = forms.BooleanField(
+        label=_("I confirm that this person is an adult (14 or older)"),
+        required=False,
+        help_text=_("Recorded with your name, in place of a date of birth."),
     )
     guardian = forms.CharField(
         label=_("Guardian's username"),

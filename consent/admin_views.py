@@ -374,6 +374,7 @@ def person_invite(request):
                 email=data["email"],
                 birth_date=data["birth_date"],
                 guardian_username=data["guardian"],
+                adult_attested=data["adult_attested"],
             )
         except ConsentError as error:
             _form_errors(form, error)

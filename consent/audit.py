@@ -170,15 +170,19 @@ def verify_chain(batch: int = 5000) -> Iterator[int | Break]:
 
 
 def check_chain(trigger: str, batch: int = 5000):
-    """Walks the whole chain and keeps the result as an AuditCheck (returned).
+    """Walks the whole chain, compares it with the latest signed checkpoint and keeps the result
+    as an AuditCheck (returned); an intact chain gets a fresh checkpoint of its head.
 
     The dashboard shows the latest result; the scheduled task, the command and the evidence
     export each run a fresh walk.
     """
-    from consent.models import AuditCheck
+    from consent import checkpoints
+    from consent.models import AuditCheck, AuditCheckpoint
 
     started = clock.now()
+    latest = AuditCheckpoint.objects.order_by("-id").first()
     entries = 0
+    up_to_checkpoint = 0
     last_id = None
     broken: Break | None = None
     for result in verify_chain(batch):
@@ -187,13 +191,30 @@ def check_chain(trigger: str, batch: int = 5000):
             break
         entries += 1
         last_id = result
-    return AuditCheck.objects.create(
+        if latest is not None and result <= latest.entry_id:
+            up_to_checkpoint += 1
+    if broken is None and latest is not None and checkpoints.configured_key():
+        finding = checkpoints.compare(
+            latest,
+            key=checkpoints.configured_key(),
+            found_hash=AuditEntry.objects.filter(pk=latest.entry_id)
+            .values_list("hash", flat=True)
+            .first(),
+            found_entries=up_to_checkpoint,
+        )
+        if finding is not None:
+            broken = Break(finding.entry_id, finding.reason)
+    check = AuditCheck.objects.create(
         started_at=started,
         finished_at=clock.now(),
         entries=entries,
         last_entry_id=last_id,
         intact=broken is None,
         break_entry_id=broken.entry_id if broken else None,
-        break_reason=broken.reason if broken else "",
+        break_reason=broken.reason[:200] if broken else "",
         trigger=trigger,
     )
+    if broken is None and last_id is not None and (latest is None or latest.entry_id != last_id):
+        head = AuditEntry.objects.filter(pk=last_id).values_list("hash", flat=True).first()
+        checkpoints.make_checkpoint(entry_id=last_id, entry_hash=head, entries=entries)
+    return check

@@ -94,7 +94,7 @@ DEMO_PURPOSES = [
             "storage": rules.STORAGE_ON_PREMISES,
             "retention_days": None,
             "until_person_leaves": True,
-            "alternatives": ["card", "door_code", "staff_assisted"],
+            "alternatives": ["door_code", "staff_assisted"],
         },
         "data": "One encrypted face template per enrolled resident.",
         "en": {
@@ -106,7 +106,7 @@ DEMO_PURPOSES = [
             "retention": "Until you withdraw or move out.",
             "necessity_and_impact": "Convenient entry; a mistaken match is possible, so the "
             "door logs each use and staff can help at any time.",
-            "alternatives": "Your access card, a door code and staff-assisted entry always work.",
+            "alternatives": "A door code and staff-assisted entry at reception always work.",
             "rights": RIGHTS_EN,
             "withdrawal": WITHDRAW_EN,
         },
@@ -120,7 +120,7 @@ DEMO_PURPOSES = [
             "necessity_and_impact": "\u8fdb\u51fa\u65b9\u4fbf\uff1b\u53ef\u80fd\u51fa\u73b0"
             "\u8bef\u8bc6\u522b\uff0c\u56e0\u6b64\u6bcf\u6b21\u4f7f\u7528\u90fd\u6709\u8bb0"
             "\u5f55\uff0c\u5de5\u4f5c\u4eba\u5458\u968f\u65f6\u53ef\u4ee5\u534f\u52a9\u3002",
-            "alternatives": "\u95e8\u5361\u3001\u95e8\u7981\u5bc6\u7801\u548c\u5de5\u4f5c"
+            "alternatives": "\u95e8\u7981\u5bc6\u7801\u548c\u524d\u53f0\u5de5\u4f5c"
             "\u4eba\u5458\u534f\u52a9\u59cb\u7ec8\u53ef\u7528\u3002",
             "rights": RIGHTS_ZH,
             "withdrawal": WITHDRAW_ZH,

@@ -47,6 +47,26 @@ class AuditEvent(models.TextChoices):
         "account.totp_keys_rotated",
         _("authenticator secrets re-encrypted with a new key"),
     )
+    FILING_RECORDED = "filing.recorded", _("filing with the cyberspace office recorded")
+    INCIDENT_RECORDED = "incident.recorded", _("security incident recorded")
+    INCIDENT_PEOPLE_NOTIFIED = "incident.people_notified", _("people told of an incident")
+    INCIDENT_EMAILS_SENT = "incident.emails_sent", _("incident emails sent")
+    INCIDENT_REPORTED = "incident.reported", _("incident report for the regulator made")
+    REQUEST_FILED = "request.filed", _("request sent")
+    REQUEST_ANSWERED = "request.answered", _("request answered")
+    PROFILE_CORRECTED = "profile.corrected", _("own details corrected")
+    PERSON_AGE_RECORDED = "person.age_recorded", _("date of birth or adult attestation recorded")
+    ACCOUNT_DELETED = "account.deleted", _("account deleted")
+    AUDIT_CHECKPOINT_KEY_CHANGED = "audit.checkpoint_key_changed", _("audit checkpoint key changed")
+    BACKUP_CODES_GENERATED = "backup_codes.generated", _("backup codes made")
+    DOOR_BACKUP_CODES_SET = (
+        "building.door_backup_codes",
+        _("whether doors accept backup codes changed"),
+    )
+    CARD_ISSUED = "card.issued", _("access card issued")
+    CARD_REVOKED = "card.revoked", _("access card revoked")
+    DOOR_OPENED_BY_STAFF = "door.opened_by_staff", _("door opened by staff after an identity check")
+    KIOSK_PAIRING_CODE_ISSUED = "kiosk.pairing_code_issued", _("door kiosk pairing code shown")
 
 
 def label(code: str) -> str:

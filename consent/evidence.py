@@ -95,6 +95,7 @@ def purposes_register(building_ids) -> list[dict]:
             "retention_days": p.retention_days,
             "until_person_leaves": p.until_person_leaves,
             "non_face_alternatives": p.alternatives,
+            "public_security": p.public_security,
             "created_at": when(p.created_at),
             "activated_at": when(p.activated_at),
             "retired_at": when(p.retired_at),

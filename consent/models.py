@@ -178,6 +178,14 @@ class Purpose(models.Model):
     status = models.CharField(
         _("status"), max_length=8, choices=STATUS_CHOICES, default=rules.DRAFT
     )
+    public_security = models.BooleanField(
+        _("serves public security"),
+        default=False,
+        help_text=_(
+            "Only such a purpose may run on a face device in a public area (Measures art. 13, "
+            "PIPL art. 26)."
+        ),
+    )
     current_notice = models.ForeignKey(
         "Notice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -207,7 +215,12 @@ class Purpose(models.Model):
 
     def clean(self):
         errors = {}
-        if rules.alternatives_problem(self.alternatives) is not None:
+        problem = rules.alternatives_problem(self.alternatives, self.method)
+        if problem == "code_missing":
+            errors["alternatives"] = _(
+                "The code route always works, so the notice always lists it: add %(route)s."
+            ) % {"route": ALTERNATIVE_LABELS[rules.code_route(self.method)]}
+        elif problem is not None:
             errors["alternatives"] = _(
                 "Offer at least one non-face alternative, each once, from: %(choices)s."
             ) % {"choices": ", ".join(rules.ALTERNATIVES)}
@@ -498,11 +511,19 @@ class Notification(models.Model):
     """A message for a person inside the portal (a notice changed, consent needs renewal)."""
 
     NOTICE_CHANGED = "notice_changed"
-    KIND_CHOICES = [(NOTICE_CHANGED, _("notice changed: please decide again"))]
+    WARD_NOTICE_CHANGED = "ward_notice_changed"
+    KIND_CHOICES = [
+        (NOTICE_CHANGED, _("notice changed: please decide again")),
+        (WARD_NOTICE_CHANGED, _("notice changed: please decide again for the person in your care")),
+    ]
     MESSAGES = {
         NOTICE_CHANGED: _(
             "The notice for “%(purpose)s” changed what you agreed to. Face use for it "
             "is paused until you read the new notice and decide again."
+        ),
+        WARD_NOTICE_CHANGED: _(
+            "The notice for “%(purpose)s” changed what was agreed for %(ward)s. Face use for "
+            "it is paused until you read the new notice and decide again for them."
         ),
     }
 
@@ -510,6 +531,14 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_notifications"
     )
     purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    ward = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("For a guardian: the person in their care the message is about."),
+    )
     kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -524,7 +553,10 @@ class Notification(models.Model):
         return f"{self.person_id} {self.kind}"
 
     def message(self) -> str:
-        return self.MESSAGES[self.kind] % {"purpose": self.purpose.name}
+        return self.MESSAGES[self.kind] % {
+            "purpose": self.purpose.name,
+            "ward": str(self.ward) if self.ward_id else "",
+        }
 
 
 class AuditEntry(models.Model):
@@ -609,3 +641,22 @@ class ConsentCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose_id} {self.status}: {self.count}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed head of the audit chain (`consent.checkpoints`); the key is not in the database."""
+
+    made_at = models.DateTimeField(_("made at"))
+    entry_id = models.BigIntegerField(_("head entry"))
+    entry_hash = models.CharField(_("head entry hash"), max_length=64)
+    entries = models.PositiveBigIntegerField(_("entries up to the head"))
+    key_id = models.CharField(_("key fingerprint"), max_length=16)
+    signature = models.CharField(_("signature (HMAC-SHA256)"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.entry_id} {self.made_at:%Y-%m-%d %H:%M}"

@@ -66,6 +66,11 @@ class PurposeRow:
         )
 
     @property
+    def settled_refusal(self) -> bool:
+        """Refused, and nothing changed that would ask again: no form, a "change my mind"."""
+        return self.state == rules.REFUSED and not self.needs_decision
+
+    @property
     def can_withdraw(self) -> bool:
         return self.consent is not None and self.consent.status == rules.GRANTED
 
@@ -108,7 +113,11 @@ def consent_overview(person, now=None) -> list[PurposeRow]:
                 state=state,
                 needs_decision=purpose.status == rules.ACTIVE
                 and rules.needs_decision(
-                    state, consent.notice_id if consent else None, purpose.current_notice_id
+                    state,
+                    consent.notice_id if consent else None,
+                    purpose.current_notice_id,
+                    decided_terms=consent.notice.terms if consent else None,
+                    current_terms=purpose.current_notice.terms if purpose.current_notice else None,
                 ),
                 guardian_needed=guardian_needed,
                 events=events.get(consent.pk, []) if consent else [],

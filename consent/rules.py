@@ -43,7 +43,11 @@ STORAGE_HOSTED = "hosted"
 STORAGES = (STORAGE_DEVICE, STORAGE_ON_PREMISES, STORAGE_HOSTED)
 
 # Non-face alternatives a purpose may offer; at least one is required.
-ALTERNATIVES = ("password_code", "door_code", "card", "staff_assisted")
+PASSWORD_CODE = "password_code"  # noqa: S105 (a route name, not a secret)
+DOOR_CODE = "door_code"
+CARD = "card"
+STAFF_ASSISTED = "staff_assisted"
+ALTERNATIVES = (PASSWORD_CODE, DOOR_CODE, CARD, STAFF_ASSISTED)
 
 # Stored consent status (the last decision) and the events that lead to it.
 GRANTED = "granted"
@@ -147,6 +151,16 @@ def guardian_required(birth_date: date | None, day: date) -> bool:
     return birth_date is not None and age_on(birth_date, day) < GUARDIAN_AGE
 
 
+def age_unknown(birth_date: date | None, adult_attested: bool) -> bool:
+    """Nobody is taken for an adult by default: without a birth date, only an admin's explicit
+    attestation lets a person decide alone.
+
+    >>> age_unknown(None, False), age_unknown(None, True), age_unknown(date(1990, 1, 1), False)
+    (True, False, False)
+    """
+    return birth_date is None and not adult_attested
+
+
 def adult_born_on_or_before(day: date) -> date:
     """The latest birth date of a person who is at least 14 on `day` (for SQL filters).
 
@@ -190,19 +204,30 @@ def effective_state(
 
 
 def needs_decision(
-    state: str, decided_notice_id: int | None, current_notice_id: int | None
+    state: str,
+    decided_notice_id: int | None,
+    current_notice_id: int | None,
+    *,
+    decided_terms: Mapping[str, object] | None = None,
+    current_terms: Mapping[str, object] | None = None,
 ) -> bool:
     """Whether to ask the person for a decision now.
 
     Never asked: yes. Renewal needed or expired: yes. Refused or withdrawn: only once the
-    notice has changed since that decision, so a "no" is not met with the same question again.
+    notice has changed since that decision, so a "no" is not met with the same question again;
+    given the terms of both notices, only a change that would also ask those who granted to
+    renew (purpose, method, data, retention) counts, not a wording fix.
     """
     if current_notice_id is None:
         return False
     if state in (NOT_ASKED, STATE_RENEWAL_NEEDED, STATE_EXPIRED, STATE_AWAITING_GUARDIAN):
         return True
     if state in (REFUSED, WITHDRAWN, ENDED):
-        return decided_notice_id != current_notice_id
+        if decided_notice_id == current_notice_id:
+            return False
+        if decided_terms is not None and current_terms is not None:
+            return notice_change_requires_renewal(decided_terms, current_terms)
+        return True
     return False
 
 
@@ -247,11 +272,40 @@ def assessment_must_be_redone(changed: Iterable[str]) -> bool:
     return bool({"specific_purpose", "method"} & set(changed))
 
 
-def alternatives_problem(alternatives: object) -> str | None:
-    """Why a list of non-face alternatives is not acceptable, or None. Face is never the only way.
+def code_route(method: str) -> str:
+    """The non-face route every purpose must list: codes at doors (1:N), password and
+    one-time code where a person says who they are (1:1, portal sign-in)."""
+    return PASSWORD_CODE if method == VERIFICATION else DOOR_CODE
+
+
+def available_alternatives(*, cards_issued: bool, staff_present: bool) -> tuple[str, ...]:
+    """The ways in a building really offers: codes always; cards only where the building has
+    issued live cards; staff-assisted entry only where it has staff or admins to help.
+
+    >>> available_alternatives(cards_issued=False, staff_present=True)
+    ('password_code', 'door_code', 'staff_assisted')
+    """
+    offered = {PASSWORD_CODE, DOOR_CODE}
+    if cards_issued:
+        offered.add(CARD)
+    if staff_present:
+        offered.add(STAFF_ASSISTED)
+    return tuple(a for a in ALTERNATIVES if a in offered)
+
+
+def alternatives_problem(
+    alternatives: object, method: str | None = None, available: Iterable[str] | None = None
+) -> str | None:
+    """Why a list of non-face alternatives is not acceptable, or None. Face is never the only way;
+    with `method`, a code route (door code or one-time code; password and one-time code) must be
+    listed; with `available`, nothing the building does not offer may be.
 
     >>> alternatives_problem([]), alternatives_problem(["card"])
     ('none', None)
+    >>> alternatives_problem(["card"], IDENTIFICATION)
+    'code_missing'
+    >>> alternatives_problem(["door_code", "card"], IDENTIFICATION, ["door_code"])
+    'unavailable'
     """
     if not isinstance(alternatives, list | tuple) or not alternatives:
         return "none"
@@ -259,6 +313,10 @@ def alternatives_problem(alternatives: object) -> str | None:
         return "unknown"
     if len(set(alternatives)) != len(alternatives):
         return "duplicate"
+    if method is not None and not {PASSWORD_CODE, DOOR_CODE} & set(alternatives):
+        return "code_missing"
+    if available is not None and any(a not in set(available) for a in alternatives):
+        return "unavailable"
     return None
 
 

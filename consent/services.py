@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
+from consent import audit, rules, signals, ways
 from consent.models import (
     LANGUAGES,
     SECTION_KEYS,
@@ -40,6 +40,7 @@ PURPOSE_FIELDS = (
     "alternatives",
     "audience",
     "storage",
+    "public_security",
 )
 # The kind is chosen once, at creation: a template serves only purposes of its kind.
 CREATE_FIELDS = (*PURPOSE_FIELDS, "kind")
@@ -81,6 +82,12 @@ def _validated(instance) -> None:
     except ValidationError as error:
         details = {field: [str(m) for m in msgs] for field, msgs in error.message_dict.items()}
         raise ConsentError("invalid", _("Some fields are not valid."), details) from None
+    if isinstance(instance, Purpose):
+        message = ways.unavailable_message(instance.alternatives, instance.building_id)
+        if message is not None:
+            raise ConsentError(
+                "invalid", _("Some fields are not valid."), {"alternatives": [message]}
+            )
 
 
 def _only(changes: Mapping, allowed: tuple[str, ...]) -> dict:
@@ -416,7 +423,31 @@ def _mark_renewal_needed(purpose: Purpose, notice: Notice, now) -> list[int]:
         ),
         batch_size=_BATCH,
     )
+    _tell_guardians(purpose, [person_id for _consent_id, person_id in rows], now)
     return [consent_id for consent_id, _person_id in rows]
+
+
+def _tell_guardians(purpose: Purpose, person_ids: list[int], now) -> None:
+    """Guardians get the renewal message of each ward they decide for (under 14)."""
+    from portal.models import User
+
+    adult_cutoff = rules.adult_born_on_or_before(timezone.localdate(now))
+    wards = User.objects.filter(
+        pk__in=person_ids, guardian__isnull=False, birth_date__gt=adult_cutoff
+    ).values_list("pk", "guardian_id")
+    Notification.objects.bulk_create(
+        (
+            Notification(
+                person_id=guardian_id,
+                ward_id=ward_id,
+                purpose=purpose,
+                kind=Notification.WARD_NOTICE_CHANGED,
+                created_at=now,
+            )
+            for ward_id, guardian_id in wards.iterator()
+        ),
+        batch_size=_BATCH,
+    )
 
 
 # Impact assessments -----------------------------------------------------------------------
@@ -592,6 +623,14 @@ def grant_consent(
     now = clock.now()
     today = timezone.localdate(now)
     _check_actor(person, acting_guardian, today)
+    if rules.age_unknown(person.birth_date, person.adult_attested_at is not None):
+        raise ConsentError(
+            "age_unknown",
+            _(
+                "Your date of birth is not recorded, so nobody can tell whether your guardian "
+                "must decide. Ask your building's admin to record it. Nothing has changed."
+            ),
+        )
     if acting_guardian is None and rules.guardian_required(person.birth_date, today):
         raise ConsentError(
             "guardian_required",
@@ -836,6 +875,7 @@ def invite_person(
     email: str = "",
     birth_date=None,
     guardian_username: str = "",
+    adult_attested: bool = False,
 ):
     """Adds a resident or staff member to a building; returns the person.
 
@@ -885,6 +925,12 @@ def invite_person(
             user=person, building=building, role=role, defaults={"left_at": None}
         )
     else:
+        if birth_date is None and not adult_attested:
+            raise ConsentError(
+                "invalid",
+                _("Enter the date of birth, or confirm that this person is an adult."),
+                {"birth_date": [_("Enter the date of birth or confirm an adult.")]},
+            )
         person = User(
             username=username,
             first_name=first_name,
@@ -892,6 +938,8 @@ def invite_person(
             email=email,
             birth_date=birth_date,
             guardian=guardian,
+            adult_attested_at=clock.now() if birth_date is None else None,
+            adult_attested_by=actor if birth_date is None else None,
         )
         person.set_unusable_password()
         try:
@@ -906,6 +954,10 @@ def invite_person(
         actor=actor,
         person=person,
         building=building,
-        data={"role": role, "returning": returning},
+        data={
+            "role": role,
+            "returning": returning,
+            "adult_attested": not returning and birth_date is None,
+        },
     )
     return person

@@ -36,11 +36,17 @@ def _consents_url(ward) -> str:
     return reverse("consent:ward", args=[ward.pk])
 
 
+def _int_or_none(value) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 def _render_overview(request, subject, guardian):
     rows = consent_overview(subject)
     notifications = []
     if guardian is None:
-        notifications = list(subject.consent_notifications.unread().select_related("purpose")[:20])
+        notifications = list(
+            subject.consent_notifications.unread().select_related("purpose", "ward")[:20]
+        )
     return render(
         request,
         "consent/my_consents.html",
@@ -51,6 +57,7 @@ def _render_overview(request, subject, guardian):
             "notifications": notifications,
             "language": get_language(),
             "wards": [] if guardian else list(access.wards_of(request.user)),
+            "reconsider": _int_or_none(request.GET.get("reconsider")),
         },
     )
 

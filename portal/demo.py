@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.dispatch import Signal
 
-from portal import rules
+from portal import clock, rules
 from portal.models import Building, Membership, SealedTOTPDevice, User
 
 DEMO_BUILDING = "Harbour View Residences"
@@ -49,7 +49,11 @@ def load_demo() -> list[DemoCredential]:
     for username, role, last, first in DEMO_PEOPLE:
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(
-            username=username, password=password, first_name=first, last_name=last
+            username=username,
+            password=password,
+            first_name=first,
+            last_name=last,
+            adult_attested_at=clock.now(),  # demo people are adults
         )
         Membership.objects.create(user=user, building=building, role=role)
         device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)

@@ -26,6 +26,16 @@ class User(AbstractUser):
         related_name="wards",
         help_text=_("Gives consent on behalf of a person under 14."),
     )
+    # Without a birth date, only an admin's explicit attestation makes a person an adult here.
+    adult_attested_at = models.DateTimeField(_("attested adult at"), null=True, blank=True)
+    adult_attested_by = models.ForeignKey(
+        "self",
+        verbose_name=_("attested adult by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     def roles(self) -> set[str]:
         return set(self.memberships.current().values_list("role", flat=True))
@@ -56,6 +66,13 @@ class Building(models.Model):
         help_text=_("The organisation responsible for the face data, as named in notices."),
     )
     handler_contact = models.CharField(_("handler contact"), max_length=300)
+    door_backup_codes = models.BooleanField(
+        _("doors accept backup codes"),
+        default=False,
+        help_text=_(
+            "Whether a person may type one of their backup codes at this building's doors."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -170,3 +187,35 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
 
     def get_throttle_factor(self):
         return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+
+class BackupCodeDevice(Device):
+    """A person's set of single-use backup codes; only keyed hashes of the codes are kept."""
+
+    generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+    def verify_token(self, token) -> bool:
+        from portal import backup_codes
+
+        return backup_codes.use_code(self, str(token))
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "code_hash"], name="backup_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"backup code {self.pk}"

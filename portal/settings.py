@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,10 +50,21 @@ def _valid_fernet_key(key: str) -> bool:
 
 SECRET_KEY = env_str("SECRET_KEY")
 FACE_ENCRYPTION_KEYS = env_list("FACE_ENCRYPTION_KEYS", [])
+# Per-person data keys in a PostgreSQL database of their own, kept out of the portal's
+# backups, so that a deleted person's templates cannot be read from a backup either.
+FACE_KEY_DATABASE_URL = env_str("FACE_KEY_DATABASE_URL")
 if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [_dev["FACE_ENCRYPTION_KEYS"]]
+# The operator's face benchmark reads photos and runs the model, nothing else: no request is
+# signed and nothing stored is decrypted, so it runs on throwaway secrets when none are set.
+_OFFLINE_COMMANDS = {"face_benchmark"}
+if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _OFFLINE_COMMANDS:
+    SECRET_KEY = SECRET_KEY or secrets.token_urlsafe(64)
+    FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    ]
 if not DEBUG:
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
@@ -84,9 +96,12 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "portal",
     "consent",
     "recognition",
+    "recognition.rights",
+    "recognition.entry",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +236,25 @@ DOOR_KEYPAD_MAX_WAIT_SECONDS = env_int("DOOR_KEYPAD_MAX_WAIT_SECONDS", 10, minim
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Face consent portal")
+# Passkeys (django-otp-webauthn): bound to this domain, accepted from these origins; empty
+# means the host being served and its own origin.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "")
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [])
+OTP_WEBAUTHN_HELPER_CLASS = "portal.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "portal.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+# The page's own origin (an allowed host) is accepted too; see portal/passkeys.py.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = (
+    WEBAUTHN_ORIGINS
+    or [f"https://{host}" for host in ALLOWED_HOSTS if host not in ("*", "") and host[0] != "."]
+    or ["http://localhost"]
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "portal.passkeys"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "django_otp_webauthn.backends.WebAuthnBackend",
+]
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -266,6 +300,11 @@ _PURGE_EVERY = (
 PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 5_000, minimum=1)
 # The purge is maintenance, not a face request: its own time limit, not FACE_TASK_TIME_LIMIT.
 PURGE_TIME_LIMIT = env_int("PURGE_TIME_LIMIT", 3600, minimum=60)
+# Signs the audit chain's checkpoints (consent/checkpoints.py). Kept out of the database: in the
+# environment or a secret store; without it no checkpoint is signed (DEBUG derives one).
+AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY")
+if DEBUG and not AUDIT_CHECKPOINT_KEY:
+    AUDIT_CHECKPOINT_KEY = "debug-checkpoint-" + SECRET_KEY
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
 ATTEMPT_TALLY_MINUTES = env_int("ATTEMPT_TALLY_MINUTES", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
@@ -291,11 +330,25 @@ CELERY_BEAT_SCHEDULE = {
 DEEPFACE_HOME = Path(env_str("DEEPFACE_HOME", str(VAR_DIR / "deepface")))
 FACE_MODEL = env_str("FACE_MODEL", "Dlib")
 FACE_DETECTOR = env_str("FACE_DETECTOR", "dlib-hog")
-FACE_THRESHOLD = env_float("FACE_THRESHOLD", 0.056, minimum=0.0, maximum=2.0)
+# Each model's own default (recognition.engine.THRESHOLDS: Dlib 0.056, SFace 0.5).
+FACE_THRESHOLD = env_float(
+    "FACE_THRESHOLD", 0.5 if FACE_MODEL == "SFace" else 0.056, minimum=0.0, maximum=2.0
+)
 FACE_MIRROR = env_bool("FACE_MIRROR", True)
 FACE_DETECT_SIDE = env_int("FACE_DETECT_SIDE", 640, minimum=160, maximum=2048)
 FACE_MAX_SIDE = env_int("FACE_MAX_SIDE", 1024, minimum=256, maximum=4096)
 FACE_MAX_PIXELS = env_int("FACE_MAX_PIXELS", 40_000_000, minimum=1_000_000)
+# Peak memory one photo may take to decode and convert to 8-bit RGB, checked before decoding.
+FACE_MAX_DECODE_BYTES = env_int("FACE_MAX_DECODE_BYTES", 64 * 1024 * 1024, minimum=8 * 1024 * 1024)
+# Face checks one anonymous client (IP address) may ask for per minute, whatever their outcome.
+# Door identification (1:N): the estimated chance that one stranger opens a door in one
+# attempt, which tightens the threshold as a gallery grows, and the margin by which the best
+# person must beat every other (recognition.operating).
+FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
+    "FACE_IDENTIFY_MAX_FALSE_OPEN", 0.01, minimum=0.000001, maximum=1.0
+)
+FACE_IDENTIFY_MARGIN = env_float("FACE_IDENTIFY_MARGIN", 0.01, minimum=0.0, maximum=1.0)
+FACE_ANONYMOUS_PER_MINUTE = env_int("FACE_ANONYMOUS_PER_MINUTE", 10, minimum=1)
 FACE_MIN_FACE_PX = env_int("FACE_MIN_FACE_PX", 64, minimum=16)
 FACE_VERIFY_DEADLINE = env_float("FACE_VERIFY_DEADLINE", 10.0, minimum=0.5)
 # Door codes: the non-face way through a door, shown on the person's door-code page.
@@ -348,7 +401,8 @@ LOGGING = {
 }
 
 # Retention of the logs around face data (the templates' own retention is per purpose).
-ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 180, minimum=1)
+# Attempt logs are the processing records: PIPL art. 56 keeps them at least three years.
+ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 1095, minimum=1)
 RENEWAL_GRACE_DAYS = env_int("RENEWAL_GRACE_DAYS", 30, minimum=0)
 
 # Governance: impact assessment reviews and the filing duty (recognition/filing.py).
@@ -372,3 +426,18 @@ WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
 # Door galleries split across workers: a building's door work goes to queue door-K, K a stable
 # hash of its id modulo DOOR_SHARDS (1: every door task on the latency queue).
 DOOR_SHARDS = env_int("DOOR_SHARDS", 1, minimum=1, maximum=1024)
+# Outbound mail (incident notices). The incident channel may use another backend (a dotted path
+# to any Django email backend, e.g. an SMS gateway's); empty: EMAIL_BACKEND.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+INCIDENT_EMAIL_BACKEND = env_str("INCIDENT_EMAIL_BACKEND")

@@ -13,3 +13,9 @@ FAILED = "failed"
 LOCKED = "locked"
 
 code_sign_in = Signal()
+
+# Sent once per sign-in that needs no one-time code (kwargs: person, method): "password" for
+# a password alone (people who keep no second factor), "passkey" for a passkey.
+PASSWORD = "password"  # noqa: S105 (a method name, not a secret)
+PASSKEY = "passkey"
+signed_in_without_code = Signal()

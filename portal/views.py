@@ -17,14 +17,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp_webauthn.models import WebAuthnCredential
 
-from portal import signin, trusted
+from portal import backup_codes, signals, signin, trusted
 from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
 from portal.models import SealedTOTPDevice, User
-
-BACKUP_CODES = 10
 
 
 def _next_url(request) -> str:
@@ -68,6 +66,9 @@ def login_password(request):
                     signin.start_pending(request, user, next_url)
                     return redirect("portal:login-code")
                 signin.finish(request, user)
+                signals.signed_in_without_code.send(
+                    sender=type(user), person=user, method=signals.PASSWORD
+                )
                 if user.second_factor_required():
                     return redirect("portal:two-factor")
                 return redirect(next_url)
@@ -94,7 +95,11 @@ def login_code(request):
             trusted.remember(request, response, user.pk)
             return response
         form.add_error("code", error)
-    return render(request, "portal/login_code.html", {"form": form})
+    return render(
+        request,
+        "portal/login_code.html",
+        {"form": form, "next": next_url or reverse("portal:home")},
+    )
 
 
 @require_POST
@@ -117,7 +122,15 @@ def two_factor(request):
     user = request.user
     confirmed = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
-        return render(request, "portal/two_factor_done.html", {"device": confirmed})
+        return render(
+            request,
+            "portal/two_factor_done.html",
+            {
+                "device": confirmed,
+                "backup_left": backup_codes.remaining(user),
+                "passkeys": _passkeys(user),
+            },
+        )
     if not signin.password_recently_checked(request, user):
         return _confirm_password(request)
     device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -128,7 +141,7 @@ def two_factor(request):
         if device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            codes = _new_backup_codes(user)
+            codes = backup_codes.generate_backup_codes(user)
             otp_login(request, device)
             return render(request, "portal/backup_codes.html", {"codes": codes})
         form.add_error("code", _("That code is not correct. Check the time on your phone."))
@@ -136,7 +149,12 @@ def two_factor(request):
     return render(
         request,
         "portal/two_factor.html",
-        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret},
+        {
+            "form": form,
+            "qr": _qr_svg(device.config_url),
+            "secret": secret,
+            "passkeys": _passkeys(user),
+        },
     )
 
 
@@ -165,14 +183,38 @@ def _confirm_password(request):
     return render(request, "portal/two_factor_password.html", {"form": form})
 
 
-def _new_backup_codes(user) -> list[str]:
-    backup, _created = StaticDevice.objects.get_or_create(
-        user=user, name="backup", defaults={"confirmed": True}
+def _passkeys(user) -> list:
+    return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at"))
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@login_required
+def backup_codes_view(request):
+    """How many backup codes are left; a new set (shown once) after the password again.
+    Wrong passwords count like sign-in failures: a borrowed session is no password oracle."""
+    user = request.user
+    form = ConfirmPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = signin.counters(request, "password", user, user.username)
+        wait = signin.seconds_to_wait(found)
+        if wait:
+            form.add_error(None, signin.locked_message(wait))
+        elif user.check_password(form.cleaned_data["password"]):
+            signin.clear(found)
+            codes = backup_codes.generate_backup_codes(user)
+            return render(request, "portal/backup_codes.html", {"codes": codes})
+        else:
+            wait = signin.count_failure(found)
+            form.add_error(
+                "password",
+                signin.locked_message(wait) if wait else _("That is not your password."),
+            )
+    return render(
+        request,
+        "portal/backup_codes_manage.html",
+        {"form": form, "left": backup_codes.remaining(user), "total": backup_codes.COUNT},
     )
-    backup.token_set.all().delete()
-    codes = [StaticToken.random_token() for _i in range(BACKUP_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
-    return codes
 
 
 def server_error(request):

@@ -191,7 +191,7 @@ def identification_photo(view, request):
     form.is_valid(raise_exception=True)
     if not door.face_offered(view.device, identification=True):
         return view.face_not_offered()
-    return form.validated_data["photo"]
+    return form.validated_data
 
 
 class IdentifyView(DeviceAPIView):
@@ -207,7 +207,11 @@ class IdentifyView(DeviceAPIView):
             return photo
         try:
             answer = jobs.run(
-                tasks.identify_at_door, self.device.pk, image=photo, queue=self.door_queue()
+                tasks.identify_at_door,
+                self.device.pk,
+                image=photo["photo"],
+                liveness=photo["liveness"],
+                queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
@@ -227,7 +231,11 @@ class IdentifyJobsView(DeviceAPIView):
             return photo
         try:
             result = jobs.submit(
-                tasks.identify_at_door, self.device.pk, image=photo, queue=self.door_queue()
+                tasks.identify_at_door,
+                self.device.pk,
+                image=photo["photo"],
+                liveness=photo["liveness"],
+                queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:
             return self.face_unavailable()
@@ -298,6 +306,7 @@ class VerifyView(DeviceAPIView):
                 self.device.pk,
                 form.validated_data["person"],
                 image=form.validated_data["photo"],
+                liveness=form.validated_data["liveness"],
                 queue=self.door_queue(),
             )
         except jobs.FaceUnavailable:

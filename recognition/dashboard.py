@@ -26,7 +26,23 @@ CHANNELS = (
     (Attempt.SIGN_IN, _("portal sign-ins (every building)")),
     (Attempt.DOOR, _("doors of your buildings")),
 )
-METHODS = ((Attempt.FACE, _("face")), (Attempt.CODE, _("without face (codes)")))
+_FACE = (Attempt.FACE, _("face"))
+_CODES = (Attempt.CODE, _("without face (codes)"))
+# Every way in, per channel: portal sign-ins and door openings each have their own.
+METHODS = {
+    Attempt.SIGN_IN: (
+        _FACE,
+        _CODES,
+        (Attempt.PASSWORD, _("without face (password only)")),
+        (Attempt.PASSKEY, _("without face (passkey)")),
+    ),
+    Attempt.DOOR: (
+        _FACE,
+        _CODES,
+        (Attempt.CARD, _("without face (access card)")),
+        (Attempt.STAFF, _("without face (opened by staff)")),
+    ),
+}
 
 
 @dataclass
@@ -61,7 +77,7 @@ def parity(building_ids, since: datetime) -> list[ParityRow]:
     counts = tally.parity_counts(building_ids, since)
     rows = []
     for channel, channel_label in CHANNELS:
-        for method, method_label in METHODS:
+        for method, method_label in METHODS[channel]:
             numbers = counts.get((channel, method), {})
             rows.append(
                 ParityRow(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from consent import audit
 from consent import rules as consent_rules
 from portal import clock, names
+from recognition import policy
 from recognition.models import Device
 
 PREFIX_BYTES = 6  # 12 hex characters, the width of Device.key_prefix
@@ -98,6 +99,14 @@ def check_binding(purpose, building_id: int) -> None:
         raise DeviceRefused(code, BINDING_REFUSALS[problem])
 
 
+def check_public_area_purpose(location, purpose) -> None:
+    problem = policy.public_area_purpose_problem(
+        location.kind, None if purpose is None else purpose.public_security
+    )
+    if problem:
+        raise DeviceRefused("public_security_only", problem)
+
+
 def register_device(
     location, name: str, purpose, *, actor, name_zh_hans: str = ""
 ) -> tuple[Device, str]:
@@ -108,6 +117,7 @@ def register_device(
     """
     check_placement(location)
     check_binding(purpose, location.building_id)
+    check_public_area_purpose(location, purpose)
     with transaction.atomic():
         device = Device(
             building_id=location.building_id,
@@ -138,6 +148,7 @@ def rotate_device_key(device: Device, *, actor) -> str:
         if device.revoked_at is not None:
             raise DeviceRefused("revoked", _("This device is revoked; register a new one."))
         check_placement(device.location)
+        check_public_area_purpose(device.location, device.purpose)
         key = _set_new_key(device)
         device.save(update_fields=["key_prefix", "key_hash"])
         audit.record(

@@ -35,8 +35,12 @@ CODE_PERSON = "door-code-person"
 FACE_NOT_OFFERED = "face_not_offered"
 NO_ANSWER = "no_answer"
 AMBIGUOUS = "ambiguous"  # the face is within the threshold of more than one person
+# The one code a device sees for any face that does not open: whether nobody came close, the
+# claimed person is not enrolled here, or two people came close stays in the attempt log.
+NOT_RECOGNISED_CODE = "not_recognised"
 DOOR_CODE = "door_code"
 ONE_TIME_CODE = "one_time_code"
+BACKUP_CODE = "backup_code"
 
 NOT_OFFERED = _(
     "Face recognition is not used at this door. Please use your door code or one-time code."
@@ -75,6 +79,8 @@ def face_offered(device: Device, *, identification: bool) -> bool:
     if purpose.kind != consent_rules.KIND_DOOR or not consent_rules.leaves_device(purpose.storage):
         # Sign-in templates never open a door; data kept on the device only never reaches us.
         return False
+    if policy.public_area_purpose_problem(device.location.kind, purpose.public_security):
+        return False  # a public area: public security only, whatever was registered before
     return not identification or purpose.method == consent_rules.IDENTIFICATION
 
 
@@ -93,19 +99,30 @@ def is_member(person_id: int | None, building_id: int) -> bool:
 
 
 def answer(attempt: Attempt, message="", retry_after: int = 0) -> dict:
-    """The device's answer: small, no image, no embedding; the person only when it opens."""
+    """The device's answer: open or not and a reason code; the person only when it opens.
+
+    No image, no embedding and no distance, score or similarity: a device that learnt how
+    close a photo came could steer a forgery towards a resident or learn who is enrolled.
+    Distances stay in the worker and the attempt log.
+    """
     opened = attempt.result == Attempt.MATCH
     return {
         "open": opened,
         "result": attempt.result,
         "method": attempt.method,
         "person_id": attempt.person_id if opened else None,
-        "distance": attempt.distance,
         "attempt_id": attempt.pk,
-        "code": attempt.detail,
+        "code": public_code(attempt),
         "message": str(message),
         "retry_after": retry_after,
     }
+
+
+def public_code(attempt: Attempt) -> str:
+    """The reason code a device may see: a face that does not open is only "not recognised"."""
+    if attempt.method == Attempt.FACE and attempt.result == Attempt.NO_MATCH:
+        return NOT_RECOGNISED_CODE
+    return attempt.detail
 
 
 def _replayed(job_id: str) -> dict | None:
@@ -155,13 +172,16 @@ def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
     )
 
 
-def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
-    """1:N: the photo against every usable template of the device's building and purpose."""
+def identify_at_door(
+    device_id: int, image: bytes, engine, *, job_id: str = "", liveness: str = ""
+) -> dict:
+    """1:N: the photo against every usable template of the device's building and purpose.
+    ``liveness`` is the terminal's own liveness attestation, kept with the attempt."""
     replayed = _replayed(job_id)
     if replayed is not None:
         return replayed
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
-    face = {"method": Attempt.FACE, "job_id": job_id or None}
+    face = {"method": Attempt.FACE, "job_id": job_id or None, "liveness": liveness}
     if not face_offered(device, identification=True):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
         return answer(attempt, NOT_OFFERED)
@@ -180,6 +200,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
         probe,
         model_id=engine.model_id,
         threshold=engine.threshold,
+        impostor_fit=getattr(engine, "impostor_fit", None),
+        max_false_open=settings.FACE_IDENTIFY_MAX_FALSE_OPEN,
+        margin=settings.FACE_IDENTIFY_MARGIN,
     )
     matched = found.person_id is not None
     attempt = _door_attempt(
@@ -203,7 +226,9 @@ def identify_at_door(device_id: int, image: bytes, engine, *, job_id: str = "") 
     return answer(attempt, NOT_RECOGNISED)
 
 
-def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_id="") -> dict:
+def verify_at_door(
+    device_id: int, person_id: int, image: bytes, engine, *, job_id="", liveness: str = ""
+) -> dict:
     """1:1: is this the person the card or QR code claims? The same answer whether or not the
     person exists, belongs here, consented or enrolled, so it reveals nothing about them."""
     replayed = _replayed(job_id)
@@ -215,6 +240,7 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         "method": Attempt.FACE,
         "job_id": job_id or None,
         "person_id": person_id if member else None,
+        "liveness": liveness,
     }
     if not face_offered(device, identification=False):
         attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
@@ -243,7 +269,11 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
         )
         usable = identify.usable_templates(ids, device.building_id, device.purpose_id)
         for template in FaceTemplate.objects.filter(pk__in=list(usable)):
-            distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+            try:
+                embedding = crypto.decrypt_embedding(template.ciphertext, template.person_id)
+            except crypto.Unreadable:
+                continue  # its key was shredded with a deletion that is committing now
+            distance = engine.distance(probe, embedding)
     matched = distance is not None and policy.is_match(distance, engine.threshold)
     attempt = _door_attempt(
         device,
@@ -266,20 +296,27 @@ def verify_at_door(device_id: int, person_id: int, image: bytes, engine, *, job_
     return answer(attempt, NOT_RECOGNISED)
 
 
-def _one_time_code_matches(person_id: int, code: str) -> bool:
-    """The person's one-time code, checked under the door's own counters: django-otp's
-    per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0), so nothing sent at a door can
-    slow the person's code on the web page."""
-    from portal.models import User
+def _one_time_code_matches(person_id: int, code: str, device: Device) -> str:
+    """ONE_TIME_CODE or BACKUP_CODE when the code is the person's, else "". Checked under the
+    door's own counters: django-otp's per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0),
+    so nothing sent at a door can slow the person's code on the web page. Backup codes count
+    only at the doors of a building that accepts them."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from portal.models import BackupCodeDevice, User
 
     person = User.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
-        return False
+        return ""
+    backup_allowed = device.building.door_backup_codes
     with transaction.atomic():
-        return any(
-            otp_device.verify_token(code)
-            for otp_device in devices_for_user(person, confirmed=True, for_verify=True)
-        )
+        for otp_device in devices_for_user(person, confirmed=True, for_verify=True):
+            is_backup = isinstance(otp_device, BackupCodeDevice | StaticDevice)
+            if is_backup and not backup_allowed:
+                continue
+            if otp_device.verify_token(code):
+                return BACKUP_CODE if is_backup else ONE_TIME_CODE
+    return ""
 
 
 def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:
@@ -310,8 +347,8 @@ def _open_with_code(device: Device, code: str, person_id: int | None) -> dict:
     opened_by, detail = None, ""
     if used is not None:
         opened_by, detail = used.person_id, DOOR_CODE
-    elif member and _one_time_code_matches(person_id, code):
-        opened_by, detail = person_id, ONE_TIME_CODE
+    elif member and (matched := _one_time_code_matches(person_id, code, device)):
+        opened_by, detail = person_id, matched
     if opened_by is not None:
         throttle.reset(CODE_PERSON, _person_key(device, opened_by))
         attempt = _door_attempt(

@@ -29,9 +29,11 @@ from django.utils.translation import gettext_lazy as _
 
 from recognition import imaging
 from recognition.imaging import ImageRejected
+from recognition.operating import ImpostorFit
 from recognition.weights import (
     DLIB_LANDMARKS_FILE,
     missing_weights,
+    prepare_sface_weights,
     prepare_weights,
     weights_dir,
 )
@@ -51,6 +53,12 @@ DEFAULT_MIRROR = True
 OTHER_FACE_MIN_SCORE = 0.3
 ENGINE_VERSION = "v1"
 
+# The second offline model: SFace aligned on dlib's landmarks (SFACE_TEMPLATE), mirror on.
+# Its threshold lies between the largest same-person distance of ../shared/faces (0.282) and
+# the smallest different-people distance of both labelled sets (0.589), nearer the latter;
+# the calibration crops reach 0.617 for the same person (docs/face-engine.md).
+SFACE_THRESHOLD = 0.5
+
 # DeepFace's published cosine thresholds, for models other than the default one.
 THRESHOLDS: dict[str, float] = {
     "Dlib": DEFAULT_THRESHOLD,
@@ -58,13 +66,25 @@ THRESHOLDS: dict[str, float] = {
     "Facenet": 0.40,
     "Facenet512": 0.30,
     "ArcFace": 0.68,
-    "SFace": 0.593,
+    "SFace": SFACE_THRESHOLD,
     "OpenFace": 0.10,
     "DeepFace": 0.23,
     "DeepID": 0.015,
     "GhostFaceNet": 0.65,
     "Buffalo_L": 0.55,
 }
+
+# Distances between different people of the default pipeline (Dlib, dlib-hog, mirror), on
+# every labelled photo available: 721 impostor pairs of ../shared/faces and its calibration
+# set (docs/face-engine.md). Door identification tightens its threshold per gallery size on
+# this fit (recognition.operating); another pipeline has none until measured.
+DEFAULT_IMPOSTOR_FIT = ImpostorFit(mean=0.158, sd=0.031, pairs=721)
+
+# The second offline model's different-people distances (same 721 pairs).
+SFACE_IMPOSTOR_FIT = ImpostorFit(mean=0.951, sd=0.095, pairs=721)
+# Where dlib's eye centres and the point under the nose go in SFace's 112 px input: the eyes
+# of OpenCV Zoo's template; the nose point's height chosen on both labelled sets.
+SFACE_TEMPLATE = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 80.0))
 
 # Stable codes of FaceRejected; ImageRejected codes (imaging) pass through embed() unchanged.
 NO_FACE = "no_face"
@@ -167,6 +187,7 @@ class DeepFaceEngine:
         min_face_px: int = DEFAULT_MIN_FACE_PX,
         detect_side: int = DEFAULT_DETECT_SIDE,
         max_pixels: int = imaging.DEFAULT_MAX_PIXELS,
+        max_decode_bytes: int = imaging.DEFAULT_MAX_DECODE_BYTES,
         mirror: bool = DEFAULT_MIRROR,
     ) -> None:
         if threshold is None:
@@ -182,9 +203,18 @@ class DeepFaceEngine:
         self.min_face_px = min_face_px
         self.detect_side = detect_side
         self.max_pixels = max_pixels
+        self.max_decode_bytes = max_decode_bytes
         self.mirror = mirror
         pipeline = f"{model_name}+{detector}" + ("+mirror" if mirror else "")
         self.model_id = f"{pipeline}@{ENGINE_VERSION}"
+        default_pipeline = (model_name, detector, mirror) == (
+            DEFAULT_MODEL,
+            DEFAULT_DETECTOR,
+            DEFAULT_MIRROR,
+        )
+        self.impostor_fit: ImpostorFit | None = DEFAULT_IMPOSTOR_FIT if default_pipeline else None
+        if (model_name, detector, mirror) == ("SFace", DEFAULT_DETECTOR, True):
+            self.impostor_fit = SFACE_IMPOSTOR_FIT
         self._deepface: Any = None
         self._input_size: tuple[int, int] = (150, 150)
         self._hog: Any = None
@@ -244,7 +274,10 @@ class DeepFaceEngine:
 
     def embed(self, image_bytes: bytes) -> np.ndarray:
         image = imaging.decode_image(
-            image_bytes, max_side=self.max_side, max_pixels=self.max_pixels
+            image_bytes,
+            max_side=self.max_side,
+            max_pixels=self.max_pixels,
+            max_decode_bytes=self.max_decode_bytes,
         )
         return self.embed_array(image)
 
@@ -348,6 +381,8 @@ class DeepFaceEngine:
 
     def _face_chip(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
         """The face rotated upright and cropped as dlib's recognition model was trained."""
+        if self.model_name == "SFace":
+            return self._sface_chip(image, face)
         rgb = np.ascontiguousarray(image[:, :, ::-1])
         height, width = self._input_size
         chip = self._dlib.get_face_chip(rgb, face.landmarks, size=max(height, width), padding=0.25)
@@ -355,6 +390,19 @@ class DeepFaceEngine:
         if height != width:
             bgr = self._cv2.resize(bgr, (width, height), interpolation=self._cv2.INTER_AREA)
         return bgr
+
+    def _sface_chip(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        """The face as SFace expects it: dlib's eye centres and nose point on SFace's template.
+
+        dlib's 5 points are the two corners of each eye and the point under the nose (no mouth
+        corners), so the similarity transform is fitted on three points.
+        """
+        points = np.array([[p.x, p.y] for p in face.landmarks.parts()], dtype=np.float64)
+        first, second = points[0:2].mean(axis=0), points[2:4].mean(axis=0)
+        left, right = (first, second) if first[0] < second[0] else (second, first)
+        matrix = similarity_transform(np.array([left, right, points[4]]), SFACE_TEMPLATE)
+        height, width = self._input_size
+        return self._cv2.warpAffine(image, matrix, (width, height))
 
     def _represent(self, face_bgr: np.ndarray) -> np.ndarray:
         embedding = self._represent_one(face_bgr)
@@ -373,6 +421,30 @@ class DeepFaceEngine:
             align=False,
         )
         return np.asarray(result[0]["embedding"], dtype=np.float64).ravel()
+
+
+def similarity_transform(source, target) -> np.ndarray:
+    """The 2 x 3 rotation, uniform scale and translation that maps the source points closest
+    to the target points (least squares, Umeyama's method); deterministic, unlike OpenCV's
+    robust estimators, so the same photo always gives the same embedding.
+
+    >>> matrix = similarity_transform([(0, 0), (2, 0), (1, 1)], [(1, 1), (1, 5), (-1, 3)])
+    >>> np.round(matrix, 6).tolist()
+    [[0.0, -2.0, 1.0], [2.0, 0.0, 1.0]]
+    """
+    src = np.asarray(source, dtype=np.float64)
+    dst = np.asarray(target, dtype=np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    covariance = dst_c.T @ src_c / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1
+    rotation = u @ sign @ vt
+    scale = float(np.trace(np.diag(singular) @ sign)) / float((src_c**2).sum() / len(src))
+    shift = dst_mean - scale * rotation @ src_mean
+    return np.hstack([scale * rotation, shift[:, None]])
 
 
 def _is_face_not_detected(exc: ValueError) -> bool:
@@ -395,6 +467,9 @@ def engine_from_settings() -> DeepFaceEngine:
         min_face_px=getattr(settings, "FACE_MIN_FACE_PX", DEFAULT_MIN_FACE_PX),
         detect_side=getattr(settings, "FACE_DETECT_SIDE", DEFAULT_DETECT_SIDE),
         max_pixels=getattr(settings, "FACE_MAX_PIXELS", imaging.DEFAULT_MAX_PIXELS),
+        max_decode_bytes=getattr(
+            settings, "FACE_MAX_DECODE_BYTES", imaging.DEFAULT_MAX_DECODE_BYTES
+        ),
         mirror=getattr(settings, "FACE_MIRROR", DEFAULT_MIRROR),
     )
 
@@ -415,6 +490,8 @@ def get_engine() -> DeepFaceEngine:
                 engine = engine_from_settings()
                 try:
                     prepare_weights(engine.deepface_home)
+                    if engine.model_name == "SFace":
+                        prepare_sface_weights(engine.deepface_home)
                 except FileNotFoundError:
                     pass  # load() names exactly what is missing
                 engine.load()

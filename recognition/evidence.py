@@ -71,6 +71,16 @@ FILE_NOTES = (
             "threshold, the day it was reached and the filing deadline"
         ),
     ),
+    (
+        "incidents.json",
+        _("every security incident: what, data, cause, harm, measures, people counted, timeline"),
+    ),
+    ("requests.csv", _("every request of a person: kind, filed, due, answered, late (no person)")),
+    (
+        "audit_checkpoints.json",
+        _("every signed checkpoint of the audit chain's head (the key is not in the database)"),
+    ),
+    ("filings.json", _("every filing recorded: kind, dates, reference, the 30-working-day clock")),
     ("manifest.json", _("every file with its SHA-256")),
 )
 
@@ -94,12 +104,30 @@ def _json(data) -> bytes:
     return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral_cell(value):
+    """A CSV cell that no spreadsheet runs as a formula: text starting with =, +, -, @, a tab
+    or a carriage return gets a leading apostrophe; numbers stay numbers.
+
+    >>> print(neutral_cell('=HYPERLINK("http://x")'), neutral_cell(-3), neutral_cell("Lobby"))
+    '=HYPERLINK("http://x") -3 Lobby
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(header: list[str], rows) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow([neutral_cell(value) for value in row])
     return buffer.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8
 
 
@@ -409,6 +437,9 @@ def build_zip(building_ids, generated_by, now=None) -> bytes:
         "audit_chain.json": _json(_audit_check()),
         "filing.json": _json(_filing(now)),
     }
+    from recognition.rights.filing_materials import evidence_files  # rights builds on recognition
+
+    files.update(evidence_files(building_ids, _json, _csv))
     generated_at = timezone.localtime(now).isoformat()
     buildings = ", ".join(b["building"] for b in handler)
     files["README.txt"] = readme(

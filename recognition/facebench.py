@@ -2,8 +2,9 @@
 
 Pure helper (no Django, no DeepFace import): give it pairs of file names with "same person?",
 the folder holding the photos and an engine; it embeds each distinct photo once, timing it,
-and reports accuracy at the engine's threshold, the best threshold a sweep finds, and the
-embedding time. Photos are read into memory only.
+and reports accuracy at the engine's threshold, the best threshold a sweep finds, the
+true-accept rate at zero false accepts with the range of thresholds that give it, the
+equal-error rate, and the embedding time. Photos are read into memory only.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def run_benchmark(pairs: list[Pair], images_dir: Path, engine: Any) -> dict[str,
         "best_threshold": best["threshold"],
         "best_accuracy": best["accuracy"],
         "best_threshold_range": best["range"],
+        **zero_false_accepts(genuine, impostor),
+        "equal_error_rate": equal_error_rate(genuine, impostor),
         "genuine_max_distance": max(genuine) if genuine else None,
         "impostor_min_distance": min(impostor) if impostor else None,
         "separated": bool(genuine and impostor and max(genuine) < min(impostor)),
@@ -150,6 +153,51 @@ def best_threshold(genuine: list[float], impostor: list[float]) -> dict[str, Any
     low = values[first - 1] if first > 0 else candidates[first]
     high = values[last] if last < len(values) else candidates[last]
     return {"threshold": (low + high) / 2, "accuracy": top, "range": (low, high)}
+
+
+def zero_false_accepts(genuine: list[float], impostor: list[float]) -> dict[str, Any]:
+    """The true-accept rate when no impostor pair may be accepted, and the thresholds giving it.
+
+    Any threshold from the largest genuine distance still below the closest impostor up to
+    (not including) that impostor accepts the same genuine pairs and no impostor: the range
+    is [low, high). With no impostor pairs every genuine pair counts and high is None.
+
+    >>> zero_false_accepts([0.02, 0.04, 0.09], [0.06, 0.2])["tar_at_zero_far"]
+    0.6666666666666666
+    >>> zero_false_accepts([0.02, 0.04, 0.09], [0.06, 0.2])["zero_far_range"]
+    (0.04, 0.06)
+    """
+    if not genuine:
+        return {"tar_at_zero_far": None, "zero_far_range": None}
+    closest = min(impostor) if impostor else None
+    below = [d for d in genuine if closest is None or d < closest]
+    return {
+        "tar_at_zero_far": len(below) / len(genuine),
+        "zero_far_range": (max(below) if below else None, closest),
+    }
+
+
+def equal_error_rate(genuine: list[float], impostor: list[float]) -> float | None:
+    """The rate at which false rejects and false accepts are equal (their mean where the two
+    curves cross between observed distances).
+
+    >>> equal_error_rate([0.01, 0.02], [0.05, 0.06])
+    0.0
+    >>> equal_error_rate([0.01, 0.07], [0.05, 0.06])
+    0.5
+    """
+    if not genuine or not impostor:
+        return None
+    genuine_sorted = np.sort(np.asarray(genuine))
+    impostor_sorted = np.sort(np.asarray(impostor))
+    best = None
+    for t in np.concatenate([[-np.inf], genuine_sorted, impostor_sorted]):
+        false_reject = 1 - np.searchsorted(genuine_sorted, t, side="right") / len(genuine)
+        false_accept = np.searchsorted(impostor_sorted, t, side="right") / len(impostor)
+        gap = abs(false_reject - false_accept)
+        if best is None or gap < best[0]:
+            best = (gap, (false_reject + false_accept) / 2)
+    return float(best[1])
 
 
 def _percentile(values: list[float], q: float) -> float | None:

@@ -1,45 +1,60 @@
+import base64
+import binascii
+
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-PHOTO_HELP = _("A clear photo of your face alone, taken now. JPEG, PNG or WebP.")
+from recognition import liveness
+
+NO_BURST = _(
+    "Start the camera and follow the prompts: a face is checked only from the live camera, "
+    "never from a photo file. Or use your password and code."
+)
+DATA_URL_PREFIX = "data:image/jpeg;base64,"
 
 
-class PhotoField(forms.FileField):
-    """The raw bytes of one photo; checked for size here, decoded only by the face worker."""
+class LiveFaceForm(forms.Form):
+    """The answer to a challenge: its nonce and the burst of camera frames (``frame`` fields,
+    each a JPEG as a data URL). No file field: an uploaded photo is never looked at."""
 
-    def clean(self, data, initial=None):
-        upload = super().clean(data, initial)
-        if upload is None:
-            return None
-        if upload.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            raise forms.ValidationError(_("The photo is too large. Please send a smaller one."))
-        content = upload.read()
-        if not content:
-            raise forms.ValidationError(_("The photo is empty."))
-        return content
+    nonce = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        values = self.data.getlist("frame") if hasattr(self.data, "getlist") else []
+        if not values or not cleaned.get("nonce"):
+            raise forms.ValidationError(NO_BURST, code="no_burst")
+        if len(values) > liveness.MAX_FRAMES:
+            raise forms.ValidationError(liveness.message(liveness.FRAMES), code="frames")
+        frames = []
+        for value in values:
+            if value.startswith(DATA_URL_PREFIX):
+                value = value[len(DATA_URL_PREFIX) :]
+            try:
+                frame = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise forms.ValidationError(
+                    liveness.message(liveness.FRAMES), code="frames"
+                ) from None
+            if not frame or len(frame) > liveness.MAX_FRAME_BYTES:
+                raise forms.ValidationError(liveness.message(liveness.FRAMES), code="frames")
+            frames.append(frame)
+        cleaned["frames"] = frames
+        return cleaned
 
 
-class FaceSignInForm(forms.Form):
+class FaceSignInForm(LiveFaceForm):
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
-    photo = PhotoField(
-        label=_("Photo of your face"),
-        help_text=PHOTO_HELP,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
-    )
+    field_order = ["username", "nonce"]
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(LiveFaceForm):
     purpose = forms.ModelChoiceField(label=_("Purpose"), queryset=None, empty_label=None)
-    photo = PhotoField(
-        label=_("Photo of your face"),
-        help_text=PHOTO_HELP,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
-    )
+    field_order = ["purpose", "nonce"]
 
     def __init__(self, *args, purposes, **kwargs):
         super().__init__(*args, **kwargs)

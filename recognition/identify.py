@@ -17,12 +17,13 @@ The search itself is one matrix product over L2-normalised float32 rows.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Exists, F, FloatField, OuterRef, Q
 from django.db.models.functions import Cast, Extract
 from django.utils import timezone
@@ -30,8 +31,9 @@ from django.utils import timezone
 from consent import rules as consent_rules
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, policy
+from recognition import crypto, datakeys, operating, policy
 from recognition.models import FaceTemplate, GalleryGeneration
+from recognition.operating import ImpostorFit
 
 # How many of the closest templates are checked against the database when several fall
 # within the threshold; more would only ever matter for a threshold set far too loose.
@@ -126,12 +128,37 @@ class Gallery:
         self.matrix = normalise(vectors) if len(ids) else np.zeros((0, 0), dtype=np.float32)
 
 
+_WITH_KEYS = f"""
+SELECT t.id, t.person_id, t.ciphertext, k.wrapped
+FROM recognition_facetemplate t LEFT JOIN {datakeys.TABLE} k ON k.person_id = t.person_id
+WHERE t.id = ANY(%s)
+"""  # noqa: S608 (a constant table name)
+
+
 def _decrypt(template_ids: list[int]) -> dict[int, np.ndarray]:
+    """Embeddings of these templates; one whose person's key is gone is left out.
+
+    On PostgreSQL each chunk is one statement with the ids as one array parameter and, with
+    the keys in the portal's database, each person's wrapped key joined in: building a query
+    of thousands of parameters cost more than decrypting its rows."""
     vectors = {}
+    if connection.vendor == "postgresql":
+        chunk = 10 * _FETCH_CHUNK
+        for start in range(0, len(template_ids), chunk):
+            with connection.cursor() as cursor:
+                cursor.execute(_WITH_KEYS, [template_ids[start : start + chunk]])
+                rows = cursor.fetchall()
+            wrapped = None
+            if not datakeys.separate():
+                wrapped = {person: key for _pk, person, _t, key in rows if key is not None}
+            vectors.update(crypto.decrypt_many([row[:3] for row in rows], wrapped))
+        return vectors
     for start in range(0, len(template_ids), _FETCH_CHUNK):
         chunk = template_ids[start : start + _FETCH_CHUNK]
-        for pk, token in FaceTemplate.objects.filter(pk__in=chunk).values_list("pk", "ciphertext"):
-            vectors[pk] = crypto.decrypt_embedding(token)
+        rows = FaceTemplate.objects.filter(pk__in=chunk).values_list(
+            "pk", "person_id", "ciphertext"
+        )
+        vectors.update(crypto.decrypt_many(rows))
     return vectors
 
 
@@ -246,6 +273,59 @@ def forget_all() -> None:
         _galleries.clear()
 
 
+def _renew_lock() -> None:
+    # A fork copies the lock as it is: held by a thread (the broadcast listener) that does
+    # not exist in the child, it would never be released there.
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_lock)
+
+
+def drop_deleted(pairs: Iterable[tuple[int, int]]) -> None:
+    """Drops from this process's galleries of these (building, purpose) pairs every row whose
+    template is no longer in the database; decrypts nothing (new rows come with the next
+    request). A gallery that cannot be checked is dropped whole."""
+    for building_id, purpose_id in pairs:
+        key = (building_id, purpose_id)
+        with _lock:
+            gallery = _galleries.get(key)
+            if gallery is None:
+                continue
+            try:
+                kept = np.fromiter(
+                    FaceTemplate.objects.filter(
+                        building_id=building_id, purpose_id=purpose_id, model_id=gallery.model_id
+                    ).values_list("pk", flat=True),
+                    dtype=np.int64,
+                )
+            except DatabaseError:
+                del _galleries[key]
+                continue
+            rows = np.isin(gallery.ids, kept)
+            if rows.all():
+                continue
+            _galleries[key] = Gallery(
+                model_id=gallery.model_id,
+                generation=gallery.generation,
+                ids=gallery.ids[rows],
+                people=gallery.people[rows],
+                stamps=gallery.stamps[rows],
+                matrix=np.ascontiguousarray(gallery.matrix[rows]),
+            )
+
+
+def held_people() -> list[int]:
+    """The people whose embeddings this process holds, in any gallery (ids only)."""
+    with _lock:
+        galleries = list(_galleries.values())
+    held: set[int] = set()
+    for gallery in galleries:
+        held.update(int(person) for person in gallery.people)
+    return sorted(held)
+
+
 def _usable(template_ids: list[int], building_id: int, purpose_id: int, now=None):
     member = Membership.objects.current().filter(
         user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
@@ -345,9 +425,22 @@ SEARCHES = 3
 
 
 def identify(
-    building_id: int, purpose_id: int, probe: np.ndarray, *, model_id: str, threshold: float
+    building_id: int,
+    purpose_id: int,
+    probe: np.ndarray,
+    *,
+    model_id: str,
+    threshold: float,
+    impostor_fit: ImpostorFit | None = None,
+    max_false_open: float = 1.0,
+    margin: float = 0.0,
 ) -> Identification:
     """The person whose usable template is closest to the probe within the threshold.
+
+    The threshold is the 1:1 one, tightened for the gallery's size when the model's impostor
+    distances are known (``recognition.operating``: a stranger's estimated chance to open
+    stays at ``max_false_open``); nobody is identified when another person comes within
+    ``margin`` of the best one.
 
     With the gallery already held, one query per request: the search runs on the held copy,
     then one round trip reads the generation and checks the candidates together; if the
@@ -359,7 +452,10 @@ def identify(
     if gallery is None or gallery.model_id != model_id:
         gallery = gallery_for(building_id, purpose_id, model_id)
     for search in range(SEARCHES):
-        candidates, closest = gallery.search(probe, threshold)
+        limit = operating.identification_threshold(
+            threshold, len(gallery), impostor_fit, max_false_open
+        )
+        candidates, closest = gallery.search(probe, limit + margin)
         ids = [int(gallery.ids[row]) for row, _distance in candidates]
         generation, usable = check(building_id, purpose_id, ids)
         if generation == gallery.generation or search == SEARCHES - 1:
@@ -372,8 +468,11 @@ def identify(
         for row, distance in candidates
         if int(gallery.ids[row]) in usable
     ]
-    person_id = policy.door_match([(person, distance) for person, _t, distance in found], threshold)
+    person_id = policy.door_match(
+        [(person, distance) for person, _t, distance in found], limit, margin
+    )
     if person_id is None:
-        return Identification(None, None, closest, ambiguous=len(found) > 1)
+        people = {person for person, _t, _distance in found}
+        return Identification(None, None, closest, ambiguous=len(people) > 1)
     _person, template_id, distance = found[0]
     return Identification(person_id, template_id, distance)

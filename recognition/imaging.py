@@ -20,6 +20,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_SIDE = 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+# Peak bytes that decoding one photo and converting it to 8-bit RGB may take (decode_bytes):
+# 64 MB holds a 21-megapixel 8-bit RGB PNG; a JPEG counts at the scale it is decoded at.
+DEFAULT_MAX_DECODE_BYTES = 64 * 1024 * 1024
 # What browsers, phones and door cameras send. (Pillow opens the multi-picture JPEGs of some
 # phone cameras, format "MPO", through its JPEG plugin.)
 DEFAULT_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP")
@@ -56,18 +59,71 @@ def decode_image(
     *,
     max_side: int = DEFAULT_MAX_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
     formats: Iterable[str] = DEFAULT_FORMATS,
 ) -> np.ndarray:
     """Decode untrusted image bytes into a BGR ``uint8`` array whose long side is <= max_side.
 
     Raises :class:`ImageRejected` with code ``empty``, ``not_an_image``, ``truncated`` or
-    ``too_many_pixels``. The pixel count is checked from the header, before decoding.
+    ``too_many_pixels``. The pixel count, and the memory that decoding and converting the
+    pixels would take (:func:`decode_bytes`), are checked from the header, before decoding.
     """
     opened = open_image(data, max_pixels=max_pixels, formats=formats)
     try:
-        return to_bgr_array(_decode_reduced(opened, max_side))
+        return to_bgr_array(_decode_reduced(opened, max_side, max_decode_bytes))
     finally:
         opened.close()
+
+
+# Bytes per pixel of Pillow's raster in each mode; a mode not listed counts as the widest.
+_MODE_BYTES = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "PA": 2,
+    "La": 2,
+    "I;16": 2,
+    "I;16L": 2,
+    "I;16B": 2,
+    "I;16N": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+}
+_WIDEST = 4
+
+
+def decode_bytes(mode: str, width: int, height: int, *, transparency: bool = False) -> int:
+    """Peak bytes to decode an image of this mode and size and convert it to 8-bit RGB.
+
+    The raster in its own mode, plus the RGB copy the conversion makes; an image with alpha
+    (or a palette with a transparent colour) also takes an RGBA copy to flatten onto white,
+    and 16- or 32-bit greyscale an 8-bit copy first. A 70 KB 16-bit PNG of 6000 x 6000 is
+    72 MB raw and 216 MB converted.
+
+    >>> decode_bytes("RGB", 1000, 1000)
+    3000000
+    >>> decode_bytes("I;16", 6000, 6000)
+    216000000
+    >>> decode_bytes("P", 100, 100, transparency=True)
+    80000
+    """
+    pixels = width * height
+    raster = _MODE_BYTES.get(mode, _WIDEST)
+    if mode == "RGB":
+        return pixels * raster
+    flatten = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and transparency)
+    grey = mode.startswith("I")
+    return pixels * (raster + 3 + (4 if flatten else 0) + (1 if grey else 0))
+
+
+def _within_budget(image: Image.Image, max_decode_bytes: int) -> None:
+    width, height = image.size
+    needed = decode_bytes(image.mode, width, height, transparency="transparency" in image.info)
+    if needed > max_decode_bytes:
+        raise ImageRejected(TOO_MANY_PIXELS)
 
 
 def open_image(
@@ -95,8 +151,14 @@ def open_image(
     return image
 
 
-def _decode_reduced(image: Image.Image, max_side: int) -> Image.Image:
-    """Decode the first frame, reduced as early as the format allows; apply EXIF rotation."""
+def _decode_reduced(
+    image: Image.Image, max_side: int, max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES
+) -> Image.Image:
+    """Decode the first frame, reduced as early as the format allows; apply EXIF rotation.
+
+    Refused before any pixel is decoded when the decoded raster and its conversion to RGB
+    would take more than ``max_decode_bytes`` (a JPEG counts at its reduced decoding scale).
+    """
     width, height = image.size
     scale = min(1.0, max_side / max(width, height))
     if image.format in ("JPEG", "MPO") and scale < 1.0:
@@ -105,6 +167,7 @@ def _decode_reduced(image: Image.Image, max_side: int) -> Image.Image:
         # size (hence floor: 2048 -> 1024 must allow 1/2). The long side stays the long side
         # whatever the EXIF orientation, so the box holds.
         image.draft("RGB", (max(1, math.floor(width * scale)), max(1, math.floor(height * scale))))
+    _within_budget(image, max_decode_bytes)
     try:
         image.load()
     except Image.DecompressionBombError as exc:
@@ -133,12 +196,24 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit greyscale: scale to 8 bits before the usual conversion.
-        array = np.asarray(image, dtype=np.float64)
-        peak = float(array.max()) or 1.0
-        image = Image.fromarray(np.clip(array * (255.0 / peak), 0, 255).astype(np.uint8), "L")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit greyscale: scale to 8 bits before the usual conversion, row band by row band
+        # so that the conversion needs no more than the 8-bit copy it makes.
+        image = _grey_to_8_bits(image)
     return image.convert("RGB")
+
+
+def _grey_to_8_bits(image: Image.Image) -> Image.Image:
+    """A 16- or 32-bit greyscale image stretched to 8 bits (its brightest pixel -> 255)."""
+    width, height = image.size
+    peak = max(1, int(image.getextrema()[1]))
+    scale = np.float32(255.0 / peak)
+    out = np.empty((height, width), dtype=np.uint8)
+    band = max(1, 262_144 // max(1, width))
+    for top in range(0, height, band):
+        rows = np.asarray(image.crop((0, top, width, min(height, top + band))))
+        np.multiply(rows, scale, out=out[top : top + band], casting="unsafe")
+    return Image.fromarray(out, "L")
 
 
 def to_bgr_array(image: Image.Image) -> np.ndarray:

@@ -1,7 +1,6 @@
 """Running a face task from a web request: sent once, answered within a deadline, or a clear
 "face unavailable" so the person can use their code instead. Never hangs, never a 500."""
 
-import base64
 import logging
 import time
 
@@ -10,6 +9,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
+
+from recognition import broker
 
 log = logging.getLogger(__name__)
 
@@ -25,34 +26,61 @@ class FaceUnavailable(Exception):
     message = UNAVAILABLE
 
 
-def submit(task, *args, image: bytes, queue: str | None = None):
-    """Sends a face task without waiting; it expires unstarted after the deadline. `queue`
-    overrides the task's route (a building's door shard, recognition.shards)."""
-    encoded = base64.b64encode(image).decode()
+def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs):
+    """Sends a face task without waiting: at once "unavailable" when no worker beats; else
+    the photo is sealed in Redis until the deadline and the task, which names it, expires
+    unstarted at the same deadline. A camera burst (a list of frames) is sealed frame by frame
+    and the task names each. `queue` overrides the task's route (a building's door shard,
+    recognition.shards). The result's `photo` names what was sealed."""
+    deadline = settings.FACE_VERIFY_DEADLINE
     options = {"queue": queue} if queue else {}
     try:
-        return task.apply_async(
-            args=[*args, encoded], expires=settings.FACE_VERIFY_DEADLINE, **options
+        if not broker.workers_alive():
+            log.warning("face task not sent: no worker alive")
+            raise FaceUnavailable
+        reference: str | list[str]
+        if isinstance(image, list):
+            reference = [broker.store_photo(frame, ttl=deadline) for frame in image]
+        else:
+            reference = broker.store_photo(image, ttl=deadline)
+        result = task.apply_async(
+            args=[*args, reference], kwargs=kwargs, expires=deadline, **options
         )
     except (*BROKER_ERRORS, RuntimeError) as error:
         # RuntimeError: Celery's Redis result consumer gave up reconnecting; it starts afresh
         # on the next task, so this is "unavailable now", not "restart the process".
         log.warning("face task not sent: %s", error.__class__.__name__)
         raise FaceUnavailable from error
+    result.photo = reference
+    return result
 
 
-def run(task, *args, image: bytes, queue: str | None = None) -> dict:
+class WorkersGone(Exception):
+    """No worker beat while a request waited for its answer."""
+
+
+def _stop_if_no_worker() -> None:
+    """Called by Celery about once a second while a request waits: a worker that died
+    meanwhile is noticed within that and the heartbeat's lifetime, not at the deadline."""
+    if not broker.workers_alive():
+        raise WorkersGone
+
+
+def run(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs) -> dict:
     deadline = settings.FACE_VERIFY_DEADLINE
     started = time.monotonic()
-    result = submit(task, *args, image=image, queue=queue)
+    result = submit(task, *args, image=image, queue=queue, **kwargs)
     try:
         # propagate=False: a task that failed, expired unstarted or was lost with its worker
         # comes back as an exception instance, never raised into the request (no 500).
-        answer = result.get(timeout=deadline, propagate=False)
-    except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
+        answer = result.get(timeout=deadline, propagate=False, on_interval=_stop_if_no_worker)
+    except (CeleryTimeout, WorkersGone, *BROKER_ERRORS, RuntimeError) as error:
         log.warning("face task not answered: %s", error.__class__.__name__)
         raise FaceUnavailable from error
     finally:
+        # Answered or given up: the sealed photo goes now rather than at its expiry.
+        for reference in result.photo if isinstance(result.photo, list) else [result.photo]:
+            broker.discard_photo(reference)
         try:
             result.forget()
         except (*BROKER_ERRORS, RuntimeError, NotImplementedError):

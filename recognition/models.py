@@ -115,6 +115,20 @@ class FaceTemplate(models.Model):
         return f"template {self.pk} ({self.model_id})"
 
 
+class FaceDataKey(models.Model):
+    """A person's data key for their templates, wrapped by the key ring (recognition.datakeys).
+    Used when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"data key of person {self.person_id}"
+
+
 class AttemptQuerySet(models.QuerySet):
     def at_doors(self):
         return self.filter(channel=Attempt.DOOR)
@@ -152,12 +166,24 @@ class Attempt(models.Model):
 
     FACE = "face"
     CODE = "code"
-    METHOD_CHOICES = [(FACE, _("face")), (CODE, _("one-time code"))]
+    CARD = "card"
+    STAFF = "staff"
+    PASSKEY = "passkey"
+    PASSWORD = "password"  # noqa: S105 (a password alone, for people with no second factor)
+    METHOD_CHOICES = [
+        (FACE, _("face")),
+        (CODE, _("one-time code")),
+        (CARD, _("access card")),
+        (STAFF, _("opened by staff")),
+        (PASSKEY, _("passkey")),
+        (PASSWORD, _("password only")),
+    ]
     # How a code attempt that opened was answered (`detail`), in words: a door code and an
     # authenticator code are different things to the person reading their log.
     CODE_KINDS = {
         "door_code": _("door code"),
-        "one_time_code": _("one-time code (authenticator or backup code)"),
+        "one_time_code": _("one-time code (authenticator app)"),
+        "backup_code": _("backup code"),
     }
     MATCH = "match"
     NO_MATCH = "no_match"
@@ -203,6 +229,8 @@ class Attempt(models.Model):
     result = models.CharField(max_length=16, choices=RESULT_CHOICES)
     distance = models.FloatField(null=True, blank=True)
     detail = models.CharField(max_length=32, blank=True)
+    # What a door terminal that runs its own liveness check attested for this photo, as sent.
+    liveness = models.CharField(max_length=200, blank=True, default="")
     job_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(db_index=True)
 

@@ -67,6 +67,23 @@ def face_device_placement(
     return Placement(True)
 
 
+def public_area_purpose_problem(location_type: str, serves_public_security: bool | None) -> str:
+    """A face device in a public area may serve only a purpose marked for public security;
+    "" when allowed (`serves_public_security` is None for a device without a face purpose).
+
+    >>> public_area_purpose_problem(ENTRANCE, False), public_area_purpose_problem(PUBLIC_AREA, None)
+    ('', '')
+    """
+    if location_type == PUBLIC_AREA and serves_public_security is False:
+        return str(
+            _(
+                "A face device in a public area may serve only a purpose for public security "
+                "(Measures art. 13, PIPL art. 26)."
+            )
+        )
+    return ""
+
+
 def is_match(distance: float, threshold: float) -> bool:
     """A probe matches a template when the distance is at or below the threshold."""
     return distance <= threshold
@@ -81,12 +98,16 @@ def best_match(distances: dict[int, float], threshold: float) -> tuple[int | Non
     return (best_id if is_match(best, threshold) else None), best
 
 
-def door_match(candidates: list[tuple[int, float]], threshold: float) -> int | None:
+def door_match(
+    candidates: list[tuple[int, float]], threshold: float, margin: float = 0.0
+) -> int | None:
     """1:N at a door: the one person whose template is within the threshold, else None.
 
     `candidates` are (person id, distance) pairs of usable templates. When two different
     people are within the threshold the door cannot tell who is in front of it, so it opens
-    for neither: both still have their codes.
+    for neither: both still have their codes. Nor does it open when another person comes
+    within `margin` of the best one, even beyond the threshold: a face that close to two
+    people is not told apart reliably.
 
     >>> door_match([(7, 0.03), (9, 0.20)], 0.056)
     7
@@ -94,9 +115,23 @@ def door_match(candidates: list[tuple[int, float]], threshold: float) -> int | N
     True
     >>> door_match([(7, 0.08)], 0.056) is None
     True
+    >>> door_match([(7, 0.03), (9, 0.065)], 0.056, margin=0.01)
+    7
+    >>> door_match([(7, 0.05), (9, 0.058)], 0.056, margin=0.01) is None
+    True
     """
-    people = {person for person, distance in candidates if is_match(distance, threshold)}
-    return people.pop() if len(people) == 1 else None
+    closest: dict[int, float] = {}
+    for person, distance in candidates:
+        closest[person] = min(distance, closest.get(person, distance))
+    if not closest:
+        return None
+    person, best = min(closest.items(), key=lambda item: item[1])
+    if not is_match(best, threshold):
+        return None
+    reach = max(threshold, best + margin)
+    if any(other != person and d <= reach for other, d in closest.items()):
+        return None
+    return person
 
 
 def template_lapses_at(granted_at: datetime, retention_days: int | None) -> datetime | None:

@@ -54,7 +54,7 @@ from consent import rules as consent_rules
 from consent.models import Consent
 from portal import clock
 from portal.models import Membership
-from recognition import policy
+from recognition import datakeys, policy
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.signals import templates_deleted
 
@@ -350,6 +350,9 @@ def purge_lapsed_templates(trigger: str = PurgeRecord.MANUAL, *, portable=None) 
         _purge_portable(run, batch)
     else:
         _purge_postgresql(run, batch)
+    with transaction.atomic():
+        audit._lock_chain()  # an enrolment meanwhile keeps (or makes) its person's key
+        datakeys.sweep()  # the purged people's data keys go with their last template
     return run.finish()
 
 

@@ -10,7 +10,7 @@ from consent.signals import (
     purpose_retired,
     storage_consent_withdrawn,
 )
-from recognition import identify
+from recognition import broker, identify
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.purge import face_template_items
 from recognition.services import delete_templates
@@ -65,8 +65,10 @@ def delete_on_leaving(sender, person, building, **kwargs) -> None:
 @receiver(templates_deleted, dispatch_uid="recognition.refresh_door_galleries")
 def refresh_door_galleries(sender, pairs, **kwargs) -> None:
     """Workers holding these templates for door identification reload before their next
-    answer: the generation moves in the deleting transaction."""
+    answer: the generation moves in the deleting transaction; once it commits, every worker
+    process is told to drop the deleted rows at once."""
     identify.bump(pairs)
+    broker.announce_deleted(pairs)  # every worker process drops them from memory
 
 
 @receiver(collect_personal_data, dispatch_uid="recognition.personal_data")

@@ -9,6 +9,17 @@ class PhotoSerializer(serializers.Serializer):
     photo = serializers.FileField(
         help_text=_("One photo of the face in front of the door: JPEG, PNG or WebP.")
     )
+    liveness = serializers.RegexField(
+        r"^[\x20-\x7e]*$",
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Optional: the terminal's own liveness result for this photo (for example "
+            '"vendor-model:live:0.97"), kept with the attempt as sent.'
+        ),
+    )
 
     def validate_photo(self, upload) -> bytes:
         if upload.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -49,12 +60,14 @@ class DoorAnswerSerializer(serializers.Serializer):
     person_id = serializers.IntegerField(
         allow_null=True, help_text=_("Who was let in; empty unless the door opens.")
     )
-    distance = serializers.FloatField(
-        allow_null=True,
-        help_text=_("Face distance of the match, or of the closest template; empty for codes."),
-    )
     attempt_id = serializers.IntegerField()
-    code = serializers.CharField(allow_blank=True, help_text=_("Why a photo was refused."))
+    code = serializers.CharField(
+        allow_blank=True,
+        help_text=_(
+            "Why the door did not open (for example no_face, not_recognised); never a distance "
+            "or score."
+        ),
+    )
     message = serializers.CharField(allow_blank=True, help_text=_("What to show at the door."))
     retry_after = serializers.IntegerField()
 

@@ -10,7 +10,7 @@ from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, identify, policy
+from recognition import crypto, datakeys, identify, policy
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.signals import templates_deleted
 
@@ -114,7 +114,7 @@ def store_template(
             defaults={
                 "building_id": purpose.building_id,
                 "model_id": model_id,
-                "ciphertext": crypto.encrypt_embedding(vector),
+                "ciphertext": crypto.encrypt_embedding(vector, person.pk),
                 "created_at": now,
                 "lapses_at": policy.template_lapses_at(consent.granted_at, purpose.retention_days),
             },
@@ -181,6 +181,7 @@ def log_attempt(
     distance=None,
     detail="",
     job_id=None,
+    liveness="",
 ) -> Attempt:
     return Attempt.objects.create(
         person_id=person.pk if person is not None else person_id,
@@ -193,6 +194,7 @@ def log_attempt(
         result=result,
         distance=distance,
         detail=detail,
+        liveness=liveness,
         created_at=clock.now(),
     )
 
@@ -205,8 +207,10 @@ def delete_templates(queryset, *, reason: str, trigger: str, actor=None, buildin
     """
     started = clock.now()
     pairs = set(queryset.order_by().values_list("building_id", "purpose_id").distinct())
+    people = set(queryset.order_by().values_list("person_id", flat=True).distinct())
     deleted = queryset.delete()[0] if pairs else 0
     if deleted:
+        datakeys.shred(people)  # the last template of a person takes their key with it
         PurgeRecord.objects.create(
             building_id=building.pk if building is not None else None,
             reason=reason,
@@ -296,8 +300,15 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
         )
         return _result(False, rejected.code, rejected.message)
     best, best_distance = None, None
-    for template in verification_templates(person_id).select_related("purpose"):
-        distance = engine.distance(probe, crypto.decrypt_embedding(template.ciphertext))
+    # Only templates of this engine's pipeline: another model's embeddings are not comparable
+    # (after a model change each person enrols again; docs/face-engine.md).
+    usable = verification_templates(person_id).filter(model_id=engine.model_id)
+    for template in usable.select_related("purpose"):
+        try:
+            embedding = crypto.decrypt_embedding(template.ciphertext, template.person_id)
+        except crypto.Unreadable:
+            continue  # its key was shredded with a deletion that is committing now
+        distance = engine.distance(probe, embedding)
         if best_distance is None or distance < best_distance:
             best, best_distance = template, distance
     matched = best is not None and policy.is_match(best_distance, engine.threshold)
@@ -326,13 +337,16 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
 
 
 def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
-    """Re-encrypts every template with the newest key of FACE_ENCRYPTION_KEYS; every older
-    key still decrypts meanwhile. Returns (templates, batches).
+    """Puts every template under the newest key of FACE_ENCRYPTION_KEYS: each person's data
+    key is wrapped again with it, and templates still encrypted with the ring itself (written
+    before per-person keys) are re-encrypted under their person's data key. Every older key
+    still decrypts meanwhile. Returns (templates, batches).
 
     Batches by id, each one short transaction: its rows are locked, re-encrypted in Python
-    (Fernet) and written back with one UPDATE, so an enrolment or a deletion running at the
-    same time waits for the batch and is never overwritten by an old ciphertext.
+    and written back with one UPDATE, so an enrolment or a deletion running at the same time
+    waits for the batch and is never overwritten by an old ciphertext.
     """
+    datakeys.rewrap_all(batch_size)
     done = batches = 0
     last_id = 0
     while True:
@@ -341,14 +355,23 @@ def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
                 FaceTemplate.objects.select_for_update()
                 .filter(pk__gt=last_id)
                 .order_by("pk")
-                .values_list("pk", "ciphertext")[:batch_size]
+                .values_list("pk", "person_id", "ciphertext")[:batch_size]
             )
             if not rows:
                 break
-            FaceTemplate.objects.bulk_update(
-                [FaceTemplate(pk=pk, ciphertext=crypto.rotate(token)) for pk, token in rows],
-                ["ciphertext"],
-            )
+            legacy = [(pk, person, token) for pk, person, token in rows if crypto.is_legacy(token)]
+            if legacy:
+                audit._lock_chain()  # as every writer of face data, before the key rows
+                keys = datakeys.keys_for_writing(person for _pk, person, _token in legacy)
+                FaceTemplate.objects.bulk_update(
+                    [
+                        FaceTemplate(
+                            pk=pk, ciphertext=crypto.to_per_person(token, person, keys[person])
+                        )
+                        for pk, person, token in legacy
+                    ],
+                    ["ciphertext"],
+                )
         last_id = rows[-1][0]
         done += len(rows)
         batches += 1

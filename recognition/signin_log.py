@@ -23,3 +23,11 @@ def log_code_sign_in(sender, person, result, **kwargs) -> None:
         result=RESULTS[result],
         person=person,
     )
+
+
+@receiver(signals.signed_in_without_code, dispatch_uid="recognition.log_sign_in_without_code")
+def log_sign_in_without_code(sender, person, method, **kwargs) -> None:
+    methods = {signals.PASSWORD: Attempt.PASSWORD, signals.PASSKEY: Attempt.PASSKEY}
+    log_attempt(
+        channel=Attempt.SIGN_IN, method=methods[method], result=Attempt.MATCH, person=person
+    )

@@ -1,17 +1,17 @@
 """Celery tasks: take ids and the photo, call one service, return a small result.
 
-Photos travel base64-encoded in the task message, once; results hold no image and no
-embedding and expire quickly (CELERY_RESULT_EXPIRES).
+A photo never travels in the task message: the message names a sealed photo in Redis that
+expires at the face deadline (recognition.broker); results hold no image and no embedding and
+expire quickly (CELERY_RESULT_EXPIRES).
 """
 
-import base64
 import logging
 
 from celery import shared_task
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_ready
 from django.conf import settings
 
-from recognition import door, identify, services, shards
+from recognition import broker, door, identify, live, livecheck, services, shards
 from recognition.engine import WeightsMissing, engine_from_settings, get_engine
 from recognition.weights import prepare_weights
 
@@ -55,43 +55,106 @@ def warm_door_galleries(sender=None, **_kwargs) -> None:
 
 @worker_process_init.connect
 def load_engine_in_child(**_kwargs) -> None:
-    """Loads the model once per worker process, after the fork."""
+    """Loads the model (and the liveness check's landmarks) once per worker process."""
     get_engine()
+    livecheck.models()
+
+
+@worker_process_init.connect
+def listen_in_child(**_kwargs) -> None:
+    """Each child drops deleted templates from its galleries when told (broker.py)."""
+    broker.start_listener("child")
+
+
+@worker_ready.connect
+def beat_and_listen(sender=None, **_kwargs) -> None:
+    """The parent beats for the web (if it serves face tasks) and drops deleted templates
+    from the galleries it forks new children with."""
+    queues = {queue.name for queue in getattr(sender.task_consumer, "queues", [])}
+    if settings.CELERY_TASK_DEFAULT_QUEUE in queues:
+        broker.start_heartbeat()
+    broker.start_listener("parent")
+
+
+def photo(reference: str) -> bytes:
+    """The sealed photo behind the reference. It stays until the deadline (the web drops it
+    once answered): a task redelivered after its child was lost needs it again."""
+    return broker.load_photo(reference)
 
 
 @shared_task(name="recognition.tasks.enrol_face", bind=True, **FACE_TASK)
-def enrol_face(self, person_id: int, purpose_id: int, image_b64: str) -> dict:
+def enrol_face(self, person_id: int, purpose_id: int, reference: str) -> dict:
+    image = photo(reference)
     return services.enrol_face(
-        person_id,
-        purpose_id,
-        base64.b64decode(image_b64),
-        get_engine(),
-        job_id=self.request.id or "",
+        person_id, purpose_id, image, get_engine(), job_id=self.request.id or ""
     )
 
 
 @shared_task(name="recognition.tasks.verify_face", bind=True, **FACE_TASK)
-def verify_face(self, person_id: int | None, image_b64: str) -> dict:
-    return services.verify_face(
-        person_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+def verify_face(self, person_id: int | None, reference: str) -> dict:
+    image = photo(reference)
+    return services.verify_face(person_id, image, get_engine(), job_id=self.request.id or "")
+
+
+@shared_task(name="recognition.tasks.verify_face_live", bind=True, **FACE_TASK)
+def verify_face_live(
+    self, person_id: int | None, challenge: dict | None, nonce: str, received_at: float, frames
+) -> dict:
+    return live.verify_face_live(
+        person_id,
+        challenge,
+        nonce,
+        received_at,
+        [photo(reference) for reference in frames],
+        get_engine(),
+        job_id=self.request.id or "",
+    )
+
+
+@shared_task(name="recognition.tasks.enrol_face_live", bind=True, **FACE_TASK)
+def enrol_face_live(
+    self,
+    person_id: int,
+    purpose_id: int,
+    challenge: dict | None,
+    nonce: str,
+    received_at: float,
+    frames,
+) -> dict:
+    return live.enrol_face_live(
+        person_id,
+        purpose_id,
+        challenge,
+        nonce,
+        received_at,
+        [photo(reference) for reference in frames],
+        get_engine(),
+        job_id=self.request.id or "",
     )
 
 
 @shared_task(name="recognition.tasks.identify_at_door", bind=True, **FACE_TASK)
-def identify_at_door(self, device_id: int, image_b64: str) -> dict:
+def identify_at_door(self, device_id: int, reference: str, liveness: str = "") -> dict:
     return door.identify_at_door(
-        device_id, base64.b64decode(image_b64), get_engine(), job_id=self.request.id or ""
+        device_id,
+        photo(reference),
+        get_engine(),
+        job_id=self.request.id or "",
+        liveness=liveness,
     )
 
 
 @shared_task(name="recognition.tasks.verify_at_door", bind=True, **FACE_TASK)
-def verify_at_door(self, device_id: int, person_id: int, image_b64: str) -> dict:
+def verify_at_door(
+    self, device_id: int, person_id: int, reference: str, liveness: str = ""
+) -> dict:
     return door.verify_at_door(
         device_id,
         person_id,
-        base64.b64decode(image_b64),
+        photo(reference),
         get_engine(),
         job_id=self.request.id or "",
+        liveness=liveness,
     )
 
 

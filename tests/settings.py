@@ -8,6 +8,7 @@ os.environ.setdefault(
     "FACE_ENCRYPTION_KEYS",
     "kIjqZ8vYbM7w2wQ1n3hJmVQeYcX1rT5uP0aLsDfGhJk=,c2VjcmV0LWtleS1mb3Itb2xkLWVtYmVkZGluZ3MtMDE=",
 )
+os.environ.setdefault("AUDIT_CHECKPOINT_KEY", "test-checkpoint-key-" + "k" * 40)
 os.environ["DATABASE_URL"] = os.environ.get(
     "TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"
 )
@@ -27,3 +28,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The audit log refuses TRUNCATE (consent migration 0006) except where this is on: test
+# databases are emptied with TRUNCATE between transactional tests.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c portal.audit_truncate=on"  # noqa: F405

@@ -29,13 +29,16 @@
       }
       if (submit) { submit.disabled = true; }
     });
-    // Coming back to the page (history, cache): no photo stays in the form.
-    window.addEventListener("pageshow", function () {
+    // Coming back to the page (history, cache), or a page that sends its photo itself and
+    // is ready for the next one (the door kiosk): no photo stays in the form.
+    function reset() {
       if (input) { input.value = ""; }
       sent = false;
       if (submit) { submit.disabled = false; }
       show(progress, false);
-    });
+    }
+    window.addEventListener("pageshow", reset);
+    form.addEventListener("face:reset", reset);
 
     if (!box || !input || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return;

@@ -67,6 +67,69 @@ def y4m_from_photo(photo: bytes, path: Path, size=CAMERA_SIZE) -> Path:
     return path.resolve()
 
 
+# What the fake camera plays for a challenge: the seconds of each pose, at CAMERA_FPS. The page
+# records 1.0 s facing the camera, then 1.4 s per turn and 1.0 s facing it again.
+CAMERA_FPS = 5
+FRONT_SECONDS, TURN_SECONDS, TAIL_SECONDS = 1.2, 1.4, 4.0
+
+
+def camera_for(path: Path, faces: list[bytes], steps) -> Path:
+    """Writes the y4m a person answering ``steps`` would show the camera: the face of the
+    first photo front on, turned (2D warp, see tests/liveness_frames.py) for each step, the
+    turns made by the last photo's face. Written before the camera is turned on."""
+    import cv2
+
+    from recognition import liveness
+    from tests import liveness_frames as lf
+
+    frames = []
+
+    def hold(photo, pose, seconds):
+        frame = cv2.resize(lf.turned(photo, pose), CAMERA_SIZE, interpolation=cv2.INTER_LINEAR)
+        frames.extend([frame] * round(seconds * CAMERA_FPS))
+
+    hold(faces[0], liveness.FRONT, FRONT_SECONDS)
+    for index, step in enumerate(steps):
+        last = index == len(steps) - 1
+        hold(faces[-1], step, TURN_SECONDS)
+        hold(faces[0], liveness.FRONT, TAIL_SECONDS if last else FRONT_SECONDS)
+    if not steps:
+        hold(faces[0], liveness.FRONT, TAIL_SECONDS)
+    lf.y4m(frames, path, fps=CAMERA_FPS)
+    return path
+
+
+def start_face_check(page, camera: Path, faces: list[bytes], *, steps=None, keyboard=False):
+    """Starts the check, reads the challenge off the page, films the answer (``steps``, or the
+    challenge's own) and turns the camera on. Returns the challenge's steps."""
+    start = page.get_by_role("button", name=re.compile("Start the face check|开始人脸核验"))
+    if keyboard:
+        tab_to(page, start)
+        page.keyboard.press("Enter")
+    else:
+        start.click()
+    page.locator("[data-steps] li").first.wait_for()
+    asked = page.eval_on_selector_all("[data-steps] li", "items => items.map(i => i.dataset.pose)")
+    answer = asked if steps is None else steps(asked)
+    camera_for(camera, faces, answer)
+    ready = page.locator("[data-camera-start]")
+    if keyboard:
+        tab_to(page, ready)
+        page.keyboard.press("Enter")
+    else:
+        ready.click()
+    return asked
+
+
+@pytest.fixture
+def camera_file(tmp_path, request):
+    """A camera file that each test rewrites once the challenge is known (same size and rate
+    as the placeholder, so Chromium's fake device opens it the same way)."""
+    path = tmp_path / "challenge.y4m"
+    camera_for(path, [request.getfixturevalue("photos")["a1"]], [])
+    return path
+
+
 @pytest.fixture
 def playwright(monkeypatch):
     from playwright.sync_api import sync_playwright
@@ -83,7 +146,7 @@ def browser(playwright, tmp_path, request):
     """Opens Chromium: `browser(camera="a2", language="en", javascript=True)` -> a page."""
     contexts = []
 
-    def _open(camera=None, language="en", javascript=True, viewport=DESKTOP):
+    def _open(camera=None, language="en", javascript=True, viewport=DESKTOP, camera_file=None):
         args = [
             "--headless",
             "--no-sandbox",
@@ -98,6 +161,8 @@ def browser(playwright, tmp_path, request):
             photo = request.getfixturevalue("photos")[camera]
             video = y4m_from_photo(photo, tmp_path / f"camera-{camera}.y4m")
             args.append(f"--use-file-for-fake-video-capture={video}")
+        elif camera_file is not None:
+            args.append(f"--use-file-for-fake-video-capture={camera_file.resolve()}")
         profile = tmp_path / f"profile-{len(contexts)}"
         context = playwright.chromium.launch_persistent_context(
             str(profile),
@@ -140,3 +205,19 @@ def tab_to(page, locator, limit=80):
 def no_page_errors(page):
     yield
     assert not page.errors, page.errors
+
+
+def trust_page(page, live_server, user) -> None:
+    """The trusted-device cookie a password + code sign-in in this browser would have left:
+    face sign-in is offered only in such a browser."""
+    from portal import trusted
+
+    page.context.add_cookies(
+        [
+            {
+                "name": trusted.COOKIE,
+                "value": trusted.signed({str(user.pk): "browser-test"}),
+                "url": live_server.url,
+            }
+        ]
+    )

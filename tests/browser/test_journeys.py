@@ -3,43 +3,27 @@
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from consent import rules as consent_rules
 from consent.models import Consent
 from recognition.models import Attempt, FaceTemplate
-from tests.browser.conftest import shoot, tab_to
+from tests.browser.conftest import shoot, start_face_check, tab_to, trust_page
 from tests.conftest import PASSWORD, add_totp, current_code
+from tests.liveness_frames import ENROL, live_post
 from tests.recognition.conftest import grant, make_active_purpose
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _trust(page, live_server, user) -> None:
-    """The trusted-device cookie a password + code sign-in in this browser would have left:
-    face sign-in is offered only in such a browser."""
-    from portal import trusted
-
-    page.context.add_cookies(
-        [
-            {
-                "name": trusted.COOKIE,
-                "value": trusted.signed({str(user.pk): "browser-test"}),
-                "url": live_server.url,
-            }
-        ]
-    )
-
-
 def _face_posts(page) -> list:
-    """Every request from the page that could carry a photo (a multipart form post)."""
+    """Every request from the page that carries camera frames or a file (the form's posts)."""
     sent = []
 
     def _seen(request):
-        if request.method == "POST" and "multipart/form-data" in request.headers.get(
-            "content-type", ""
-        ):
+        body = request.post_data or ""
+        multipart = "multipart/form-data" in request.headers.get("content-type", "")
+        if request.method == "POST" and (multipart or "frame=" in body):
             sent.append(request.url)
 
     page.on("request", _seen)
@@ -70,18 +54,17 @@ def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpos
     """Staff enrolled for face sign-in with photo a1 (through the page and the worker)."""
     grant(staff, sign_in_purpose)
     sign_in(staff)
-    upload = SimpleUploadedFile("me.jpg", photos["a1"], content_type="image/jpeg")
-    client.post("/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": upload})
+    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
     assert FaceTemplate.objects.filter(person=staff).exists()
     client.post("/accounts/logout/")
     return staff
 
 
 def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
-    celery_worker_process, live_server, browser, resident, door_purpose
+    celery_worker_process, live_server, browser, resident, door_purpose, camera_file, photos
 ):
     device = add_totp(resident)
-    page = browser(camera="a1")
+    page = browser(camera_file=camera_file)
     face_posts = _face_posts(page)
     keys = page.keyboard
 
@@ -123,13 +106,8 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
     tab_to(page, page.get_by_role("link", name="Next: enrol your face"))
     keys.press("Enter")
     expect(page.get_by_role("heading", name="Enrol your face")).to_be_visible()
-    tab_to(page, page.get_by_role("button", name="Use the camera"))
-    keys.press("Enter")
-    capture = page.get_by_role("button", name="Take the photo and send it")
-    expect(capture).to_be_focused()
-    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
-    keys.press("Enter")
-    expect(page.get_by_text("Your face is enrolled.")).to_be_visible(timeout=30_000)
+    start_face_check(page, camera_file, [photos["a1"]], keyboard=True)
+    expect(page.get_by_text("Your face is enrolled.")).to_be_visible(timeout=45_000)
     shoot(page, "en-desktop-journey-2-face-enrolled")
     assert FaceTemplate.objects.filter(person=resident, purpose=door_purpose).count() == 1
     assert len(face_posts) == 1
@@ -156,9 +134,11 @@ def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(
     assert not page.errors, page.errors
 
 
-def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enrolled_staff):
-    page = browser(camera="a2")
-    _trust(page, live_server, enrolled_staff)
+def test_staff_signs_in_with_the_face_from_the_camera(
+    live_server, browser, enrolled_staff, camera_file, photos
+):
+    page = browser(camera_file=camera_file)
+    trust_page(page, live_server, enrolled_staff)
     face_posts = _face_posts(page)
     keys = page.keyboard
     page.goto(live_server.url + "/accounts/login/")
@@ -167,14 +147,12 @@ def test_staff_signs_in_with_the_face_from_the_camera(live_server, browser, enro
     page.wait_for_url(re.compile(r"/accounts/login/face/$"))
     tab_to(page, page.get_by_label("Username", exact=True))
     keys.type("staff")
-    tab_to(page, page.get_by_role("button", name="Use the camera"))
-    keys.press("Enter")
-    expect(page.get_by_role("button", name="Take the photo and send it")).to_be_focused()
-    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
-    shoot(page, "en-desktop-login-face-camera-on")
     _watch_progress(page)
-    keys.press("Enter")
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible(timeout=30_000)
+    start_face_check(page, camera_file, [photos["a2"]], keyboard=True)
+    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
+    expect(page.locator("[data-prompt]")).not_to_be_empty()
+    shoot(page, "en-desktop-login-face-camera-on")
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible(timeout=45_000)
     assert len(face_posts) == 1
     assert page.evaluate("() => sessionStorage.getItem('progress')") == "shown"
     attempt = Attempt.objects.filter(person=enrolled_staff).latest("id")
@@ -204,18 +182,12 @@ WORDS = {
     "en": {
         "username": "Username",
         "password": "Password",
-        "photo": "Photo of your face",
-        "camera": "Use the camera",
-        "capture": "Take the photo and send it",
         "refused": "Your face was not recognised",
         "code_route": "Sign in with password and code instead",
     },
     "zh-hans": {
         "username": "用户名",
         "password": "密码",
-        "photo": "您的人脸照片",
-        "camera": "使用摄像头",
-        "capture": "拍照并发送",
         "refused": "未能识别您的人脸",
         "code_route": "改用密码和验证码登录",
     },
@@ -224,65 +196,63 @@ WORDS = {
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_another_persons_face_is_refused_and_the_code_route_offered(
-    live_server, browser, enrolled_staff, language
+    live_server, browser, enrolled_staff, language, camera_file, photos
 ):
     words = WORDS[language]
-    page = browser(camera="b1", language=language)
-    _trust(page, live_server, enrolled_staff)
+    page = browser(camera_file=camera_file, language=language)
+    trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label(words["username"], exact=True).fill("staff")
-    page.get_by_role("button", name=words["camera"]).click()
-    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
-    page.get_by_role("button", name=words["capture"]).click()
+    start_face_check(page, camera_file, [photos["b2"]])
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text(words["refused"], timeout=30_000)
+    expect(alert).to_contain_text(words["refused"], timeout=45_000)
     shoot(page, f"{language}-desktop-sign-in-face-refused")
-    assert page.get_by_label(words["photo"]).input_value() == ""  # not kept
+    assert page.locator('input[name="frame"]').count() == 0  # not kept
     alert.get_by_role("link", name=words["code_route"]).click()
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     expect(page.get_by_label(words["password"], exact=True)).to_be_visible()
     assert Attempt.objects.filter(person=enrolled_staff).latest("id").result == Attempt.NO_MATCH
 
 
-def test_face_sign_in_works_without_javascript_by_choosing_a_photo(
-    live_server, browser, enrolled_staff, photos, tmp_path
+def test_without_javascript_face_sign_in_points_to_the_code_route(
+    live_server, browser, enrolled_staff
 ):
-    photo = tmp_path / "me.jpg"
-    photo.write_bytes(photos["a2"])
     page = browser(javascript=False)
-    _trust(page, live_server, enrolled_staff)
+    trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
-    expect(page.get_by_role("button", name="Use the camera")).to_be_hidden()
+    expect(page.get_by_text("The face check needs JavaScript and a camera")).to_be_visible()
+    assert page.locator('input[type="file"]').count() == 0
     page.get_by_label("Username", exact=True).fill("staff")
-    page.get_by_label("Photo of your face").set_input_files(photo)
     page.get_by_role("button", name="Sign in with face").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible(timeout=30_000)
-
-
-def test_a_photo_without_a_face_says_what_to_do(live_server, browser, enrolled_staff, photos):
-    page = browser(camera="none")
-    _trust(page, live_server, enrolled_staff)
-    page.goto(live_server.url + "/accounts/login/face/")
-    page.get_by_label("Username", exact=True).fill("staff")
-    page.get_by_role("button", name="Use the camera").click()
-    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
-    page.get_by_role("button", name="Take the photo and send it").click()
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Face the camera in good light", timeout=30_000)
+    expect(alert).to_contain_text("never from a photo file")
     expect(alert.get_by_role("link", name="Sign in with password and code instead")).to_be_visible()
 
 
-def test_face_sign_in_unavailable_says_to_use_the_code(live_server, browser, staff, settings):
-    settings.FACE_VERIFY_DEADLINE = 0.01  # no answer in time, as when the face service is down
-    page = browser(camera="a1")
-    _trust(page, live_server, staff)
+def test_a_camera_without_a_face_says_what_to_do(
+    live_server, browser, enrolled_staff, photos, camera_file
+):
+    page = browser(camera_file=camera_file)
+    trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label("Username", exact=True).fill("staff")
-    page.get_by_role("button", name="Use the camera").click()
-    page.wait_for_function("() => document.querySelector('video').videoWidth > 0")
-    page.get_by_role("button", name="Take the photo and send it").click()
+    start_face_check(page, camera_file, [photos["none"]], steps=lambda asked: [])
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Face recognition is unavailable right now")
+    expect(alert).to_contain_text("Face the camera in good light", timeout=45_000)
+    expect(alert.get_by_role("link", name="Sign in with password and code instead")).to_be_visible()
+
+
+def test_face_sign_in_unavailable_says_to_use_the_code(
+    live_server, browser, staff, settings, camera_file, photos
+):
+    settings.FACE_VERIFY_DEADLINE = 0.01  # no answer in time, as when the face service is down
+    page = browser(camera_file=camera_file)
+    trust_page(page, live_server, staff)
+    page.goto(live_server.url + "/accounts/login/face/")
+    page.get_by_label("Username", exact=True).fill("staff")
+    start_face_check(page, camera_file, [photos["a1"]])
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Face recognition is unavailable right now", timeout=45_000)
     expect(alert).to_contain_text("use your password and one-time code")
     shoot(page, "en-desktop-sign-in-face-unavailable")
     alert.get_by_role("link", name="Sign in with password and code instead").click()

@@ -37,7 +37,7 @@ def purpose_fields(**overrides) -> dict:
         "storage": rules.STORAGE_ON_PREMISES,
         "retention_days": 365,
         "until_person_leaves": True,
-        "alternatives": ["card"],
+        "alternatives": ["door_code"],
     }
     fields.update(overrides)
     return fields

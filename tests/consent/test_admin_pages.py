@@ -28,7 +28,7 @@ PURPOSE_FORM = {
     "storage": rules.STORAGE_ON_PREMISES,
     "retention_days": "365",
     "until_person_leaves": "on",
-    "alternatives": ["card", "door_code"],
+    "alternatives": ["staff_assisted", "door_code"],
 }
 
 
@@ -54,7 +54,7 @@ def test_a_purpose_goes_from_draft_to_active_through_the_pages(
     response = client.post("/manage/purposes/new/", {"building": building_a.pk, **PURPOSE_FORM})
     assert response.status_code == 302, page(response)
     purpose = Purpose.objects.get(name="Lobby door by face")
-    assert purpose.status == rules.DRAFT and purpose.alternatives == ["card", "door_code"]
+    assert purpose.status == rules.DRAFT and purpose.alternatives == ["staff_assisted", "door_code"]
     detail = page(client.get(f"/manage/purposes/{purpose.pk}/"))
     assert "Before it can be activated" in detail
 
@@ -273,7 +273,13 @@ def test_inviting_makes_an_account_without_password_and_a_link_to_set_one(
     sign_in(admin_a)
     response = client.post(
         "/manage/people/invite/",
-        {"building": building_a.pk, "role": "staff", "username": "newcomer", "first_name": "Li"},
+        {
+            "building": building_a.pk,
+            "role": "staff",
+            "username": "newcomer",
+            "first_name": "Li",
+            "adult_attested": "on",
+        },
     )
     assert response.status_code == 200
     person = User.objects.get(username="newcomer")

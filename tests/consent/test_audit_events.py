@@ -15,7 +15,7 @@ WRITERS = {"record", "_record", "_audit_decision"}
 
 def _written_events() -> list[tuple[str, int, str]]:
     found = []
-    for app in ("portal", "consent", "recognition"):
+    for app in ("portal", "consent", "recognition", "rights"):
         for path in (REPO / app).rglob("*.py"):
             if "migrations" in path.parts:
                 continue

@@ -5,10 +5,12 @@ import pytest
 from consent import services
 from consent.events import AuditEvent
 from consent.models import AuditEntry
-from portal import accounts, rules
+from portal import accounts, clock, rules
 from recognition import devices, locations
+from recognition.rights import services as rights_services
 from tests.conftest import add_totp
 from tests.consent.conftest import ASSESSMENT, TEXTS, grant, make_active_purpose, purpose_fields
+from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +115,7 @@ ACTIONS = [
         AuditEvent.PERSON_INVITED,
         lambda b, a, r: None,
         lambda _, b, a, r: services.invite_person(
-            b, actor=a, role=rules.RESIDENT, username="newcomer", birth_date=None
+            b, actor=a, role=rules.RESIDENT, username="newcomer", adult_attested=True
         ),
     ),
     (
@@ -157,6 +159,59 @@ ACTIONS = [
         AuditEvent.TOTP_KEYS_ROTATED,
         lambda b, a, r: add_totp(r),
         lambda _, b, a, r: accounts.rotate_totp_keys(),
+    ),
+    (
+        AuditEvent.INCIDENT_RECORDED,
+        lambda b, a, r: grant(r, make_active_purpose(b, a)).purpose,
+        lambda p, b, a, r: rights_services.record_incident(
+            b, actor=a, purposes=[p], found_at=clock.now(), **INCIDENT_FIELDS
+        ),
+    ),
+    (
+        AuditEvent.INCIDENT_REPORTED,
+        lambda b, a, r: rights_services.record_incident(
+            b, actor=a, purposes=[], found_at=clock.now(), **INCIDENT_FIELDS
+        ),
+        lambda i, b, a, r: rights_services.mark_incident_reported(i, actor=a),
+    ),
+    (
+        AuditEvent.REQUEST_FILED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: rights_services.file_request(r, building=b, kind="access"),
+    ),
+    (
+        AuditEvent.REQUEST_ANSWERED,
+        lambda b, a, r: rights_services.file_request(r, building=b, kind="access"),
+        lambda q, b, a, r: rights_services.answer_request(
+            q, actor=a, status="answered", answer="Attached."
+        ),
+    ),
+    (
+        AuditEvent.PROFILE_CORRECTED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: rights_services.correct_profile(r, first_name="Li"),
+    ),
+    (
+        AuditEvent.PERSON_AGE_RECORDED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: rights_services.record_age(r, actor=a, building=b, adult_attested=True),
+    ),
+    (
+        AuditEvent.FILING_RECORDED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: rights_services.record_filing(
+            actor=a,
+            kind="initial",
+            duty_arose_on=clock.now().date(),
+            filed_on=clock.now().date(),
+            reference="R1",
+            authority="Office",
+        ),
+    ),
+    (
+        AuditEvent.ACCOUNT_DELETED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: rights_services.delete_account(r, actor=r),
     ),
 ]
 

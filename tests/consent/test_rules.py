@@ -217,6 +217,33 @@ def test_face_is_never_the_only_way(alternatives, problem):
 
 
 @pytest.mark.parametrize(
+    ("alternatives", "method", "available", "problem"),
+    [
+        (["card"], rules.IDENTIFICATION, None, "code_missing"),
+        (["door_code"], rules.IDENTIFICATION, None, None),
+        (["staff_assisted", "card"], rules.VERIFICATION, None, "code_missing"),
+        (["password_code"], rules.VERIFICATION, None, None),
+        (["door_code", "card"], rules.IDENTIFICATION, ("door_code",), "unavailable"),
+        (["door_code", "card"], rules.IDENTIFICATION, ("door_code", "card"), None),
+        (["door_code", "staff_assisted"], rules.IDENTIFICATION, ("door_code",), "unavailable"),
+    ],
+)
+def test_the_code_route_is_always_listed_and_nothing_that_does_not_exist(
+    alternatives, method, available, problem
+):
+    assert rules.alternatives_problem(alternatives, method, available) == problem
+
+
+@pytest.mark.parametrize("cards", [True, False])
+@pytest.mark.parametrize("staff", [True, False])
+def test_available_ways_follow_what_the_building_has(cards, staff):
+    offered = rules.available_alternatives(cards_issued=cards, staff_present=staff)
+    assert {"password_code", "door_code"} <= set(offered)
+    assert ("card" in offered) is cards
+    assert ("staff_assisted" in offered) is staff
+
+
+@pytest.mark.parametrize(
     ("days", "leaves", "problem"),
     [(None, False, "none"), (0, False, "not_positive"), (None, True, None), (30, False, None)],
 )

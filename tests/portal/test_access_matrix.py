@@ -36,9 +36,12 @@ from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
 from portal import clock
 from portal.models import User
 from recognition import api as recognition_api
+from recognition.entry import cards
 from recognition.models import Location
+from recognition.rights import services as rights_services
 from tests.conftest import make_person
 from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
+from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +97,9 @@ ADMINS = _roles(HIDDEN, admin_a=OK, admin_b=OK, **NOBODY_SIGNED_IN)  # each thei
 ADMIN_OF_A = _roles(HIDDEN, admin_a=OK, **NOBODY_SIGNED_IN)
 DEVICES = _roles(LOGIN, device_a=OK, device_b=OK)
 SUPERUSER = _roles(LOGIN, superuser=OK)
+PASSKEY_OWNER = _roles(OK, anonymous=FORBIDDEN, device_a=FORBIDDEN, device_b=FORBIDDEN)
+# staff and admins, each for their own buildings' doors
+RECEPTION = _roles(HIDDEN, staff=OK, admin_a=OK, admin_b=OK, **NOBODY_SIGNED_IN)
 NO_GET = _roles(NOT_ALLOWED)
 
 
@@ -112,6 +118,7 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "portal:login-code": pages(PUBLIC),
     "portal:logout": post_only(PUBLIC),
     "portal:two-factor": pages(SIGNED_IN),
+    "portal:backup-codes": pages(SIGNED_IN),
     "portal:set-password": pages(PUBLIC),  # the emailed token is the credential
     "portal:set-password-done": {"GET": PUBLIC},
     "consent:mine": pages(SIGNED_IN),
@@ -143,7 +150,9 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "consent:admin-person-password-link": post_only(ADMIN_OF_A),
     "consent:admin-consents": pages(ADMIN_OF_A),
     "recognition:login-face": pages(PUBLIC),
+    "recognition:login-face-challenge": post_only(PUBLIC),
     "recognition:enrol": pages(SIGNED_IN),
+    "recognition:enrol-challenge": post_only(SIGNED_IN),
     "recognition:door-code": pages(SIGNED_IN),
     "recognition:purges": pages(ADMINS),
     "recognition:dashboard": pages(ADMINS),
@@ -156,6 +165,25 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "recognition:admin-device-new": pages(ADMINS),
     "recognition:admin-device-rotate": post_only(ADMIN_OF_A),
     "recognition:admin-device-revoke": post_only(ADMIN_OF_A),
+    "rights:public-rules-index": pages(PUBLIC),
+    "rights:public-rules": pages(PUBLIC),
+    "rights:public-rules-download": pages(PUBLIC),
+    "rights:my-requests": pages(SIGNED_IN),
+    "rights:profile": pages(SIGNED_IN),
+    "rights:delete-account": pages(SIGNED_IN),  # an empty POST is not a confirmation
+    "rights:my-incidents": pages(SIGNED_IN),
+    "rights:admin-requests": pages(ADMINS),
+    "rights:admin-request": pages(ADMIN_OF_A),
+    "rights:admin-person-age": pages(ADMIN_OF_A),
+    "rights:admin-incidents": pages(ADMINS),
+    "rights:admin-incident-new": pages(ADMIN_OF_A),
+    "rights:admin-incident": pages(ADMIN_OF_A),
+    "rights:admin-incident-notify": post_only(ADMIN_OF_A),
+    "rights:admin-incident-report": pages(ADMIN_OF_A),
+    "rights:admin-incident-report-json": pages(ADMIN_OF_A),
+    "rights:admin-filings": pages(ADMINS),
+    "rights:filing-materials": pages(ADMINS),
+    "rights:audit-checkpoints": pages(ADMINS),
     "api:api-me": {"GET": SIGNED_IN},
     "api:consent-list": {"GET": SIGNED_IN},
     "api:consent-detail": {"GET": OWNER},
@@ -184,6 +212,23 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "api:device-identify-job": {"GET": {**DEVICES, "device_b": HIDDEN}},  # device A's job
     "api:device-verify": {"POST": DEVICES},
     "api:device-code": {"POST": DEVICES},
+    "api:device-card": {"POST": DEVICES},
+    "api:reception-open": {"POST": RECEPTION},
+    "entry:admin-cards": pages(ADMINS),
+    "entry:admin-card-revoke": post_only(ADMIN_OF_A),
+    "entry:admin-building-backup-codes": post_only(ADMIN_OF_A),
+    "entry:reception": pages(RECEPTION),
+    "entry:kiosk": {"GET": PUBLIC, "POST": NO_GET},
+    "entry:kiosk-pair": pages(PUBLIC),  # the short code shown to admins is the credential
+    "entry:admin-device-pair": post_only(ADMIN_OF_A),
+    # django-otp-webauthn's ceremonies: registering needs a signed-in person; signing in is
+    # open to all (the passkey is the credential); a step without its begun ceremony is a 400.
+    # (the library answers 403 in its own shape to someone not signed in).
+    "otp_webauthn:credential-registration-begin": {"POST": PASSKEY_OWNER},
+    "otp_webauthn:credential-registration-complete": {"POST": PASSKEY_OWNER},
+    "otp_webauthn:credential-authentication-begin": {"POST": PUBLIC},
+    "otp_webauthn:credential-authentication-complete": {"POST": PUBLIC},
+    "otp_webauthn:js-i18n-catalog": {"GET": PUBLIC},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
     "set_language": pages(PUBLIC),
@@ -230,6 +275,15 @@ def world(building_a, building_b, resident, other_resident, staff, admin_a, admi
         salt=recognition_api._JOB_SALT,
     )
     draft = consent_services.create_assessment(purpose, actor=admin_a, **DEMO_ASSESSMENT)
+    rights_request = rights_services.file_request(resident, building=building_a, kind="access")
+    incident = rights_services.record_incident(
+        building_a,
+        actor=admin_a,
+        purposes=[purpose],
+        **INCIDENT_FIELDS,
+        found_at=clock.now(),
+    )
+    card = cards.issue_card(resident, building_a, "12345678", acting_user=admin_a)
     invitee = make_person("invitee", building_a, "resident")
     invitee.set_unusable_password()
     invitee.save()
@@ -243,10 +297,13 @@ def world(building_a, building_b, resident, other_resident, staff, admin_a, admi
         "person_id": resident.pk,
         "location_id": Location.objects.get(devices=device_a).pk,
         "device_id": device_a.pk,
+        "card_id": card.pk,
         "action": "retire",
         "job": job,
         "uidb64": urlsafe_base64_encode(force_bytes(resident.pk)),
         "token": default_token_generator.make_token(resident),
+        "request_id": rights_request.pk,
+        "incident_id": incident.pk,
     }
     # `pk` of each API route: the record of building A (or of the resident) it is about
     pk_of = {

@@ -2,9 +2,9 @@
 
 import pytest
 from django.core.management import call_command
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from portal.models import SealedTOTPDevice, User
+from portal import backup_codes
+from portal.models import BackupCode, SealedTOTPDevice, User
 from tests.conftest import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
@@ -59,13 +59,12 @@ def test_wrong_code_is_refused(client, resident):
 
 def test_backup_code_works_once(client, resident):
     add_totp(resident)
-    backup = StaticDevice.objects.create(user=resident, name="backup")
-    StaticToken.objects.create(device=backup, token="abcd1234")
+    code = backup_codes.generate_backup_codes(resident)[0]
     _password(client, "resident")
-    assert client.post("/accounts/login/code/", {"code": "abcd1234"}).status_code == 302
+    assert client.post("/accounts/login/code/", {"code": code}).status_code == 302
     client.post("/accounts/logout/")
     _password(client, "resident")
-    again = client.post("/accounts/login/code/", {"code": "abcd1234"})
+    again = client.post("/accounts/login/code/", {"code": code})
     assert again.status_code == 200
     assert "That code is not correct" in again.content.decode()
 
@@ -111,7 +110,7 @@ def test_admin_without_second_factor_is_sent_to_enrol_it(client, admin_a):
     device = SealedTOTPDevice.objects.get(user=admin_a, confirmed=False)
     response = client.post("/accounts/two-factor/", {"code": current_code(device)})
     assert "Your backup codes" in response.content.decode()
-    assert StaticToken.objects.filter(device__user=admin_a).count() == 10
+    assert BackupCode.objects.filter(device__user=admin_a, used_at=None).count() == 10
     assert client.get("/").status_code == 200
     assert client.get("/api/v1/me/").json()["second_factor"] is True
 

@@ -35,7 +35,7 @@ def _packaged_photos() -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def photos() -> dict[str, bytes]:
-    """a1, a2: the same person; b1: someone else; two: two people; none: no face."""
+    """a1, a2: the same person; b1, b2: someone else; two: two people; none: no face."""
     blank = io.BytesIO()
     Image.new("RGB", (640, 480), (120, 160, 200)).save(blank, format="JPEG")
     if SHARED_FACES.is_dir():
@@ -43,6 +43,7 @@ def photos() -> dict[str, bytes]:
             "a1": (SHARED_FACES / "person_a_1.jpg").read_bytes(),
             "a2": (SHARED_FACES / "person_a_2.jpg").read_bytes(),
             "b1": (SHARED_FACES / "person_b_1.jpg").read_bytes(),
+            "b2": (SHARED_FACES / "person_b_2.jpg").read_bytes(),
             "two": (SHARED_FACES / "two_faces.jpg").read_bytes(),
         }
     else:
@@ -61,6 +62,7 @@ def photos() -> dict[str, bytes]:
         buffer = io.BytesIO()
         pair.save(buffer, format="JPEG", quality=92)
         found["two"] = buffer.getvalue()
+    found.setdefault("b2", found["b1"])
     found["none"] = blank.getvalue()
     return found
 

@@ -265,6 +265,10 @@ EXPECTED_PARITY = {
     (Attempt.SIGN_IN, Attempt.CODE): (3, 0),
     (Attempt.DOOR, Attempt.FACE): (2, 1),
     (Attempt.DOOR, Attempt.CODE): (1, 0),
+    (Attempt.SIGN_IN, Attempt.PASSWORD): (0, 0),
+    (Attempt.SIGN_IN, Attempt.PASSKEY): (0, 0),
+    (Attempt.DOOR, Attempt.CARD): (0, 0),
+    (Attempt.DOOR, Attempt.STAFF): (0, 0),
 }
 
 
@@ -284,6 +288,32 @@ def test_parity_counts_face_and_non_face_per_channel(
     door_face = next(r for r in d.parity if (r.channel, r.method) == ("door", "face"))
     assert door_face.failure_rate == pytest.approx(1 / 3)
     assert "33.3 %" in shown
+
+
+def test_parity_counts_every_way_in(client, sign_in, admin_a, staff, resident, building_a):
+    """Password-only and passkey sign-ins, card and staff-assisted openings each count."""
+    from recognition.entry import cards, reception
+
+    door, key = make_door(building_a)
+    assert (
+        client.post("/accounts/login/", {"username": "resident", "password": PASSWORD})["Location"]
+        == "/"
+    )  # a resident without a second factor: password only
+    client.post("/accounts/logout/")
+    log_attempt(channel=Attempt.SIGN_IN, method=Attempt.PASSKEY, result=Attempt.MATCH)
+    cards.issue_card(resident, building_a, "12345678", acting_user=admin_a)
+    assert cards.open_with_card(door, "12345678")["open"]
+    assert not cards.open_with_card(door, "87654321")["open"]
+    reception.open_for_person(staff, door, resident, "id_document")
+    sign_in(admin_a)
+    d, shown = figures(client)
+    got = _parity(d)
+    assert got[(Attempt.SIGN_IN, Attempt.PASSWORD)] == (1, 0)
+    assert got[(Attempt.SIGN_IN, Attempt.PASSKEY)] == (1, 0)
+    assert got[(Attempt.DOOR, Attempt.CARD)] == (1, 1)
+    assert got[(Attempt.DOOR, Attempt.STAFF)] == (1, 0)
+    for label in ("password only", "passkey", "access card", "opened by staff"):
+        assert label in shown
 
 
 def test_tallied_days_and_live_minutes_add_up_to_the_same_figures(
@@ -442,6 +472,10 @@ EXPECTED_FILES = {
     "purge_records.csv",
     "audit_chain.json",
     "filing.json",
+    "incidents.json",
+    "requests.csv",
+    "audit_checkpoints.json",
+    "filings.json",
 }
 
 
@@ -469,10 +503,10 @@ def test_the_export_opens_and_holds_no_embedding(
     for name, info in manifest["files"].items():
         assert hashlib.sha256(members[name]).hexdigest() == info["sha256"]
 
-    stored = list(FaceTemplate.objects.values_list("ciphertext", flat=True))
+    stored = list(FaceTemplate.objects.values_list("ciphertext", "person_id"))
     assert len(stored) == 3
-    secrets = [bytes(c) for c in stored]
-    secrets += [crypto.decrypt_embedding(c).astype("<f4").tobytes() for c in stored]
+    secrets = [bytes(c) for c, _person in stored]
+    secrets += [crypto.decrypt_embedding(c, p).astype("<f4").tobytes() for c, p in stored]
     secrets += [vector(seed).astype("<f4").tobytes() for seed in (1, 2, 7)]
     secrets += [key.encode(), device.key_hash.encode(), device.key_hash.split("$")[1].encode()]
     everything = [body, *members.values()]
@@ -520,8 +554,12 @@ def test_the_dashboard_api_gives_the_same_figures_for_my_buildings_only(
     assert {(r["channel"], r["method"]) for r in body["parity"]} == {
         ("sign_in", "face"),
         ("sign_in", "code"),
+        ("sign_in", "password"),
+        ("sign_in", "passkey"),
         ("door", "face"),
         ("door", "code"),
+        ("door", "card"),
+        ("door", "staff"),
     }
     assert "embedding" not in json.dumps(body) and "distance" not in json.dumps(body)
     client.post("/accounts/logout/")

@@ -1,9 +1,16 @@
 """The operator benchmark command, on real photos with the production engine."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -30,6 +37,10 @@ def test_face_benchmark_reports_accuracy_and_refused_photos(photo_dir, capsys):
     assert report["accuracy"] == 1.0
     assert report["false_accept_rate"] == 0.0
     assert report["embed_p50"] > 0
+    assert report["tar_at_zero_far"] == 1.0 and report["equal_error_rate"] == 0.0
+    low, high = report["zero_far_range"]
+    assert low == report["genuine_max_distance"] and high == report["impostor_min_distance"]
+    assert low < report["threshold"] < high
 
 
 def test_face_benchmark_prints_a_summary(photo_dir, capsys):
@@ -50,3 +61,41 @@ def test_face_benchmark_prints_a_summary(photo_dir, capsys):
 def test_face_benchmark_refuses_bad_csv(photo_dir, rows, message):
     with pytest.raises(CommandError, match=message):
         call_command("face_benchmark", str(_csv(photo_dir, rows)), "--images", str(photo_dir))
+
+
+def _manage(*args, home: Path, **extra_env):
+    """manage.py as an operator runs it: production settings, no secrets, DEBUG off."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "DEEPFACE_HOME": str(settings.DEEPFACE_HOME),
+        **extra_env,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_face_benchmark_runs_without_production_secrets(photo_dir, tmp_path):
+    pairs = _csv(photo_dir, ["a1.jpg,a2.jpg,1", "a1.jpg,b1.jpg,0"])
+    var = tmp_path / "var"
+    done = _manage(
+        "face_benchmark",
+        str(pairs),
+        "--images",
+        str(photo_dir),
+        home=tmp_path,
+        PORTAL_VAR_DIR=str(var),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "true accept at zero false accepts 100.0%" in done.stdout
+    assert "equal-error rate 0.0%" in done.stdout
+    assert not var.exists()  # no secrets or anything else written
+    # Every other command still refuses to start without them.
+    refused = _manage("check", home=tmp_path, PORTAL_VAR_DIR=str(var))
+    assert refused.returncode != 0 and "SECRET_KEY must be set" in refused.stderr

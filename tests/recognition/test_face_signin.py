@@ -1,10 +1,10 @@
 """Face sign-in for staff: 1:1 against their own template, the code route one click away."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recognition.models import Attempt, FaceTemplate
 from tests.conftest import add_totp, current_code
+from tests.liveness_frames import ENROL, SIGN_IN, live_post
 from tests.recognition.conftest import grant, withdraw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -12,17 +12,15 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 NOT_RECOGNISED = "Your face was not recognised"
 
 
-def _face_sign_in(client, username, photo):
-    upload = SimpleUploadedFile("probe.jpg", photo, content_type="image/jpeg")
-    return client.post("/accounts/login/face/", {"username": username, "photo": upload})
+def _face_sign_in(client, username, photo, make=None):
+    return live_post(client, SIGN_IN, {"username": username}, [photo], make=make)
 
 
 @pytest.fixture
 def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
     grant(staff, sign_in_purpose)
     sign_in(staff)
-    upload = SimpleUploadedFile("me.jpg", photos["a1"], content_type="image/jpeg")
-    client.post("/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": upload})
+    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
     assert FaceTemplate.objects.filter(person=staff).exists()
     client.post("/accounts/logout/")
     return staff
@@ -37,7 +35,7 @@ def test_same_person_signs_in_with_face(client, enrolled_staff, photos):
 
 
 def test_another_persons_face_is_refused_and_the_code_route_offered(client, enrolled_staff, photos):
-    response = _face_sign_in(client, "staff", photos["b1"])
+    response = _face_sign_in(client, "staff", photos["b2"])
     page = response.content.decode()
     assert response.status_code == 200
     assert NOT_RECOGNISED in page

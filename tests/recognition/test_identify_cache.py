@@ -152,8 +152,8 @@ def test_a_reload_decrypts_only_what_changed(door_purpose, resident, other_resid
     _enrol(resident, door_purpose)
     identify.gallery_for(door_purpose.building_id, door_purpose.pk, MODEL)
     calls = []
-    real = crypto.decrypt_embedding
-    monkeypatch.setattr(crypto, "decrypt_embedding", lambda token: calls.append(1) or real(token))
+    real = crypto.open_embedding
+    monkeypatch.setattr(crypto, "open_embedding", lambda *args: calls.append(1) or real(*args))
     face = _enrol(other_resident, door_purpose)
     assert _identify(door_purpose, _near(face)).person_id == other_resident.pk
     assert len(calls) == 1
@@ -224,7 +224,7 @@ def test_the_door_rule_opens_for_exactly_one_person():
         policy.door_match, "door_match", globs={"door_match": policy.door_match}
     ):
         runner.run(test)
-    assert runner.failures == 0 and runner.tries == 3
+    assert runner.failures == 0 and runner.tries == 5
     assert policy.door_match([], THRESHOLD) is None
 
 

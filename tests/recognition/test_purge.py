@@ -363,7 +363,7 @@ def test_withdrawal_deletes_templates_before_the_response_returns(
 def _lapsed_population(building, purpose, *, no_consent: int, gone: int) -> int:
     """Templates stored for people with no consent (withdrawn) and for people who are no
     longer members (person left), bulk-inserted; returns how many."""
-    ciphertext = crypto.encrypt_embedding(VECTOR)
+    ciphertext = crypto.fernet().encrypt(VECTOR.astype("<f4").tobytes())  # never decrypted
     now = clock.now()
     people = User.objects.bulk_create(User(username=f"bulk{n}") for n in range(no_consent + gone))
     Membership.objects.bulk_create(

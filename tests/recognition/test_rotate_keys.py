@@ -1,5 +1,6 @@
-"""Key rotation: `rotate_face_keys` re-encrypts every template with the newest key; the old
-key keeps working until then, and is not needed afterwards."""
+"""Key rotation: `rotate_face_keys` wraps every person's data key with the newest key and
+moves templates from before per-person keys under them; the old key keeps working until then,
+and is not needed afterwards."""
 
 import io
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
+from django.test import override_settings
 
 from consent.models import AuditEntry
 from recognition import crypto, services
@@ -26,32 +28,43 @@ def _vector(seed: int) -> np.ndarray:
 
 @pytest.fixture
 def templates(settings, building_a, sign_in_purpose):
+    """Five people: three with per-person keys, two with templates from before them."""
     settings.FACE_ENCRYPTION_KEYS = [OLD]
     people = [make_person(f"p{i}", building_a, "staff") for i in range(5)]
     for i, person in enumerate(people):
         grant(person, sign_in_purpose)
         services.store_template(person, sign_in_purpose, _vector(i), "test-engine")
+    for i, person in enumerate(people[3:], start=3):
+        legacy = crypto.fernet().encrypt(_vector(i).astype("<f4").tobytes())
+        FaceTemplate.objects.filter(person=person).update(ciphertext=legacy)
     return people
 
 
 def _decrypts_with(key: str) -> bool:
-    fernet = Fernet(key.encode())
-    try:
-        for token in FaceTemplate.objects.values_list("ciphertext", flat=True):
-            fernet.decrypt(bytes(token))
-    except InvalidToken:
-        return False
+    """Every template opens with the ring holding `key` alone."""
+    with override_settings(FACE_ENCRYPTION_KEYS=[key]):
+        try:
+            for token, person in FaceTemplate.objects.values_list("ciphertext", "person_id"):
+                crypto.decrypt_embedding(token, person)
+        except InvalidToken:
+            return False
     return True
+
+
+def _stored() -> list:
+    return [
+        crypto.decrypt_embedding(token, person)
+        for token, person in FaceTemplate.objects.values_list("ciphertext", "person_id").order_by(
+            "pk"
+        )
+    ]
 
 
 def test_rotation_re_encrypts_every_template_with_the_newest_key(templates, settings):
     settings.FACE_ENCRYPTION_KEYS = [NEW, OLD]
     assert _decrypts_with(OLD) and not _decrypts_with(NEW)
     # the old key is still accepted until the command runs
-    before = [
-        crypto.decrypt_embedding(t)
-        for t in FaceTemplate.objects.values_list("ciphertext", flat=True).order_by("pk")
-    ]
+    before = _stored()
 
     out = io.StringIO()
     call_command("rotate_face_keys", "--batch-size", "2", stdout=out)
@@ -59,10 +72,10 @@ def test_rotation_re_encrypts_every_template_with_the_newest_key(templates, sett
     assert out.getvalue() == "Re-encrypted 5 face templates with the newest key in 3 batches.\n"
     assert _decrypts_with(NEW) and not _decrypts_with(OLD)
     settings.FACE_ENCRYPTION_KEYS = [NEW]  # the old key can now be dropped
-    after = [
-        crypto.decrypt_embedding(t)
-        for t in FaceTemplate.objects.values_list("ciphertext", flat=True).order_by("pk")
-    ]
+    after = _stored()
+    assert not any(
+        crypto.is_legacy(t) for t in FaceTemplate.objects.values_list("ciphertext", flat=True)
+    )
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
     entry = AuditEntry.objects.get(event="face.keys_rotated")
     assert entry.data == {"templates": 5, "batches": 3}

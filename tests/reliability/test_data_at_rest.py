@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import redis
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from recognition import crypto
 from recognition.models import FaceTemplate
 from tests.conftest import trust_browser
+from tests.liveness_frames import ENROL, SIGN_IN, burst, live_post
 from tests.recognition.conftest import grant, withdraw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -145,21 +145,31 @@ def test_no_photo_or_plaintext_embedding_is_left_anywhere(
     started = time.time() - 1
     grant(staff, sign_in_purpose)
     client.force_login(staff)
-    enrol = SimpleUploadedFile("me.jpg", photos["a1"], content_type="image/jpeg")
-    response = client.post("/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": enrol})
+    sent: list[bytes] = []
+
+    def recorded(photo):
+        def make(steps):
+            frames = burst([photo], steps)
+            sent.extend(frames)
+            return frames
+
+        return make
+
+    response = live_post(
+        client, ENROL, {"purpose": sign_in_purpose.pk}, [], make=recorded(photos["a1"])
+    )
     assert response.status_code == 302
     template = FaceTemplate.objects.get(person=staff)
-    vector = crypto.decrypt_embedding(bytes(template.ciphertext))
+    vector = crypto.decrypt_embedding(bytes(template.ciphertext), staff.pk)
     client.post("/accounts/logout/")
     trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
-    probe = SimpleUploadedFile("probe.jpg", photos["a2"], content_type="image/jpeg")
-    response = client.post("/accounts/login/face/", {"username": "staff", "photo": probe})
+    response = live_post(client, SIGN_IN, {"username": "staff"}, [], make=recorded(photos["a2"]))
     assert response.status_code == 302
     withdraw(staff, sign_in_purpose)
     assert not FaceTemplate.objects.exists()
     time.sleep(1)  # let the worker acknowledge and expire what it holds
 
-    raw, text = _markers([photos["a1"], photos["a2"]], vector)
+    raw, text = _markers(sent, vector)
     assert _scan_database(raw, text) == []
     assert _scan_redis(private_face_stack.redis.port, raw, text) == []
     ours = [private_face_stack.tmp_dir, Path(settings.VAR_DIR)]

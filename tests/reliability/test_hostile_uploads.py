@@ -113,6 +113,28 @@ def _nothing_stored(stack) -> None:
     assert not files, files  # the worker's temp folder (the pool's own empty folders aside)
 
 
+# What the face pages answer when each case arrives as the frames of a challenge burst (the
+# pages take no file: an upload gets the "camera only" answer).
+CAMERA_ONLY = "never from a photo file"
+BURST_ANSWERS = {
+    "no face": ("No face was seen during the check",),
+    "several faces": ("More than one person was seen during the check",),
+    "face too small": ("No face was seen during the check",),
+    "no file": (CAMERA_ONLY,),
+    "oversize body": (TOO_LARGE,),
+}
+BAD_FRAMES = ("The camera recording was incomplete",)
+
+
+def _as_burst(client, routes, fields: dict, case: str, data: bytes | None):
+    """The case sent as every frame of a burst answering a fresh challenge, as a page would."""
+    from tests.liveness_frames import data_urls
+
+    issued = client.post(routes[0]).json()
+    frames = [] if data is None else [data] * (1 if case == "oversize body" else 8)
+    return client.post(routes[1], {**fields, "nonce": issued["nonce"], "frame": data_urls(frames)})
+
+
 def _page_answer(response, expected: tuple[str, ...]) -> str:
     text = response.content.decode()
     assert response.status_code in (200, 413), response.status_code
@@ -123,31 +145,43 @@ def _page_answer(response, expected: tuple[str, ...]) -> str:
 def test_enrolment_page_refuses_each_hostile_upload_clearly_and_stores_nothing(
     private_face_stack, client, staff, sign_in_purpose, corpus
 ):
+    from tests.liveness_frames import ENROL
+
     grant(staff, sign_in_purpose)
     client.force_login(staff)
-    for case, data, content_type, expected in corpus:
-        response = client.post(
-            "/face/enrol/", {"purpose": sign_in_purpose.pk, **_files(data, content_type)}
-        )
+    for case, data, content_type, _expected in corpus:
+        fields = {"purpose": sign_in_purpose.pk}
+        response = client.post("/face/enrol/", {**fields, **_files(data, content_type)})
         if case == "oversize body":
             assert response.status_code == 413, case
-        _page_answer(response, expected)
+        else:
+            _page_answer(response, (CAMERA_ONLY,))
+        response = _as_burst(client, ENROL, fields, case, data)
+        if case == "oversize body":
+            assert response.status_code == 413, case
+        _page_answer(response, BURST_ANSWERS.get(case, BAD_FRAMES))
         _nothing_stored(private_face_stack)
 
 
 def test_face_sign_in_page_refuses_each_hostile_upload_clearly_and_signs_nobody_in(
     private_face_stack, client, staff, sign_in_purpose, corpus, photos
 ):
+    from tests.liveness_frames import SIGN_IN
+
     grant(staff, sign_in_purpose)
     trust_browser(client, staff)  # face sign-in is offered only in a trusted browser
-    for case, data, content_type, expected in corpus:
+    for case, data, content_type, _expected in corpus:
         Throttle.objects.all().delete()  # each upload judged on its own, not locked out
-        response = client.post(
-            "/accounts/login/face/", {"username": "staff", **_files(data, content_type)}
-        )
+        fields = {"username": "staff"}
+        response = client.post("/accounts/login/face/", {**fields, **_files(data, content_type)})
         if case == "oversize body":
             assert response.status_code == 413, case
-        _page_answer(response, expected)
+        else:
+            _page_answer(response, (CAMERA_ONLY,))
+        response = _as_burst(client, SIGN_IN, fields, case, data)
+        if case == "oversize body":
+            assert response.status_code == 413, case
+        _page_answer(response, BURST_ANSWERS.get(case, BAD_FRAMES))
         assert "_auth_user_id" not in client.session, case
         _nothing_stored(private_face_stack)
 

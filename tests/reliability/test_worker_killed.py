@@ -10,22 +10,18 @@ import threading
 import time
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from consent.models import AuditEntry
-from recognition import jobs, tasks
+from recognition import broker, jobs, tasks
 from recognition.models import Attempt, FaceTemplate
 from tests.conftest import trust_browser
+from tests.liveness_frames import ENROL, SIGN_IN, live_post, warm_turns
 from tests.recognition.conftest import grant
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 UNAVAILABLE = "Face recognition is unavailable right now"
-
-
-def _photo(data: bytes):
-    return SimpleUploadedFile("face.jpg", data, content_type="image/jpeg")
 
 
 def _in_background(call) -> tuple[threading.Thread, list]:
@@ -64,11 +60,10 @@ def test_verification_killed_mid_task_is_redelivered_and_answered_once(
     private_face_stack, client, enrolled_staff, photos, settings
 ):
     stack = private_face_stack
+    warm_turns(photos["a2"])
     stack.pause("before")
     thread, out = _in_background(
-        lambda: client.post(
-            "/accounts/login/face/", {"username": "staff", "photo": _photo(photos["a2"])}
-        )
+        lambda: live_post(client, SIGN_IN, {"username": "staff"}, [photos["a2"]])
     )
     task_id, pid = stack.wait_for_paused_child()
     stack.kill(pid)
@@ -90,11 +85,10 @@ def test_enrolment_killed_after_storing_is_not_stored_twice(
     stack = private_face_stack
     grant(staff, sign_in_purpose)
     client.force_login(staff)
+    warm_turns(photos["a1"])
     stack.pause("after")
     thread, out = _in_background(
-        lambda: client.post(
-            "/face/enrol/", {"purpose": sign_in_purpose.pk, "photo": _photo(photos["a1"])}
-        )
+        lambda: live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
     )
     task_id, pid = stack.wait_for_paused_child()
     stack.kill(pid)
@@ -117,7 +111,7 @@ def test_a_rerun_enrolment_task_answers_as_before_and_stores_nothing_more(
 ):
     """The redelivery itself, made certain: the same task id sent twice."""
     grant(staff, sign_in_purpose)
-    image = jobs.base64.b64encode(photos["a1"]).decode()
+    image = broker.store_photo(photos["a1"], ttl=30)
     first = tasks.enrol_face.apply_async(args=[staff.pk, sign_in_purpose.pk, image])
     assert first.get(timeout=30)["ok"]
     again = tasks.enrol_face.apply_async(

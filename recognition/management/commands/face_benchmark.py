@@ -63,13 +63,27 @@ def _pct(value) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _range(bounds) -> str:
+    if bounds is None:
+        return "n/a"
+    low, high = bounds
+    return f"[{_num(low)}, {_num(high)})" if high is not None else f"from {_num(low)}"
+
+
 def summary(r: dict) -> str:
     lines = [
         f"model {r['model_id']}: {r['pairs']} pairs scored ({r['skipped_pairs']} skipped), "
         f"{r['embedded']}/{r['images']} photos embedded",
         f"at threshold {r['threshold']:.3f}: accuracy {_pct(r['accuracy'])}, "
         f"true accept {_pct(r['true_accept_rate'])}, false accept {_pct(r['false_accept_rate'])}",
-        f"best threshold {r['best_threshold']:.3f}: accuracy {_pct(r['best_accuracy'])}",
+        f"best threshold {_num(r['best_threshold'])}: accuracy {_pct(r['best_accuracy'])}",
+        f"true accept at zero false accepts {_pct(r['tar_at_zero_far'])} "
+        f"for thresholds {_range(r['zero_far_range'])}; "
+        f"equal-error rate {_pct(r['equal_error_rate'])}",
         f"no face: {', '.join(r['no_face']) or 'none'}; "
         f"several faces: {', '.join(r['several_faces']) or 'none'}",
         f"embedding time p50 {r['embed_p50']:.3f} s, p95 {r['embed_p95']:.3f} s",

@@ -1,0 +1,266 @@
+"""Per-person data keys: each person's templates are encrypted with a key of their own
+(AES-256-GCM), kept wrapped by the key ring (FACE_ENCRYPTION_KEYS). When a person's last
+template is deleted their key is deleted with it, and every copy of their templates anywhere
+else (a backup, a WAL archive, a replica) can no longer be decrypted: crypto-shredding.
+
+That holds against backups only while the wrapped keys are not in those backups: with
+FACE_KEY_DATABASE_URL set the keys live in a PostgreSQL database of their own that is not
+backed up with the portal's (losing it loses only templates, which people enrol again).
+Without it they live in the portal's database (table recognition_facedatakey), deleted in the
+same transaction as the last template, which shreds the live database and its replicas only.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import transaction
+
+_WRAP_INFO = b"portal face data key wrap v1"
+_NONCE = 12
+_CHUNK = 10_000
+TABLE = "recognition_facedatakey"
+
+
+class KeyMissing(Exception):
+    """The person's data key is gone (shredded) or cannot be unwrapped with the key ring."""
+
+
+# -- wrapping ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _wrapping_keys(ring: tuple[str, ...]) -> tuple[AESGCM, ...]:
+    import base64
+
+    keys = []
+    for entry in ring:
+        secret = base64.urlsafe_b64decode(entry.encode())
+        kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO)
+        keys.append(AESGCM(kdf.derive(secret)))
+    return tuple(keys)
+
+
+def wrapping_keys() -> tuple[AESGCM, ...]:
+    return _wrapping_keys(tuple(settings.FACE_ENCRYPTION_KEYS))
+
+
+def _aad(person_id: int) -> bytes:
+    return b"person:%d" % person_id
+
+
+def wrap(key: bytes, person_id: int) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return nonce + wrapping_keys()[0].encrypt(nonce, key, _aad(person_id))
+
+
+def unwrap(wrapped: bytes, person_id: int) -> tuple[bytes, int]:
+    """(the data key, index in the ring of the key that opened it)."""
+    wrapped = bytes(wrapped)
+    nonce, body = wrapped[:_NONCE], wrapped[_NONCE:]
+    for index, key in enumerate(wrapping_keys()):
+        try:
+            return key.decrypt(nonce, body, _aad(person_id)), index
+        except InvalidTag:
+            continue
+    raise KeyMissing(person_id)
+
+
+# -- the store: the portal's database, or a database of its own ------------------------------
+
+_local = threading.local()
+
+_CREATE = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    person_id bigint PRIMARY KEY,
+    wrapped bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+
+def separate() -> bool:
+    return bool(settings.FACE_KEY_DATABASE_URL)
+
+
+def _vault():
+    """An autocommit connection to the key database, one per process, thread and URL."""
+    import psycopg
+
+    url = settings.FACE_KEY_DATABASE_URL
+    held = getattr(_local, "vault", None)
+    if held is not None and held[0] == (os.getpid(), url) and not held[1].closed:
+        return held[1]
+    conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+    conn.execute(_CREATE)
+    _local.vault = ((os.getpid(), url), conn)
+    return conn
+
+
+def _stored(person_ids: list[int]) -> dict[int, bytes]:
+    if separate():
+        found = {}
+        for start in range(0, len(person_ids), _CHUNK):
+            rows = _vault().execute(
+                f"SELECT person_id, wrapped FROM {TABLE} WHERE person_id = ANY(%s)",  # noqa: S608
+                [person_ids[start : start + _CHUNK]],
+            )
+            found.update((pk, bytes(wrapped)) for pk, wrapped in rows)
+        return found
+    from recognition.models import FaceDataKey
+
+    found = {}
+    for start in range(0, len(person_ids), _CHUNK):
+        rows = FaceDataKey.objects.filter(person_id__in=person_ids[start : start + _CHUNK])
+        found.update((pk, bytes(wrapped)) for pk, wrapped in rows.values_list("pk", "wrapped"))
+    return found
+
+
+def _insert_many(rows: list[tuple[int, bytes]]) -> None:
+    if separate():
+        with _vault().cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {TABLE} (person_id, wrapped) VALUES (%s, %s) "  # noqa: S608
+                "ON CONFLICT (person_id) DO NOTHING",
+                rows,
+            )
+        return
+    from recognition.models import FaceDataKey
+
+    FaceDataKey.objects.bulk_create(
+        [FaceDataKey(person_id=pk, wrapped=wrapped) for pk, wrapped in rows],
+        ignore_conflicts=True,
+        batch_size=_CHUNK,
+    )
+
+
+def _delete(person_ids: list[int]) -> None:
+    if not person_ids:
+        return
+    if separate():
+        _vault().execute(f"DELETE FROM {TABLE} WHERE person_id = ANY(%s)", [person_ids])  # noqa: S608
+        return
+    from recognition.models import FaceDataKey
+
+    FaceDataKey.objects.filter(person_id__in=person_ids).delete()
+
+
+# -- what the rest of recognition calls -------------------------------------------------------
+
+
+def key_for_writing(person_id: int) -> bytes:
+    """The person's data key, made on their first template. Call it after the audit chain's
+    lock (as every writer of face data): a deletion of their last template meanwhile waits."""
+    return keys_for_writing([person_id])[person_id]
+
+
+def keys_for_writing(person_ids: Iterable[int]) -> dict[int, bytes]:
+    """{person id: data key} of each, made for those who have none yet (three statements
+    however many people)."""
+    person_ids = sorted(set(person_ids))
+    stored = _stored(person_ids)
+    missing = [pk for pk in person_ids if pk not in stored]
+    if missing:
+        _insert_many([(pk, wrap(os.urandom(32), pk)) for pk in missing])
+        stored.update(_stored(missing))  # someone else's insert may have won
+    return {pk: unwrap(stored[pk], pk)[0] for pk in person_ids}
+
+
+def keys_for_reading(person_ids: Iterable[int]) -> dict[int, bytes]:
+    """{person id: data key} of those who still have one."""
+    return unwrap_many(_stored(sorted(set(person_ids))))
+
+
+def unwrap_many(stored: dict[int, bytes]) -> dict[int, bytes]:
+    """{person id: data key} of {person id: wrapped key}; one that no ring key opens is
+    left out."""
+    keys = {}
+    for person_id, wrapped in stored.items():
+        try:
+            keys[person_id] = unwrap(wrapped, person_id)[0]
+        except KeyMissing:
+            continue
+    return keys
+
+
+def _without_templates(person_ids: list[int]) -> list[int]:
+    from recognition.models import FaceTemplate
+
+    still = set(
+        FaceTemplate.objects.filter(person_id__in=person_ids)
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    return [pk for pk in person_ids if pk not in still]
+
+
+def shred(person_ids: Iterable[int]) -> None:
+    """Deletes the data key of each of these people who has no template left. In the
+    portal's database: now, in the deleting transaction. In a key database of its own: once
+    that transaction commits."""
+    person_ids = sorted(set(person_ids))
+    if not person_ids:
+        return
+    if separate():
+        transaction.on_commit(lambda: _delete(_without_templates(person_ids)))
+    else:
+        _delete(_without_templates(person_ids))
+
+
+def sweep() -> int:
+    """Deletes the data keys of everyone without a template (after a purge, or keys left by
+    an enrolment that did not commit); returns how many."""
+    from recognition.models import FaceTemplate
+
+    held = set(FaceTemplate.objects.values_list("person_id", flat=True).distinct())
+    if separate():
+        stored = {row[0] for row in _vault().execute(f"SELECT person_id FROM {TABLE}")}  # noqa: S608
+    else:
+        from recognition.models import FaceDataKey
+
+        stored = set(FaceDataKey.objects.values_list("pk", flat=True))
+    orphans = sorted(stored - held)
+    for start in range(0, len(orphans), _CHUNK):
+        _delete(orphans[start : start + _CHUNK])
+    return len(orphans)
+
+
+def rewrap_all(batch_size: int = 1000) -> int:
+    """Wraps every data key not yet wrapped by the newest key of the ring with it; returns
+    how many were rewrapped. The templates themselves do not change."""
+    done = 0
+    if separate():
+        rows = list(_vault().execute(f"SELECT person_id, wrapped FROM {TABLE}"))  # noqa: S608
+    else:
+        from recognition.models import FaceDataKey
+
+        rows = list(FaceDataKey.objects.values_list("pk", "wrapped"))
+    for start in range(0, len(rows), batch_size):
+        updates = []
+        for person_id, wrapped in rows[start : start + batch_size]:
+            key, index = unwrap(wrapped, person_id)
+            if index:
+                updates.append((wrap(key, person_id), person_id))
+        if not updates:
+            continue
+        if separate():
+            with _vault().cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {TABLE} SET wrapped = %s WHERE person_id = %s",  # noqa: S608
+                    updates,
+                )
+        else:
+            from recognition.models import FaceDataKey
+
+            FaceDataKey.objects.bulk_update(
+                [FaceDataKey(person_id=pk, wrapped=w) for w, pk in updates], ["wrapped"]
+            )
+        done += len(updates)
+    return done

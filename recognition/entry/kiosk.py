@@ -1,0 +1,85 @@
+"""Pairing a door kiosk (a tablet at the door) with its device, once, by a short code.
+
+An admin asks for a code on the devices page; it is shown once, kept only as a keyed hash,
+valid for PAIRING_MINUTES and used once. Typed on the tablet, it gives the tablet a fresh key
+of that device (the device's earlier key stops working, as with "New key"); the tablet keeps
+the key and calls the device API with it like any door terminal.
+"""
+
+import re
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from consent import audit
+from portal import clock
+from recognition import devices
+from recognition.entry.models import KioskPairing
+from recognition.models import Device
+
+PAIRING_MINUTES = 10
+LENGTH = 8
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_SALT = "entry.kiosk"
+_SEPARATORS = re.compile(r"[\s\-]+")
+PAIR_IP = "kiosk-pair-ip"
+
+
+def normalise(code: str) -> str:
+    return _SEPARATORS.sub("", code or "").upper()
+
+
+def hash_code(code: str) -> str:
+    return salted_hmac(_SALT, normalise(code), algorithm="sha256").hexdigest()
+
+
+def display(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def issue_pairing_code(device: Device, *, acting_user) -> str:
+    """A fresh code for this device (shown once); an earlier unused code stops working."""
+    if device.revoked_at is not None:
+        raise devices.DeviceRefused("revoked", _("This device is revoked; register a new one."))
+    code = "".join(secrets.choice(ALPHABET) for _c in range(LENGTH))
+    with transaction.atomic():
+        KioskPairing.objects.update_or_create(
+            device=device,
+            defaults={
+                "code_hash": hash_code(code),
+                "expires_at": clock.now() + timedelta(minutes=PAIRING_MINUTES),
+            },
+        )
+        audit.record(
+            "kiosk.pairing_code_issued",
+            actor=acting_user,
+            building=device.building_id,
+            data={"device": device.pk},
+        )
+    return display(code)
+
+
+def pair_kiosk(code: str) -> tuple[Device, str] | None:
+    """(device, its new key) for a live code, which is used up; None otherwise."""
+    code = normalise(code)
+    if len(code) != LENGTH or not code.isalnum():
+        return None
+    with transaction.atomic():
+        pairing = (
+            KioskPairing.objects.select_for_update()
+            .select_related("device")
+            .filter(code_hash=hash_code(code))
+            .first()
+        )
+        if pairing is None:
+            return None
+        device = pairing.device
+        expired = pairing.expires_at <= clock.now()
+        pairing.delete()
+        if expired or device.revoked_at is not None:
+            return None
+        key = devices.rotate_device_key(device, actor=None)
+    return device, key

@@ -1,0 +1,191 @@
+// The live face check of sign-in and enrolment. The server issues a challenge (a random
+// sequence of head turns, single use, valid for a few seconds); the page prompts each turn,
+// records a short burst of camera frames and sends them once with the form, with the
+// challenge's nonce. There is no file input: a photo cannot be chosen instead of the camera.
+// Nothing is kept: the stream is stopped and the frames dropped once sent.
+(function () {
+  "use strict";
+  if (!window.gettext) {
+    window.gettext = function (text) { return text; };
+  }
+  var gettext = window.gettext;
+  var INTERVAL_MS = 400;   // one frame every 0.4 s
+  var FRONT_MS = 1000;     // looking at the camera, before and after each turn
+  var TURN_MS = 1400;      // holding a turn
+  var WIDTH = 480;
+  var HEIGHT = 360;
+
+  function show(element, visible) {
+    if (element) { element.hidden = !visible; }
+  }
+
+  function setUp(form) {
+    var box = form.querySelector("[data-camera]");
+    var progress = form.querySelector("[data-progress]");
+    var submit = form.querySelector('button[type="submit"]');
+    var nonceInput = form.querySelector('input[name="nonce"]');
+    var sent = false;
+    if (!box) { return; }
+    var begin = box.querySelector("[data-check-start]");
+    var ready = box.querySelector("[data-camera-start]");
+    var plan = box.querySelector("[data-plan]");
+    var steps = box.querySelector("[data-steps]");
+    var live = box.querySelector("[data-camera-live]");
+    var video = box.querySelector("video");
+    var prompt = box.querySelector("[data-prompt]");
+    var status = box.querySelector("[data-camera-status]");
+    var stream = null;
+    var challenge = null;
+    show(box, true);
+    if (submit) { submit.hidden = true; }
+
+    function say(text) { status.textContent = text; }
+
+    function clearFrames() {
+      form.querySelectorAll('input[name="frame"]').forEach(function (input) { input.remove(); });
+    }
+
+    function stopCamera() {
+      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+      stream = null;
+      video.srcObject = null;
+      show(live, false);
+    }
+
+    function firstEmptyField() {
+      var fields = form.querySelectorAll("input[type=text], select");
+      for (var i = 0; i < fields.length; i += 1) {
+        if (!fields[i].value) { return fields[i]; }
+      }
+      return null;
+    }
+
+    function script() {
+      var phases = [{ prompt: challenge.front, ms: FRONT_MS }];
+      challenge.steps.forEach(function (step) {
+        phases.push({ prompt: step.prompt, ms: TURN_MS, pose: step.pose });
+        phases.push({ prompt: challenge.front, ms: FRONT_MS });
+      });
+      return phases;
+    }
+
+    function record() {
+      var canvas = document.createElement("canvas");
+      canvas.width = WIDTH;
+      canvas.height = HEIGHT;
+      var context = canvas.getContext("2d");
+      var frames = [];
+      var phases = script();
+      var total = phases.reduce(function (sum, phase) { return sum + phase.ms; }, 0);
+      var started = performance.now();
+      var shown = -1;
+      var timer = window.setInterval(function () {
+        var elapsed = performance.now() - started;
+        var at = 0;
+        var index = 0;
+        while (index < phases.length - 1 && elapsed >= at + phases[index].ms) {
+          at += phases[index].ms;
+          index += 1;
+        }
+        if (index !== shown) {
+          shown = index;
+          prompt.textContent = phases[index].prompt;
+          prompt.setAttribute("data-pose", phases[index].pose || "front");
+        }
+        context.drawImage(video, 0, 0, WIDTH, HEIGHT);
+        frames.push(canvas.toDataURL("image/jpeg", 0.85));
+        if (elapsed >= total) {
+          window.clearInterval(timer);
+          canvas.width = 0;  // drop the pixels
+          stopCamera();
+          send(frames);
+        }
+      }, INTERVAL_MS);
+    }
+
+    function send(frames) {
+      clearFrames();
+      frames.forEach(function (frame) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "frame";
+        input.value = frame;
+        form.appendChild(input);
+      });
+      nonceInput.value = challenge.nonce;
+      prompt.textContent = "";
+      say(gettext("Recording done. Sending it once; it is not kept."));
+      form.requestSubmit(submit || undefined);
+    }
+
+    begin.addEventListener("click", function () {
+      var empty = firstEmptyField();
+      if (empty) {
+        say(gettext("Fill in the field above first, then start the face check."));
+        empty.focus();
+        return;
+      }
+      var token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+      fetch(form.getAttribute("data-challenge-url"), {
+        method: "POST",
+        headers: { "X-CSRFToken": token },
+        credentials: "same-origin"
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("challenge"); }
+        return response.json();
+      }).then(function (issued) {
+        challenge = issued;
+        steps.textContent = "";
+        issued.steps.forEach(function (step) {
+          var item = document.createElement("li");
+          item.textContent = step.prompt;
+          item.setAttribute("data-pose", step.pose);
+          steps.appendChild(item);
+        });
+        show(plan, true);
+        say("");
+        ready.focus();
+      }).catch(function () {
+        say(gettext("The face check could not be started. Try again, or use your password and code."));
+      });
+    });
+
+    ready.addEventListener("click", function () {
+      say(gettext("Starting the camera…"));
+      navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false })
+        .then(function (granted) {
+          stream = granted;
+          video.srcObject = stream;
+          show(plan, false);
+          show(live, true);
+          say(gettext("The camera is on. Follow the prompts."));
+          var wait = window.setInterval(function () {
+            if (video.videoWidth) {
+              window.clearInterval(wait);
+              record();
+            }
+          }, 50);
+        })
+        .catch(function () {
+          say(gettext("The camera is not available. Use your password and code instead."));
+        });
+    });
+
+    form.addEventListener("submit", function (event) {
+      if (sent) { event.preventDefault(); return; }  // one burst, sent once
+      sent = true;
+      if (progress) { show(progress, true); }
+      if (submit) { submit.disabled = true; }
+    });
+    // Coming back to the page (history, cache): no frame stays in the form.
+    window.addEventListener("pageshow", function () {
+      clearFrames();
+      sent = false;
+      show(progress, false);
+    });
+    window.addEventListener("pagehide", stopCamera);
+  }
+
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
+  document.querySelectorAll("[data-face-form]").forEach(setUp);
+})();

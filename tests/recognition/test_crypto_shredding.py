@@ -1,0 +1,123 @@
+"""Crypto-shredding: a backup taken before a deletion no longer yields the deleted template.
+
+The data keys live in a PostgreSQL database of their own (FACE_KEY_DATABASE_URL), apart from
+the portal's database and its backups. A real pg_dump of the portal's database is taken
+while the template exists, the person withdraws, and the dump is restored into a scratch
+database: the template's ciphertext is there, byte for byte, and nothing opens it any more.
+"""
+
+import subprocess
+
+import numpy as np
+import psycopg
+import pytest
+from django.db import connection
+
+from recognition import crypto, datakeys, services
+from recognition.models import FaceDataKey, FaceTemplate
+from tests.conftest import make_person
+from tests.recognition.conftest import grant, withdraw
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _server() -> tuple[str, dict]:
+    db = connection.settings_dict
+    user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{user}@{host}:{port}", {"user": user, "host": host, "port": str(port)}
+
+
+def _admin(sql: str) -> None:
+    base, _parts = _server()
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture
+def scratch_databases():
+    """Names of two scratch databases (the key database, the restored dump), dropped after."""
+    name = connection.settings_dict["NAME"]
+    names = [f"{name}_keys", f"{name}_restored"]
+    for scratch in names:
+        _admin(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{scratch}"')
+    yield names
+    held = getattr(datakeys._local, "vault", None)
+    if held is not None:
+        held[1].close()
+    for scratch in names:
+        _admin(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+
+def _vector(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=128).astype(np.float32)
+
+
+def _dump_and_restore(target: str, path) -> None:
+    _base, parts = _server()
+    common = ["-h", parts["host"], "-p", parts["port"], "-U", parts["user"]]
+    name = connection.settings_dict["NAME"]
+    subprocess.run(["pg_dump", *common, "-Fc", "-f", str(path), name], check=True)
+    return lambda: subprocess.run(
+        ["pg_restore", *common, "--no-owner", "-d", target, str(path)], check=True
+    )
+
+
+def _restored_templates(database: str) -> dict[int, bytes]:
+    base, _parts = _server()
+    with psycopg.connect(f"{base}/{database}") as conn:
+        rows = conn.execute("SELECT person_id, ciphertext FROM recognition_facetemplate")
+        return {person: bytes(token) for person, token in rows}
+
+
+def test_a_dump_taken_before_withdrawal_no_longer_yields_the_template(
+    settings, scratch_databases, tmp_path, building_a, sign_in_purpose
+):
+    keys_db, restored_db = scratch_databases
+    base, _parts = _server()
+    settings.FACE_KEY_DATABASE_URL = f"{base}/{keys_db}"
+    leaving, staying = (make_person(n, building_a, "staff") for n in ("leaving", "staying"))
+    for seed, person in enumerate((leaving, staying)):
+        grant(person, sign_in_purpose)
+        services.store_template(person, sign_in_purpose, _vector(seed), "test-engine")
+    assert not FaceDataKey.objects.exists()  # no key in the portal's own database
+    token = bytes(FaceTemplate.objects.get(person=leaving).ciphertext)
+    assert np.array_equal(crypto.decrypt_embedding(token, leaving.pk), _vector(0))
+
+    restore = _dump_and_restore(restored_db, tmp_path / "portal.dump")  # the nightly backup
+    withdraw(leaving, sign_in_purpose)
+    assert not FaceTemplate.objects.filter(person=leaving).exists()
+    assert set(datakeys.keys_for_reading([leaving.pk, staying.pk])) == {staying.pk}
+
+    restore()
+    backup = _restored_templates(restored_db)
+    assert backup[leaving.pk] == token  # the backup still holds the ciphertext ...
+    with pytest.raises(crypto.Unreadable):
+        crypto.decrypt_embedding(backup[leaving.pk], leaving.pk)  # ... which nothing opens
+    assert np.array_equal(crypto.decrypt_embedding(backup[staying.pk], staying.pk), _vector(1))
+
+
+def test_leaving_and_the_purge_shred_keys_too_and_a_person_keeps_one_key(
+    settings, scratch_databases, building_a, sign_in_purpose
+):
+    from consent import services as consent_services
+
+    keys_db, _restored = scratch_databases
+    base, _parts = _server()
+    settings.FACE_KEY_DATABASE_URL = f"{base}/{keys_db}"
+    person = make_person("comer", building_a, "staff")
+    grant(person, sign_in_purpose)
+    services.store_template(person, sign_in_purpose, _vector(3), "test-engine")
+    first_key = datakeys.keys_for_reading([person.pk])[person.pk]
+    services.store_template(person, sign_in_purpose, _vector(4), "test-engine")
+    assert datakeys.keys_for_reading([person.pk])[person.pk] == first_key  # one key a person
+
+    consent_services.mark_person_left(person, building_a, actor=None)
+    assert datakeys.keys_for_reading([person.pk]) == {}
+
+    # A key left behind (say, by an enrolment that never committed) goes with the next purge.
+    datakeys.key_for_writing(person.pk)
+    from recognition.purge import purge_lapsed_templates
+
+    purge_lapsed_templates()
+    assert datakeys.keys_for_reading([person.pk]) == {}

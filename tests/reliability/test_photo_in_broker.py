@@ -1,0 +1,245 @@
+"""No readable photo in the broker, and no face wait that holds up anybody else.
+
+A photo is sealed (AES-GCM under the key ring) in a Redis key of its own that expires at the
+face deadline; the task message names it and carries nothing of the photo. With no worker
+beating, the web says "unavailable" at once and sends nothing at all.
+
+Runs against a private redis-server with no worker on it (see conftest); the worker that "just
+died" is played by its last heartbeat, set by hand.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from recognition import broker, doorcodes
+from tests.conftest import ARTIFACTS, REPO
+from tests.recognition.conftest import grant, make_active_purpose, make_door
+from tests.reliability.conftest import (
+    PrivateRedis,
+    celery_pointed_at,
+    free_port,
+    test_database_url,
+)
+from tests.reliability.test_data_at_rest import _markers, _redis_values, _scan_redis, _strings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+UNAVAILABLE = "Face recognition is unavailable right now"
+
+
+@pytest.fixture
+def bare_redis():
+    """A private Redis with no worker on it, this process's face tasks sent there."""
+    server = PrivateRedis(ARTIFACTS / "bare-redis.log")
+    ARTIFACTS.mkdir(exist_ok=True)
+    server.start()
+    try:
+        with celery_pointed_at(server.url):
+            yield server
+    finally:
+        server.stop()
+
+
+def _photo(data: bytes):
+    return SimpleUploadedFile("face.jpg", data, content_type="image/jpeg")
+
+
+def _all_values(server) -> list[bytes]:
+    found = []
+    for db in range(16):
+        conn = server.client(db)
+        for key in conn.scan_iter():
+            for value in _redis_values(conn, key):
+                found.extend(_strings(value or b""))
+    return found
+
+
+def _keys(server) -> dict[int, list[bytes]]:
+    return {db: keys for db in range(16) if (keys := list(server.client(db).scan_iter()))}
+
+
+def test_a_photo_sent_to_a_dead_worker_is_sealed_and_gone_after_the_deadline(
+    bare_redis, client, settings, photos
+):
+    settings.FACE_VERIFY_DEADLINE = 8
+    # The worker died just after its last beat: the web still sends this one request, and
+    # gives up waiting once the beat has lapsed, well before the deadline.
+    bare_redis.client(0).set(broker.HEARTBEAT_KEY, 1, px=1000)
+    started = time.monotonic()
+    response = client.post(
+        "/accounts/login/face/", {"username": "x", "photo": _photo(photos["a1"])}
+    )
+    assert UNAVAILABLE in response.content.decode()
+    assert time.monotonic() - started < 4.5
+
+    # Before the deadline is out for Redis: the queued message names a sealed photo, and
+    # neither it nor anything else in Redis holds the photo readable.
+    raw, text = _markers([photos["a1"]], np.zeros(4, dtype=np.float32))
+    assert _scan_redis(bare_redis.port, raw, text) == []
+    queued = bare_redis.client(0).lrange("latency", 0, -1)
+    assert len(queued) == 1 and not any(photos["a1"][1000:1040] in s for s in _strings(queued[0]))
+    sealed_keys = list(bare_redis.client(0).scan_iter(broker.PARCEL_PREFIX + "*"))
+    assert len(sealed_keys) == 1
+    reference = sealed_keys[0].decode()
+    assert reference.encode() in b"".join(_strings(queued[0]))  # only a reference travels
+    sealed = bare_redis.client(0).get(reference)
+    assert broker.unseal(sealed, reference) == photos["a1"]  # the key ring opens it ...
+    with pytest.raises(broker.PhotoGone):
+        broker.unseal(sealed, broker.PARCEL_PREFIX + "another")  # ... only where it was put
+
+    expires_in = bare_redis.client(0).pttl(reference) / 1000
+    assert 0 < expires_in <= settings.FACE_VERIFY_DEADLINE  # Redis itself will drop it
+    time.sleep(expires_in + 0.1)
+    # After the deadline: no sealed photo, no byte of its ciphertext anywhere.
+    assert list(bare_redis.client(0).scan_iter(broker.PARCEL_PREFIX + "*")) == []
+    assert not any(sealed[20:60] in value for value in _all_values(bare_redis))
+    assert _scan_redis(bare_redis.port, raw, text) == []
+
+
+def test_with_no_worker_beating_face_routes_answer_at_once_and_send_nothing(
+    bare_redis, client, settings, resident, building_a, photos
+):
+    from consent import rules as consent_rules
+
+    settings.FACE_VERIFY_DEADLINE = 10
+    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    _device, key = make_door(building_a, purpose)
+    headers = {"HTTP_AUTHORIZATION": f"Device {key}"}
+    calls = [
+        ("/accounts/login/face/", {"username": "resident"}, {}),
+        ("/api/v1/devices/identify/", {}, headers),
+        ("/api/v1/devices/identify/jobs/", {}, headers),
+        ("/api/v1/devices/verify/", {"person": resident.pk}, headers),
+    ]
+    for path, data, extra in calls:
+        started = time.monotonic()
+        response = client.post(path, {**data, "photo": _photo(photos["a1"])}, **extra)
+        took = time.monotonic() - started
+        assert took < 1.0, (path, took)
+        if path.startswith("/api/"):
+            assert response.status_code == 503
+            assert response.json()["error"]["code"] == "face_unavailable"
+        else:
+            assert UNAVAILABLE in response.content.decode()
+    assert _keys(bare_redis) == {}  # no photo, no message, nothing
+
+
+def test_a_sealed_photo_opens_with_an_older_key_of_the_ring_and_not_once_tampered(settings):
+    from cryptography.fernet import Fernet
+
+    old_ring = list(settings.FACE_ENCRYPTION_KEYS)
+    reference = broker.PARCEL_PREFIX + "x"
+    sealed = broker.seal(b"photo bytes", reference)
+    settings.FACE_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *old_ring]
+    assert broker.unseal(sealed, reference) == b"photo bytes"
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(broker.PhotoGone):
+        broker.unseal(tampered, reference)
+    settings.FACE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(broker.PhotoGone):
+        broker.unseal(sealed, reference)  # a key no longer in the ring opens nothing
+
+
+@pytest.fixture
+def portal_without_workers(bare_redis, django_db_blocker):
+    """The portal under gunicorn, sync workers, on the private Redis where no worker runs."""
+    web_port = free_port()
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.reliability.http_settings",
+        TEST_DATABASE_URL=test_database_url(django_db_blocker),
+        TEST_REDIS_URL=bare_redis.url,
+    )
+    log = open(ARTIFACTS / "no-worker-web.log", "w")  # noqa: SIM115
+    web = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{web_port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "30",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{web_port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/accounts/login/", timeout=10)
+            break
+        except requests.RequestException:
+            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        web.terminate()
+        web.wait(timeout=20)
+        log.close()
+
+
+def test_face_requests_to_a_dead_worker_do_not_slow_the_sign_in_page_or_the_door_code(
+    portal_without_workers, resident, building_a, photos
+):
+    """Two sync web workers, six anonymous face sign-ins at once, again and again: the
+    sign-in page and the door's code route still answer within a second each."""
+    from consent import rules as consent_rules
+
+    base = portal_without_workers
+    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    grant(resident, purpose)
+    _device, key = make_door(building_a, purpose)
+    stop = threading.Event()
+    answers: list[tuple[int, bool]] = []
+
+    def attacker() -> None:
+        session = requests.Session()
+        session.get(base + "/accounts/login/face/", timeout=15)
+        while not stop.is_set():
+            response = session.post(
+                base + "/accounts/login/face/",
+                data={"username": "nobody", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+                files={"photo": ("face.jpg", photos["a1"], "image/jpeg")},
+                timeout=15,
+            )
+            answers.append((response.status_code, UNAVAILABLE in response.text))
+
+    attackers = [threading.Thread(target=attacker) for _ in range(6)]
+    for thread in attackers:
+        thread.start()
+    timings = []
+    try:
+        time.sleep(0.5)
+        for _ in range(5):
+            _code, code = doorcodes.issue_door_code(resident)
+            started = time.monotonic()
+            page = requests.get(base + "/accounts/login/", timeout=15)
+            door = requests.post(
+                base + "/api/v1/devices/code/",
+                json={"code": code},
+                headers={"Authorization": f"Device {key}"},
+                timeout=15,
+            )
+            timings.append(time.monotonic() - started)
+            assert page.status_code == 200
+            assert door.status_code == 200 and door.json()["open"] is True
+    finally:
+        stop.set()
+        for thread in attackers:
+            thread.join(timeout=20)
+    assert answers and all(status == 200 and said for status, said in answers), answers[:3]
+    assert max(timings) < 2.0, timings  # the page and the code route, both, each time
