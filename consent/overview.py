@@ -36,6 +36,9 @@ class PurposeRow:
     needs_decision: bool
     guardian_needed: bool
     events: list[ConsentEvent] = field(default_factory=list)
+    # For one of the person's roles in its building; a purpose shown only because they once
+    # decided on it (it is no longer for them) is never asked about again, only withdrawable.
+    offered: bool = True
 
     @property
     def state_label(self) -> str:
@@ -53,8 +56,10 @@ class PurposeRow:
 
     @property
     def can_grant(self) -> bool:
-        return self.purpose.status == rules.ACTIVE and (
-            self.state != rules.STATE_ACTIVE or self.storage_missing
+        return (
+            self.offered
+            and self.purpose.status == rules.ACTIVE
+            and (self.state != rules.STATE_ACTIVE or self.storage_missing)
         )
 
     @property
@@ -83,6 +88,7 @@ def consent_overview(person, now=None) -> list[PurposeRow]:
         .select_related("building", "current_notice")
         .order_by("building__name", "name", "id")
     )
+    offered = set(Purpose.objects.for_person(person).values_list("pk", flat=True))
     consents = {
         c.purpose_id: c
         for c in Consent.objects.filter(person=person).select_related("notice", "granted_by")
@@ -111,7 +117,9 @@ def consent_overview(person, now=None) -> list[PurposeRow]:
                 notice=purpose.current_notice,
                 consent=consent,
                 state=state,
-                needs_decision=purpose.status == rules.ACTIVE
+                offered=purpose.pk in offered,
+                needs_decision=purpose.pk in offered
+                and purpose.status == rules.ACTIVE
                 and rules.needs_decision(
                     state,
                     consent.notice_id if consent else None,

@@ -671,9 +671,10 @@ def grant_consent(
     actor = acting_guardian or person
     _event(consent, rules.GRANTED, now, actor, evidence, storage_consent if storage_asked else None)
     _audit_decision("consent.granted", consent, actor, evidence)
-    if storage_asked and not storage_consent:
-        # Withdrawn now, or never given for face data kept before it was asked (a renewal
-        # after the separate consent was introduced): none of it may stay.
+    if not storage_consent:
+        # Withdrawn now, never given for face data kept before it was asked (a renewal after
+        # the separate consent was introduced), or the purpose now keeps face data on the
+        # device only: none of it may stay with the portal.
         signals.storage_consent_withdrawn.send(
             sender=Consent, person=person, purpose=purpose, consent=consent, actor=actor
         )

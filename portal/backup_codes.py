@@ -6,42 +6,27 @@ guessing). Generating a new set voids the old one. A code is used once, at sign-
 door of a building that accepts backup codes (`Building.door_backup_codes`).
 """
 
-import re
 import secrets
 
 from django.db import transaction
-from django.utils.crypto import salted_hmac
 
 from consent import audit
 from portal import clock
+from portal.backup_tokens import hash_code, looks_like_backup_code, normalise, use_code
 from portal.models import BackupCode, BackupCodeDevice, User
+
+__all__ = ["hash_code", "looks_like_backup_code", "normalise", "use_code"]
 
 COUNT = 10
 LENGTH = 10
 # No 0/o, 1/l/i: easy to copy by hand and read out.
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-_SALT = "portal.backup_codes"
-_SEPARATORS = re.compile(r"[\s\-]+")
-
-
-def normalise(text: str) -> str:
-    return _SEPARATORS.sub("", text or "").lower()
-
-
-def hash_code(code: str) -> str:
-    return salted_hmac(_SALT, normalise(code), algorithm="sha256").hexdigest()
 
 
 def display(code: str) -> str:
     """The code in two groups of five."""
     half = len(code) // 2
     return f"{code[:half]}-{code[half:]}"
-
-
-def looks_like_backup_code(text: str) -> bool:
-    """Worth a look-up: letters and digits of a plausible length (older sets had 8)."""
-    code = normalise(text)
-    return 6 <= len(code) <= 16 and code.isascii() and code.isalnum()
 
 
 def device_of(user: User) -> BackupCodeDevice | None:
@@ -68,16 +53,3 @@ def generate_backup_codes(user: User) -> list[str]:
         )
         audit.record("backup_codes.generated", actor=user, person=user, data={"count": COUNT})
     return [display(code) for code in codes]
-
-
-def use_code(device: BackupCodeDevice, text: str) -> bool:
-    """Uses one unused code of this set; True when it was one. Each code works once."""
-    if not looks_like_backup_code(text):
-        return False
-    with transaction.atomic():
-        used = (
-            BackupCode.objects.select_for_update()
-            .filter(device=device, code_hash=hash_code(text), used_at__isnull=True)
-            .update(used_at=clock.now())
-        )
-    return used == 1

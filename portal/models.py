@@ -202,9 +202,9 @@ class BackupCodeDevice(Device):
         return self.codes.filter(used_at__isnull=True).count()
 
     def verify_token(self, token) -> bool:
-        from portal import backup_codes
+        from portal import backup_tokens
 
-        return backup_codes.use_code(self, str(token))
+        return backup_tokens.use_code(self, str(token))
 
 
 class BackupCode(models.Model):

@@ -390,6 +390,10 @@ SPECTACULAR_SETTINGS = {
         "PurposeStatusEnum": "consent.models.Purpose.STATUS_CHOICES",
         "PurposeMethodEnum": "consent.models.Purpose.METHOD_CHOICES",
         "ConsentStatusEnum": "consent.models.Consent.STATUS_CHOICES",
+        "PurposeKindEnum": "consent.models.Purpose.KIND_CHOICES",
+        "PurposeAudienceEnum": "consent.models.Purpose.AUDIENCE_CHOICES",
+        "PurposeStorageEnum": "consent.models.Purpose.STORAGE_CHOICES",
+        "ConsentEventKindEnum": "consent.models.ConsentEvent.KIND_CHOICES",
     },
 }
 

@@ -6,9 +6,10 @@ deadline; the task message carries only the key's name. Whether or not a worker 
 of the photo is left in Redis after the deadline, and before it only ciphertext that no one
 without the key ring can read.
 
-Liveness of the workers: each face worker sets a heartbeat key every HEARTBEAT_EVERY seconds
-that expires after HEARTBEAT_TTL, so the web knows within a second that none is alive and
-offers the code route at once instead of waiting for the deadline.
+Liveness of the workers: each worker sets a heartbeat key for every queue it consumes every
+HEARTBEAT_EVERY seconds that expires after HEARTBEAT_TTL, so the web knows within a second
+that nobody serves a face task's queue (`latency`, or a building's door shard) and offers the
+code route at once instead of waiting for the deadline.
 
 Deletion: every worker process (the parent included) listens on a channel; when templates are
 deleted, the committing transaction announces their galleries there and each process drops
@@ -36,7 +37,7 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 PARCEL_PREFIX = "face:photo:"
-HEARTBEAT_KEY = "face:workers:alive"
+HEARTBEAT_PREFIX = "face:workers:alive:"
 HEARTBEAT_EVERY = 0.25
 HEARTBEAT_TTL = 1.0
 CENSUS_PREFIX = "face:census:"
@@ -160,26 +161,36 @@ def discard_photo(reference: str) -> None:
 # -- heartbeat --------------------------------------------------------------------------------
 
 
-def workers_alive() -> bool:
-    """Whether a face worker beat within the last HEARTBEAT_TTL seconds (Redis errors
-    propagate: the caller treats them as "unavailable")."""
+def heartbeat_key(queue: str | None = None) -> str:
+    return HEARTBEAT_PREFIX + (queue or settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def workers_alive(queue: str | None = None) -> bool:
+    """Whether a worker consuming `queue` (the face tasks' own by default) beat within the
+    last HEARTBEAT_TTL seconds (Redis errors propagate: the caller treats them as
+    "unavailable")."""
     if in_process():
         return True
-    return bool(client().exists(HEARTBEAT_KEY))
+    return bool(client().exists(heartbeat_key(queue)))
 
 
-def _beat(stop: threading.Event) -> None:
+def _beat(queues: list[str], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            client().set(HEARTBEAT_KEY, os.getpid(), px=int(HEARTBEAT_TTL * 1000))
+            pipe = client().pipeline(transaction=False)
+            for queue in queues:
+                pipe.set(heartbeat_key(queue), os.getpid(), px=int(HEARTBEAT_TTL * 1000))
+            pipe.execute()
         except redis.RedisError:
             pass  # Redis away: no beat, so the web says "unavailable", as it should
         stop.wait(HEARTBEAT_EVERY)
 
 
-def start_heartbeat() -> threading.Event:
+def start_heartbeat(queues: list[str]) -> threading.Event:
     stop = threading.Event()
-    threading.Thread(target=_beat, args=(stop,), name="face-heartbeat", daemon=True).start()
+    threading.Thread(
+        target=_beat, args=(sorted(queues), stop), name="face-heartbeat", daemon=True
+    ).start()
     return stop
 
 

@@ -35,7 +35,7 @@ def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **
     deadline = settings.FACE_VERIFY_DEADLINE
     options = {"queue": queue} if queue else {}
     try:
-        if not broker.workers_alive():
+        if not broker.workers_alive(queue):
             log.warning("face task not sent: no worker alive")
             raise FaceUnavailable
         reference: str | list[str]
@@ -51,19 +51,33 @@ def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **
         # on the next task, so this is "unavailable now", not "restart the process".
         log.warning("face task not sent: %s", error.__class__.__name__)
         raise FaceUnavailable from error
-    result.photo = reference
+    result.photo, result.face_queue = reference, queue
     return result
 
 
-class WorkersGone(Exception):
-    """No worker beat while a request waited for its answer."""
+# How often a waiting request looks at the workers' heartbeat (Celery's result consumer
+# wakes once a second in any case): a worker that died meanwhile is noticed within this and
+# the heartbeat's lifetime, not at the deadline.
+WAIT_SLICE = 1.0
 
 
-def _stop_if_no_worker() -> None:
-    """Called by Celery about once a second while a request waits: a worker that died
-    meanwhile is noticed within that and the heartbeat's lifetime, not at the deadline."""
-    if not broker.workers_alive():
-        raise WorkersGone
+def _wait(result, deadline: float):
+    """The task's answer within the deadline; Celery's TimeoutError once the deadline is out
+    or no worker beats any more. propagate=False: a task that failed, expired unstarted or was
+    lost with its worker comes back as an exception instance, never raised into the request."""
+    until = time.monotonic() + deadline
+    while True:
+        remaining = until - time.monotonic()
+        last = remaining <= 2 * WAIT_SLICE  # the end in one wait: no slice runs past it
+        try:
+            timeout = max(0.05, remaining if last else WAIT_SLICE)
+            return result.get(timeout=timeout, propagate=False)
+        except CeleryTimeout:
+            # Between two waits nobody listens: an answer published then is read, not missed.
+            if result.ready():
+                return result.get(timeout=WAIT_SLICE, propagate=False)
+            if last or not broker.workers_alive(result.face_queue):
+                raise
 
 
 def run(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs) -> dict:
@@ -71,10 +85,8 @@ def run(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwa
     started = time.monotonic()
     result = submit(task, *args, image=image, queue=queue, **kwargs)
     try:
-        # propagate=False: a task that failed, expired unstarted or was lost with its worker
-        # comes back as an exception instance, never raised into the request (no 500).
-        answer = result.get(timeout=deadline, propagate=False, on_interval=_stop_if_no_worker)
-    except (CeleryTimeout, WorkersGone, *BROKER_ERRORS, RuntimeError) as error:
+        answer = _wait(result, deadline)
+    except (CeleryTimeout, *BROKER_ERRORS, RuntimeError) as error:
         log.warning("face task not answered: %s", error.__class__.__name__)
         raise FaceUnavailable from error
     finally:

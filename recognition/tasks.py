@@ -68,11 +68,12 @@ def listen_in_child(**_kwargs) -> None:
 
 @worker_ready.connect
 def beat_and_listen(sender=None, **_kwargs) -> None:
-    """The parent beats for the web (if it serves face tasks) and drops deleted templates
-    from the galleries it forks new children with."""
+    """The parent beats for the web, for each queue it consumes (so a door shard's worker
+    counts for its shard), and drops deleted templates from the galleries it forks new
+    children with."""
     queues = {queue.name for queue in getattr(sender.task_consumer, "queues", [])}
-    if settings.CELERY_TASK_DEFAULT_QUEUE in queues:
-        broker.start_heartbeat()
+    if queues:
+        broker.start_heartbeat(sorted(queues))
     broker.start_listener("parent")
 
 

@@ -20,6 +20,11 @@
   }
 
   function setUp(form) {
+    // The script runs: the note for browsers without it goes (shown by default, since a
+    // browser with scripts turned off may still parse <noscript> as if they were on).
+    Array.prototype.forEach.call(form.querySelectorAll("[data-needs-script]"), function (note) {
+      note.hidden = true;
+    });
     var box = form.querySelector("[data-camera]");
     var progress = form.querySelector("[data-progress]");
     var submit = form.querySelector('button[type="submit"]');

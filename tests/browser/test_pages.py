@@ -104,6 +104,7 @@ def test_main_pages_read_well_in_both_languages_and_pass_axe(
     visit("notice", f"/consents/notices/{data['door'].current_notice_id}/", title_is_data=True)
     visit("door-code", "/face/door-code/")
     visit("authenticator-done", "/accounts/two-factor/")
+    visit("backup-codes", "/accounts/backup-codes/", phone=True)
     page.locator("form[action='/accounts/logout/'] button").click()
     page.wait_for_url(re.compile(r"/accounts/login/$"))
 
@@ -116,6 +117,11 @@ def test_main_pages_read_well_in_both_languages_and_pass_axe(
     visit("admin-purposes", "/manage/purposes/")
     visit("admin-consents", f"/manage/buildings/{data['door'].building_id}/consents/")
     visit("admin-purges", "/face/purges/")
+    visit("admin-cards", "/manage/cards/")
+    visit("reception", "/reception/", phone=True)
+    page.context.clear_cookies()
+    visit("kiosk-unpaired", "/kiosk/", phone=True)
+    visit("kiosk-pair", "/kiosk/pair/", phone=True)
 
     assert not page.errors, page.errors
     assert not problems, "\n".join(problems)

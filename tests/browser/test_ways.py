@@ -128,7 +128,7 @@ def test_backup_codes_are_shown_once_counted_and_sign_in(live_server, browser, r
     page.goto(live_server.url + "/accounts/two-factor/")
     page.get_by_role("link", name="See or renew your backup codes").click()
     expect(page.locator("#backup-left")).to_have_text("You have 10 unused backup codes left.")
-    tab_to(page, page.get_by_label("Your password"))
+    tab_to(page, page.get_by_label("Password", exact=True))
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Your backup codes")).to_be_visible()

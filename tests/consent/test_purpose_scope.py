@@ -263,6 +263,13 @@ def test_a_decision_made_before_the_audience_narrowed_stays_withdrawable(
     assert 'value="withdraw"' in page and 'name="agree"' not in page
     withdrawn = client.post(f"/api/v1/purposes/{purpose.pk}/withdraw/", {}, "application/json")
     assert withdrawn.json()["status"] == rules.WITHDRAWN
+    # A new notice would ask again a person it is for; not this one.
+    services.publish_notice(
+        purpose, actor=admin_a, texts=purpose.current_notice.texts, data_collected="Changed."
+    )
+    rows = client.get("/api/v1/consents/").json()
+    assert [r["needs_decision"] for r in rows] == [False]
+    assert 'name="agree"' not in client.get("/consents/").content.decode()
 
 
 # Where face data lives: the notice ----------------------------------------------------------
@@ -448,4 +455,20 @@ def test_a_renewal_without_the_box_deletes_a_template_kept_from_before(resident,
     )
     assert FaceTemplate.objects.exists()  # kept through the renewal grace period
     grant(resident, purpose, storage_consent=False)
+    assert not FaceTemplate.objects.exists()
+
+
+def test_moving_face_data_onto_the_device_leaves_none_with_the_portal(resident, purpose, admin_a):
+    grant(resident, purpose)
+    store_template(resident, purpose, VECTOR, "test-model")
+    services.publish_notice(
+        purpose,
+        actor=admin_a,
+        texts=purpose.current_notice.texts,
+        data_collected=purpose.current_notice.data_collected,
+        changes={"storage": rules.STORAGE_DEVICE},
+    )
+    assert Consent.objects.active_for(resident, purpose) is None  # asked again
+    grant(resident, purpose)  # the renewal: no separate question, nothing kept here
+    assert Consent.objects.active_for(resident, purpose) is not None
     assert not FaceTemplate.objects.exists()

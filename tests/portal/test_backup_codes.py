@@ -107,3 +107,23 @@ def test_another_persons_backup_code_opens_nothing(client, resident, other_resid
     answer = client.post(CODE, data, content_type="application/json", **device_headers(key))
     assert answer.json()["open"] is False
     assert backup_codes.remaining(resident) == 10
+
+
+def test_codes_kept_in_clear_before_are_hashed_by_the_migration(client, resident):
+    """Sets made before hashing (django-otp static tokens) still work, now only hashed."""
+    import importlib
+
+    from django.apps import apps
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    from tests.conftest import add_totp
+
+    add_totp(resident)
+    static = StaticDevice.objects.create(user=resident, name="backup", confirmed=True)
+    StaticToken.objects.create(device=static, token="abcd2345")
+    migration = importlib.import_module("portal.migrations.0003_backup_codes_from_plaintext_tokens")
+    migration.hash_existing_codes(apps, None)
+    assert not StaticToken.objects.exists() and not StaticDevice.objects.exists()
+    assert backup_codes.remaining(resident) == 1
+    client.post("/accounts/login/", {"username": "resident", "password": PASSWORD})
+    assert client.post("/accounts/login/code/", {"code": "abcd2345"}).status_code == 302

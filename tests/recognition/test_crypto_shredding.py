@@ -121,3 +121,24 @@ def test_leaving_and_the_purge_shred_keys_too_and_a_person_keeps_one_key(
 
     purge_lapsed_templates()
     assert datakeys.keys_for_reading([person.pk]) == {}
+
+
+def test_key_rotation_rewraps_the_keys_in_their_own_database(
+    settings, scratch_databases, building_a, sign_in_purpose
+):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    keys_db, _restored = scratch_databases
+    base, _parts = _server()
+    settings.FACE_KEY_DATABASE_URL = f"{base}/{keys_db}"
+    person = make_person("rotated", building_a, "staff")
+    grant(person, sign_in_purpose)
+    services.store_template(person, sign_in_purpose, _vector(5), "test-engine")
+    token = bytes(FaceTemplate.objects.get(person=person).ciphertext)
+    old = list(settings.FACE_ENCRYPTION_KEYS)
+    settings.FACE_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *old]
+    call_command("rotate_face_keys", verbosity=0)
+    settings.FACE_ENCRYPTION_KEYS = settings.FACE_ENCRYPTION_KEYS[:1]  # the old key dropped
+    assert bytes(FaceTemplate.objects.get(person=person).ciphertext) == token  # unchanged
+    assert np.array_equal(crypto.decrypt_embedding(token, person.pk), _vector(5))

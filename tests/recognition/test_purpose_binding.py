@@ -14,6 +14,7 @@ from consent import rules as consent_rules
 from consent import services as consent_services
 from recognition import devices, jobs, tasks
 from recognition.models import Attempt, Device, FaceTemplate
+from tests.liveness_frames import SIGN_IN, live_post
 from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,8 @@ def _enrol(person, purpose, photo, storage_consent=True):
 
 
 def _face_sign_in(client, username, photo):
-    return client.post("/accounts/login/face/", {"username": username, "photo": _upload(photo)})
+    """From a live camera answering a fresh challenge, as the page does."""
+    return live_post(client, SIGN_IN, {"username": username}, [photo])
 
 
 def _identify(client, key, photo):
@@ -58,11 +60,18 @@ def card_door(building_a):
     return purpose, device, key
 
 
+def _trust_this_browser(client, sign_in, person):
+    """Face sign-in is offered only in a browser that signed in with password and code."""
+    sign_in(person)
+    client.post("/accounts/logout/")
+
+
 def test_a_door_template_opens_its_door_but_never_signs_in(
-    client, celery_worker_process, staff, card_door, photos
+    client, sign_in, celery_worker_process, staff, card_door, photos
 ):
     purpose, _device, key = card_door
     assert _enrol(staff, purpose, photos["a1"])["ok"]
+    _trust_this_browser(client, sign_in, staff)
     # The same face, the same template: the door opens (so the photos do match) ...
     assert _verify(client, key, staff, photos["a2"]).json()["open"] is True
     # ... and the portal does not let it in.
@@ -122,11 +131,12 @@ def test_a_door_bound_to_a_sign_in_purpose_before_the_rule_uses_no_face(
 
 
 def test_face_sign_in_only_in_a_role_the_purpose_is_for(
-    client, celery_worker_process, resident, building_a, photos
+    client, sign_in, celery_worker_process, resident, building_a, photos
 ):
     purpose = make_active_purpose(building_a, consent_rules.VERIFICATION)
     assert purpose.audience == consent_rules.AUDIENCE_BOTH
     assert _enrol(resident, purpose, photos["a1"])["ok"]
+    _trust_this_browser(client, sign_in, resident)
     assert _face_sign_in(client, "resident", photos["a2"]).status_code == 302
     client.post("/accounts/logout/")
     purpose.refresh_from_db()
