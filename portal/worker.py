@@ -9,7 +9,13 @@ import logging
 import os
 import time
 
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 from celery.worker.control import inspect_command
 from django.conf import settings
 
@@ -34,6 +40,16 @@ def _task_finished(task_id=None, task=None, retval=None, state=None, **_kwargs) 
         from recognition import identify
 
         metrics.observe_gallery(sum(identify.held().values()))
+
+
+@worker_process_init.connect
+def _process_started(**_kwargs) -> None:
+    """A child's memory and the door templates it inherited, before its first task."""
+    from portal import metrics
+    from recognition import identify
+
+    metrics.WORKER_MEMORY.set(metrics.resident_memory())
+    metrics.observe_gallery(sum(identify.held().values()))
 
 
 @worker_process_shutdown.connect

@@ -69,12 +69,14 @@ def test_production_passes_check_deploy():
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def test_production_answers_carry_hsts_csp_and_secure_cookies():
+def test_production_answers_carry_hsts_csp_and_secure_cookies(tmp_path):
     """portal.settings with DEBUG off, served as over HTTPS: HSTS, CSP, nosniff, frame denial,
     and the CSRF and session cookies marked Secure and HttpOnly (session); plain HTTP is
-    redirected to HTTPS."""
+    redirected to HTTPS. Static files collected first, as the production shape needs."""
     script = (
         "import json, django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('collectstatic', '--noinput', verbosity=0)\n"
         "from django.test import Client\n"
         "client = Client()\n"
         "page = client.get('/accounts/login/', secure=True)\n"
@@ -95,6 +97,7 @@ def test_production_answers_carry_hsts_csp_and_secure_cookies():
         REDIS_URL="",
         SECRET_KEY="Vq7!" + "kP2x9Lm#Zt4Rw8Yb6Nc1Jd3Hf5Gs0Qa" * 2,
         FACE_ENCRYPTION_KEYS=GOOD_KEY,
+        PORTAL_VAR_DIR=str(tmp_path),
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True

@@ -1,0 +1,300 @@
+"""Door galleries sharded across workers: 1,000,000 templates over 1,000 buildings, 4 shards.
+
+A scratch PostgreSQL database gets 1,000 buildings, each with one active identification
+purpose and 1,000 residents with granted consents and encrypted templates (synthetic
+embeddings spread like real faces, as in bench/identify.py). In four buildings, one per
+shard, one template is the real embedding of person_a_1.jpg.
+
+Then, for each shard, a fresh process does what a worker started with that shard's queue does
+before it forks (`identify.warm` of the shard's buildings, recognition/tasks.py), and reports:
+1. cold start: seconds to warm the shard's galleries, and the templates held;
+2. memory: resident memory before and after the warm-up (what the galleries cost a worker);
+3. door identification of person_a_2.jpg in that shard's real-face building: the raw
+   embedding of the probe and embedding + identification alternate under the same load,
+   p50 of each and their ratio (goal: within 1.05x).
+
+    .venv/bin/python bench/shards.py [--buildings 1000] [--per-building 1000] [--shards 4]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in the workers (portal/celery.py)
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _stack  # noqa: E402
+from bench.identify import calibrated_spread, real_embeddings  # noqa: E402
+
+DB = "portal_bench_shards"
+REDIS_DB = 7
+SEED = 20250601
+PHOTOS = _stack.REPO.parent / "shared" / "faces"
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def make_purposes(buildings, admin) -> dict[int, int]:
+    """{building id: purpose id}: one identification purpose each, through the services."""
+    from consent import rules
+    from consent import services as consent_services
+    from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
+
+    spec = next(s for s in DEMO_PURPOSES if s["fields"]["method"] == rules.IDENTIFICATION)
+    purposes = {}
+    for building in buildings:
+        purpose = consent_services.create_purpose(building, actor=admin, **spec["fields"])
+        assessment = consent_services.create_assessment(purpose, actor=admin, **DEMO_ASSESSMENT)
+        consent_services.approve_assessment(assessment, actor=admin)
+        consent_services.publish_notice(
+            purpose,
+            actor=admin,
+            data_collected=spec["data"],
+            texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
+        )
+        consent_services.activate_purpose(purpose, actor=admin)
+        purposes[building.pk] = purpose.pk
+    return purposes
+
+
+def load_people(per_building: int) -> None:
+    """per_building residents in every building, consents granted, set-based."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO portal_user (password, is_superuser, username, first_name, last_name,
+                                     email, is_staff, is_active, date_joined)
+            SELECT '!', false, 'r' || b.id || '-' || n, '', '', '', false, true, now()
+            FROM portal_building b, generate_series(1, %s) AS n
+            """,
+            [per_building],
+        )
+        cursor.execute(
+            """
+            INSERT INTO portal_membership (user_id, building_id, role, joined_at)
+            SELECT u.id, split_part(substr(u.username, 2), '-', 1)::bigint, 'resident', now()
+            FROM portal_user u WHERE u.username LIKE 'r%%-%%'
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO consent_consent (person_id, purpose_id, building_id, notice_id,
+                notice_hash, status, decided_at, granted_at, channel, ip, user_agent,
+                receipt_id)
+            SELECT m.user_id, p.id, p.building_id, p.current_notice_id, n.text_hash,
+                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid()
+            FROM portal_membership m
+            JOIN consent_purpose p ON p.building_id = m.building_id
+            JOIN consent_notice n ON n.id = p.current_notice_id
+            WHERE m.role = 'resident'
+            """
+        )
+
+
+def load_templates(purposes, mean, std, scale, real_at: dict[int, np.ndarray], model_id, rng):
+    """Encrypted templates through COPY, building by building (the service's encryption)."""
+    from django.db import connection, transaction
+
+    from recognition import crypto, identify
+
+    now = datetime.now(UTC)
+    columns = "person_id, purpose_id, building_id, model_id, ciphertext, created_at"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for building_id, purpose_id in purposes.items():
+            cursor.execute(
+                "SELECT user_id FROM portal_membership WHERE building_id = %s "
+                "AND role = 'resident' ORDER BY user_id",
+                [building_id],
+            )
+            people = [row[0] for row in cursor.fetchall()]
+            vectors = (mean + rng.normal(size=(len(people), len(mean))) * std * scale).astype(
+                np.float32
+            )
+            if building_id in real_at:
+                vectors[len(people) // 2] = real_at[building_id]
+            with raw.copy(f"COPY recognition_facetemplate ({columns}) FROM STDIN") as copy:
+                for person_id, vector in zip(people, vectors, strict=True):
+                    copy.write_row(
+                        (
+                            person_id,
+                            purpose_id,
+                            building_id,
+                            model_id,
+                            crypto.encrypt_embedding(vector),
+                            now,
+                        )
+                    )
+        cursor.execute("ANALYZE")
+    with transaction.atomic():
+        identify.bump(list(purposes.items()))
+
+
+def build(args) -> dict:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("prepare_face_model", verbosity=0)
+    from portal.models import Building, Membership, User
+    from recognition import shards
+    from recognition.engine import get_engine
+
+    rng = np.random.default_rng(SEED)
+    engine = get_engine()
+    real = real_embeddings(engine, PHOTOS)
+    mean, std, scale = calibrated_spread(real, rng)
+    started = time.perf_counter()
+    Building.objects.bulk_create(
+        Building(name=f"Tower {n}", handler_name="Bench Co.", handler_contact="b@example.com")
+        for n in range(args.buildings)
+    )
+    buildings = list(Building.objects.order_by("pk"))
+    admin = User.objects.create_user("bench-admin", password="x")
+    Membership.objects.bulk_create(
+        Membership(user=admin, building=b, role="admin") for b in buildings
+    )
+    purposes = make_purposes(buildings, admin)
+    load_people(args.per_building)
+    probes = {}
+    for building in buildings:
+        shard = shards.shard_of(building.pk, args.shards)
+        probes.setdefault(shard, building.pk)
+    real_at = {building_id: real["person_a_1"] for building_id in probes.values()}
+    load_templates(purposes, mean, std, scale, real_at, engine.model_id, rng)
+    loaded = time.perf_counter() - started
+    print(
+        f"loaded {args.buildings:,} buildings, {args.buildings * args.per_building:,} people "
+        f"and templates in {loaded:.0f} s",
+        flush=True,
+    )
+    return {str(k): v for k, v in probes.items()}
+
+
+def one_shard(shard: int, shards_count: int, probe_building: int, runs: int) -> dict:
+    """What a worker of this shard does before it forks, then door identification."""
+    from recognition import identify, shards
+    from recognition.engine import engine_from_settings, get_engine
+    from recognition.models import FaceTemplate
+
+    model_id = engine_from_settings().model_id
+    before = rss()
+    started = time.perf_counter()
+    held = identify.warm(model_id, keep=lambda b: shards.shard_of(b, shards_count) == shard)
+    cold = time.perf_counter() - started
+    after = rss()
+    buildings = len(identify.held())
+    engine = get_engine()
+    probe_photo = (PHOTOS / "person_a_2.jpg").read_bytes()
+    purpose_id = (
+        FaceTemplate.objects.filter(building_id=probe_building)
+        .values_list("purpose_id", flat=True)
+        .first()
+    )
+    engine.embed(probe_photo)
+    alone, end_to_end, identify_only = [], [], []
+    found = None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        engine.embed(probe_photo)
+        t1 = time.perf_counter()
+        probe = engine.embed(probe_photo)
+        t2 = time.perf_counter()
+        found = identify.identify(
+            probe_building, purpose_id, probe, model_id=model_id, threshold=engine.threshold
+        )
+        t3 = time.perf_counter()
+        alone.append(t1 - t0)
+        end_to_end.append(t3 - t1)
+        identify_only.append(t3 - t2)
+    return {
+        "shard": shard,
+        "buildings": buildings,
+        "templates": held,
+        "cold_s": cold,
+        "memory_before_mb": before / 2**20,
+        "memory_after_mb": after / 2**20,
+        "raw_p50_ms": statistics.median(alone) * 1000,
+        "end_to_end_p50_ms": statistics.median(end_to_end) * 1000,
+        "identify_p50_ms": statistics.median(identify_only) * 1000,
+        "ratio": statistics.median(end_to_end) / statistics.median(alone),
+        "identified": found is not None and found.person_id is not None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buildings", type=int, default=1000)
+    parser.add_argument("--per-building", type=int, default=1000)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--shard", type=int, help=argparse.SUPPRESS)  # the child's own shard
+    parser.add_argument("--probe-building", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    env = _stack.stack_env(DB, REDIS_DB)
+    if args.shard is not None:
+        _stack.use_in_this_process(env)
+        result = one_shard(args.shard, args.shards, args.probe_building, args.runs)
+        print(json.dumps(result))
+        return
+    _stack.recreate_database(DB)
+    _stack.use_in_this_process(env)
+    try:
+        probes = build(args)
+        from django.db import connections
+
+        connections.close_all()
+        rows = []
+        for shard in range(args.shards):
+            out = subprocess.run(
+                [sys.executable, __file__, "--shards", str(args.shards), "--shard", str(shard)]
+                + ["--probe-building", str(probes[str(shard)]), "--runs", str(args.runs)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+        report(rows)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _stack.drop_database(DB)
+
+
+def report(rows) -> None:
+    print()
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(
+        "| shard | buildings | templates | cold start s | worker memory before / after MB "
+        "| raw embed p50 ms | embed + identify p50 ms | identify alone p50 ms | ratio "
+        "| probe identified |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['shard']} | {r['buildings']:,} | {r['templates']:,} | {r['cold_s']:.2f} "
+            f"| {r['memory_before_mb']:.0f} / {r['memory_after_mb']:.0f} "
+            f"| {r['raw_p50_ms']:.1f} | {r['end_to_end_p50_ms']:.1f} "
+            f"| {r['identify_p50_ms']:.2f} | {r['ratio']:.3f}x | {r['identified']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
