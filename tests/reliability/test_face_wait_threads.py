@@ -1,0 +1,158 @@
+"""A face wait never holds up other people's pages and code routes.
+
+With a worker alive but slow (busy, or paused here: it beats but answers nothing), each face
+request waits up to FACE_VERIFY_DEADLINE. The web runs gunicorn exactly as the Procfile says
+(threads per worker), so the waits take threads and the sign-in page and the door's code route
+are still answered at once. With sync workers the same test fails: every worker is held by a
+face wait and the page and the code route queue behind them.
+"""
+
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from recognition import doorcodes
+from tests.conftest import ARTIFACTS, REPO
+from tests.liveness_frames import SIGN_IN, burst, data_urls, warm_turns
+from tests.recognition.conftest import grant, make_active_purpose, make_door
+from tests.reliability.conftest import free_port, test_database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+UNAVAILABLE = "Face recognition is unavailable right now"
+DEADLINE = 5.0  # seconds each face request may wait: short, to keep the test short
+WAITERS = 4  # face requests in flight at once: more than gunicorn's worker processes
+QUICK = 1.5  # the page and the code route, each, while the face requests wait
+
+
+def procfile_web_command(port: int) -> list[str]:
+    """The Procfile's web line as production runs it, bound to `port` instead."""
+    line = next(
+        line.split(":", 1)[1]
+        for line in (REPO / "Procfile").read_text().splitlines()
+        if line.startswith("web:")
+    )
+    args = shlex.split(line)
+    assert args[0].endswith("gunicorn") and args[1] == "portal.wsgi", args
+    args[0] = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+    return args
+
+
+@pytest.fixture
+def portal_on_paused_worker(private_face_stack, django_db_blocker):
+    """The portal under gunicorn with the Procfile's settings, on the private stack's Redis,
+    whose worker beats but holds the first task it takes (and so answers nothing)."""
+    web_port = free_port()
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.reliability.http_settings",
+        TEST_DATABASE_URL=test_database_url(django_db_blocker),
+        TEST_REDIS_URL=private_face_stack.redis.url,
+        FACE_SIGNIN_ANY_BROWSER="true",  # a shared kiosk: anonymous face sign-ins reach Redis
+        FACE_VERIFY_DEADLINE=str(DEADLINE),
+    )
+    log = open(ARTIFACTS / "paused-worker-web.log", "w")  # noqa: SIM115
+    web = subprocess.Popen(
+        procfile_web_command(web_port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{web_port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/accounts/login/", timeout=10)
+            break
+        except requests.RequestException:
+            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
+            time.sleep(0.2)
+    private_face_stack.pause("before")
+    try:
+        yield base
+    finally:
+        web.terminate()
+        web.wait(timeout=20)
+        log.close()
+        private_face_stack.unpause()
+        for marker in private_face_stack.fault_dir.glob("paused-*"):
+            pid = marker.read_text().strip()
+            if pid:
+                private_face_stack.kill(int(pid))  # its pool starts a fresh child
+
+
+def test_face_waits_on_a_slow_worker_do_not_hold_up_the_sign_in_page_or_the_door_code(
+    portal_on_paused_worker, resident, building_a, photos
+):
+    from consent import rules as consent_rules
+
+    base = portal_on_paused_worker
+    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    grant(resident, purpose)
+    _device, key = make_door(building_a, purpose)
+    warm_turns(photos["a1"])
+    ready = threading.Barrier(WAITERS + 1)
+    answers: list[tuple[int, bool, float]] = []
+
+    def face_sign_in() -> None:
+        session = requests.Session()
+        session.get(base + "/accounts/login/face/", timeout=15)
+        token = session.cookies["csrftoken"]
+        challenge_url, form_url = SIGN_IN
+        issued = session.post(base + challenge_url, headers={"X-CSRFToken": token}, timeout=15)
+        steps = [step["pose"] for step in issued.json()["steps"]]
+        frames = data_urls(burst([photos["a1"]], steps))
+        ready.wait(timeout=60)
+        started = time.monotonic()
+        response = session.post(
+            base + form_url,
+            data={
+                "username": "nobody",
+                "csrfmiddlewaretoken": token,
+                "nonce": issued.json()["nonce"],
+                "frame": frames,
+            },
+            timeout=DEADLINE + 20,
+        )
+        took = time.monotonic() - started
+        answers.append((response.status_code, UNAVAILABLE in response.text, took))
+
+    waiters = [threading.Thread(target=face_sign_in) for _ in range(WAITERS)]
+    for thread in waiters:
+        thread.start()
+    ready.wait(timeout=60)
+    sent = time.monotonic()
+    time.sleep(0.5)  # the face requests are in, each waiting for an answer
+    timings = []
+    try:
+        while time.monotonic() - sent < DEADLINE - QUICK:
+            _code, code = doorcodes.issue_door_code(resident)
+            started = time.monotonic()
+            page = requests.get(base + "/accounts/login/", timeout=30)
+            page_took = time.monotonic() - started
+            started = time.monotonic()
+            door = requests.post(
+                base + "/api/v1/devices/code/",
+                json={"code": code},
+                headers={"Authorization": f"Device {key}"},
+                timeout=30,
+            )
+            timings.append((page_took, time.monotonic() - started))
+            assert page.status_code == 200
+            assert door.status_code == 200 and door.json()["open"] is True
+            time.sleep(0.1)
+    finally:
+        for thread in waiters:
+            thread.join(timeout=DEADLINE + 30)
+    # Each face request really waited (the worker is alive, so nothing answered "unavailable"
+    # at once) and ended with the code route offered, not an error.
+    assert len(answers) == WAITERS, answers
+    assert all(status == 200 and said for status, said, _took in answers), answers
+    assert all(took >= DEADLINE - 1.0 for _s, _said, took in answers), answers
+    # Meanwhile the sign-in page and the door code answered at once, every time.
+    assert max(max(pair) for pair in timings) < QUICK, timings
+    assert len(timings) >= 2, timings
