@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -45,44 +46,55 @@ def procfile_web_command(port: int) -> list[str]:
     return args
 
 
-@pytest.fixture
-def portal_on_paused_worker(private_face_stack, django_db_blocker):
-    """The portal under gunicorn with the Procfile's settings, on the private stack's Redis,
-    whose worker beats but holds the first task it takes (and so answers nothing)."""
+@contextmanager
+def procfile_portal(stack, database_url: str, deadline: float):
+    """The portal under gunicorn with the Procfile's settings, on the private stack's Redis."""
     web_port = free_port()
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.reliability.http_settings",
-        TEST_DATABASE_URL=test_database_url(django_db_blocker),
-        TEST_REDIS_URL=private_face_stack.redis.url,
+        TEST_DATABASE_URL=database_url,
+        TEST_REDIS_URL=stack.redis.url,
         FACE_SIGNIN_ANY_BROWSER="true",  # a shared kiosk: anonymous face sign-ins reach Redis
-        FACE_VERIFY_DEADLINE=str(DEADLINE),
+        FACE_VERIFY_DEADLINE=str(deadline),
     )
-    log = open(ARTIFACTS / "paused-worker-web.log", "w")  # noqa: SIM115
+    log = open(ARTIFACTS / "procfile-web.log", "a")  # noqa: SIM115
     web = subprocess.Popen(
         procfile_web_command(web_port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{web_port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/accounts/login/", timeout=10)
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
-            time.sleep(0.2)
-    private_face_stack.pause("before")
     try:
+        started = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base + "/accounts/login/", timeout=10)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < started and web.poll() is None, "gunicorn did not start"
+                time.sleep(0.2)
         yield base
     finally:
         web.terminate()
         web.wait(timeout=20)
         log.close()
-        private_face_stack.unpause()
-        for marker in private_face_stack.fault_dir.glob("paused-*"):
-            pid = marker.read_text().strip()
-            if pid:
-                private_face_stack.kill(int(pid))  # its pool starts a fresh child
+
+
+@pytest.fixture
+def portal_on_paused_worker(private_face_stack, django_db_blocker):
+    """The Procfile's portal on the private stack, whose worker beats but holds the first task
+    it takes (and so answers nothing)."""
+    with procfile_portal(
+        private_face_stack, test_database_url(django_db_blocker), DEADLINE
+    ) as base:
+        private_face_stack.pause("before")
+        try:
+            yield base
+        finally:
+            private_face_stack.unpause()
+            for marker in private_face_stack.fault_dir.glob("paused-*"):
+                pid = marker.read_text().strip()
+                if pid:
+                    private_face_stack.kill(int(pid))  # its pool starts a fresh child
 
 
 def test_face_waits_on_a_slow_worker_do_not_hold_up_the_sign_in_page_or_the_door_code(
@@ -162,3 +174,50 @@ def test_face_waits_on_a_slow_worker_do_not_hold_up_the_sign_in_page_or_the_door
     # Meanwhile the sign-in page, the door code and the door's own page answered at once.
     assert max(max(round_) for round_ in timings) < QUICK, timings
     assert len(timings) >= 2, timings
+
+
+def test_answers_to_face_requests_in_flight_together_never_cross_threads(
+    private_face_stack,
+    django_db_blocker,
+    resident,
+    other_resident,
+    door_purpose,
+    front_door,
+    photos,
+):
+    """Threads of one web process wait for their face answers at the same time (each through its
+    own result connection): each request gets the answer to its own question."""
+    from recognition import jobs, tasks
+
+    for person, photo in ((resident, photos["a1"]), (other_resident, photos["b1"])):
+        grant(person, door_purpose)
+        assert jobs.run(tasks.enrol_face, person.pk, door_purpose.pk, image=photo)["ok"]
+    _device, key = front_door
+    asked = [resident, other_resident] * 3  # photo a2 is the resident: open, then not
+    answers: dict[int, dict] = {}
+    ready = threading.Barrier(len(asked))
+
+    def verify(index: int, base: str) -> None:
+        ready.wait(timeout=60)
+        response = requests.post(
+            base + "/api/v1/devices/verify/",
+            data={"person": asked[index].pk},
+            files={"photo": ("face.jpg", photos["a2"], "image/jpeg")},
+            headers={"Authorization": f"Device {key}"},
+            timeout=60,
+        )
+        answers[index] = response.json() if response.status_code == 200 else {"status": response}
+
+    database_url = test_database_url(django_db_blocker)
+    with procfile_portal(private_face_stack, database_url, 30.0) as base:
+        threads = [threading.Thread(target=verify, args=(i, base)) for i in range(len(asked))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=90)
+    assert sorted(answers) == list(range(len(asked))), answers
+    for index, person in enumerate(asked):
+        expected = person == resident
+        assert answers[index]["open"] is expected, (index, answers[index])
+        if expected:
+            assert answers[index]["person_id"] == resident.pk, answers[index]
