@@ -7,9 +7,11 @@ task sent then can miss its deadline on a busy machine.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,3 +90,42 @@ def stop_worker(process: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+
+
+@contextmanager
+def gunicorn(
+    env: dict, log_path: Path, *extra: str, ready_path: str = "/accounts/login/", headers=None
+):
+    """gunicorn on a free loopback port with `extra` arguments; yields its base URL once
+    `ready_path` answers, and stops it afterwards."""
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        web = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi"]
+            + ["--bind", f"127.0.0.1:{port}", *extra],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + ready_path, headers=headers, timeout=10)
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline or web.poll() is not None:
+                web.kill()
+                raise RuntimeError(f"gunicorn did not start; see {log_path}") from None
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        web.terminate()
+        web.wait(timeout=20)

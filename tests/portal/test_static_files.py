@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlparse
 
@@ -16,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from portal import rules
 from tests.conftest import ARTIFACTS, PASSWORD, REPO, add_totp, current_code, make_person
-from tests.reliability.conftest import free_port
+from tests.launcher import gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,7 +119,6 @@ def production_portal(django_db_setup, django_db_blocker, tmp_path_factory):
         PORTAL_VAR_DIR=str(tmp_path),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
     )
-    bin_dir = os.path.dirname(sys.executable)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=REPO,
@@ -129,31 +127,11 @@ def production_portal(django_db_setup, django_db_blocker, tmp_path_factory):
         capture_output=True,
     )
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "gunicorn-static.log", "w")  # noqa: SIM115
-    port = free_port()
-    web = subprocess.Popen(
-        [os.path.join(bin_dir, "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "2", "--timeout", "30"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/healthz", headers=TLS, timeout=5)
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
-            time.sleep(0.2)
-    try:
+    log_path = ARTIFACTS / "gunicorn-static.log"
+    with gunicorn(
+        env, log_path, "--workers", "2", "--timeout", "30", ready_path="/healthz", headers=TLS
+    ) as base:
         yield base
-    finally:
-        web.terminate()
-        web.wait(timeout=20)
-        log.close()
 
 
 def _check_asset(browser: Browser, url: str) -> None:

@@ -9,8 +9,6 @@ restarts) and restored on the same port. The shared PostgreSQL cluster is never 
 
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime
@@ -20,7 +18,8 @@ import requests
 
 from consent.audit import Break, verify_chain
 from consent.models import AuditEntry, Consent, ConsentEvent
-from tests.conftest import ARTIFACTS, PASSWORD, REPO, make_person
+from tests.conftest import ARTIFACTS, PASSWORD, make_person
+from tests.launcher import gunicorn
 from tests.recognition.conftest import make_active_purpose
 from tests.reliability.conftest import free_port, test_database_url
 
@@ -103,47 +102,17 @@ def portal_behind_proxy(django_db_blocker):
     host, port = host_port.rsplit(":", 1)
     proxy = TcpProxy((host, int(port)))
     proxy.restore()
-    web_port = free_port()
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.reliability.http_settings",
         TEST_DATABASE_URL=url.replace(host_port, f"127.0.0.1:{proxy.port}"),
     )
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "db-restart-web.log", "w")  # noqa: SIM115
-    web = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "portal.wsgi",
-            "--bind",
-            f"127.0.0.1:{web_port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "30",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{web_port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/accounts/login/", timeout=10)
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
-            time.sleep(0.2)
+    log_path = ARTIFACTS / "db-restart-web.log"
     try:
-        yield base, proxy
+        with gunicorn(env, log_path, "--workers", "2", "--threads", "4", "--timeout", "30") as base:
+            yield base, proxy
     finally:
-        web.terminate()
-        web.wait(timeout=20)
-        log.close()
         proxy.cut()
         _end_backends(proxy.upstream_ports)
 

@@ -9,8 +9,6 @@ died" is played by its last heartbeat, set by hand.
 """
 
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -20,13 +18,13 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recognition import broker, doorcodes
-from tests.conftest import ARTIFACTS, REPO
+from tests.conftest import ARTIFACTS
+from tests.launcher import gunicorn
 from tests.liveness_frames import SIGN_IN, burst, data_urls, live_post, warm_turns
 from tests.recognition.conftest import grant, make_active_purpose, make_door
 from tests.reliability.conftest import (
     PrivateRedis,
     celery_pointed_at,
-    free_port,
     test_database_url,
 )
 from tests.reliability.test_data_at_rest import _markers, _redis_values, _scan_redis, _strings
@@ -183,7 +181,6 @@ def test_a_sealed_photo_opens_with_an_older_key_of_the_ring_and_not_once_tampere
 @pytest.fixture
 def portal_without_workers(bare_redis, django_db_blocker):
     """The portal under gunicorn, sync workers, on the private Redis where no worker runs."""
-    web_port = free_port()
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.reliability.http_settings",
@@ -191,38 +188,9 @@ def portal_without_workers(bare_redis, django_db_blocker):
         TEST_REDIS_URL=bare_redis.url,
         FACE_SIGNIN_ANY_BROWSER="true",  # a shared kiosk: anonymous face sign-ins reach Redis
     )
-    log = open(ARTIFACTS / "no-worker-web.log", "w")  # noqa: SIM115
-    web = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "portal.wsgi",
-            "--bind",
-            f"127.0.0.1:{web_port}",
-            "--workers",
-            "2",
-            "--timeout",
-            "30",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{web_port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/accounts/login/", timeout=10)
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline and web.poll() is None, "gunicorn did not start"
-            time.sleep(0.2)
-    try:
+    log_path = ARTIFACTS / "no-worker-web.log"
+    with gunicorn(env, log_path, "--workers", "2", "--timeout", "30") as base:
         yield base
-    finally:
-        web.terminate()
-        web.wait(timeout=20)
-        log.close()
 
 
 def test_face_requests_to_a_dead_worker_do_not_slow_the_sign_in_page_or_the_door_code(
