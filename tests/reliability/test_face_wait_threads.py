@@ -9,8 +9,6 @@ worker is held by a face wait and the others queue behind them.
 
 import os
 import shlex
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -20,9 +18,10 @@ import requests
 
 from recognition import doorcodes
 from tests.conftest import ARTIFACTS, REPO
+from tests.launcher import gunicorn
 from tests.liveness_frames import SIGN_IN, burst, data_urls, warm_turns
 from tests.recognition.conftest import grant, make_active_purpose, make_door
-from tests.reliability.conftest import free_port, test_database_url
+from tests.reliability.conftest import test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,8 +31,9 @@ WAITERS = 4  # face requests in flight at once: more than gunicorn's worker proc
 QUICK = 1.5  # the page and the code route, each, while the face requests wait
 
 
-def procfile_web_command(port: int) -> list[str]:
-    """The Procfile's web line as production runs it, bound to `port` instead."""
+def procfile_web_arguments() -> list[str]:
+    """The Procfile's web line as production runs it, less the program, the app and the bind
+    address (the launcher binds a free port)."""
     line = next(
         line.split(":", 1)[1]
         for line in (REPO / "Procfile").read_text().splitlines()
@@ -41,15 +41,15 @@ def procfile_web_command(port: int) -> list[str]:
     )
     args = shlex.split(line)
     assert args[0].endswith("gunicorn") and args[1] == "portal.wsgi", args
-    args[0] = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+    args = args[2:]
+    at = args.index("--bind")
+    del args[at : at + 2]
     return args
 
 
 @contextmanager
 def procfile_portal(stack, database_url: str, deadline: float):
     """The portal under gunicorn with the Procfile's settings, on the private stack's Redis."""
-    web_port = free_port()
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.reliability.http_settings",
@@ -58,25 +58,8 @@ def procfile_portal(stack, database_url: str, deadline: float):
         FACE_SIGNIN_ANY_BROWSER="true",  # a shared kiosk: anonymous face sign-ins reach Redis
         FACE_VERIFY_DEADLINE=str(deadline),
     )
-    log = open(ARTIFACTS / "procfile-web.log", "a")  # noqa: SIM115
-    web = subprocess.Popen(
-        procfile_web_command(web_port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{web_port}"
-    try:
-        started = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/accounts/login/", timeout=10)
-                break
-            except requests.RequestException:
-                assert time.monotonic() < started and web.poll() is None, "gunicorn did not start"
-                time.sleep(0.2)
+    with gunicorn(env, ARTIFACTS / "procfile-web.log", *procfile_web_arguments()) as base:
         yield base
-    finally:
-        web.terminate()
-        web.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture
