@@ -34,30 +34,26 @@ BUILDINGS = 100
 PURPOSES_PER_BUILDING = 4
 ATTEMPTS_PER_TEMPLATE = 0.5
 
-# The raw baseline: one statement, the same rule, no batches, no records, no re-check.
-LAPSED_IDS = """
-    SELECT t.id
-    FROM recognition_facetemplate t
-    JOIN consent_purpose p ON p.id = t.purpose_id
-    LEFT JOIN consent_consent c ON c.person_id = t.person_id AND c.purpose_id = t.purpose_id
-    LEFT JOIN (
-        SELECT DISTINCT user_id, building_id FROM portal_membership WHERE left_at IS NULL
-    ) m ON m.user_id = t.person_id AND m.building_id = t.building_id
-    LEFT JOIN portal_user minor ON minor.id = t.person_id AND minor.birth_date > %(adult_born_by)s
-    WHERE p.status <> 'active'
-        OR m.user_id IS NULL
-        OR c.status IS DISTINCT FROM 'granted'
-        OR c.expires_at <= %(now)s
-        OR c.renewal_needed_at <= %(renewal_before)s
-        OR t.lapses_at <= %(now)s
-        OR (minor.id IS NOT NULL AND c.granted_by_id IS NULL)
-"""
-# Constant SQL text below; every value is a bound parameter.
-RAW_DELETE_TEMPLATES = f"DELETE FROM recognition_facetemplate WHERE id IN ({LAPSED_IDS})"  # noqa: S608
-SET_ASIDE_TEMPLATES = (
-    f"CREATE TABLE bench_templates AS SELECT * FROM recognition_facetemplate "  # noqa: S608
-    f"WHERE id IN ({LAPSED_IDS})"
-)
+
+# The raw baseline: one statement, the same rule (policy_query.LAPSE_SQL), no batches, no
+# records, no re-check. Built once Django is set up; constant SQL text, every value a parameter.
+def lapsed_ids() -> str:
+    from recognition.policy_query import LAPSE_SQL
+
+    return f"SELECT id FROM ({LAPSE_SQL}) AS classified WHERE reason IS NOT NULL"  # noqa: S608
+
+
+def raw_delete_templates() -> str:
+    return f"DELETE FROM recognition_facetemplate WHERE id IN ({lapsed_ids()})"  # noqa: S608
+
+
+def set_aside_templates() -> str:
+    return (
+        f"CREATE TABLE bench_templates AS SELECT * FROM recognition_facetemplate "  # noqa: S608
+        f"WHERE id IN ({lapsed_ids()})"
+    )
+
+
 RAW_DELETE_ATTEMPTS = "DELETE FROM recognition_attempt WHERE created_at < %(attempts_before)s"
 
 
@@ -248,7 +244,7 @@ def set_aside(cursor) -> tuple[int, int]:
     """Copies the rows the raw statements would delete (the reference set) into side tables."""
     params = cutoff_params()
     cursor.execute("DROP TABLE IF EXISTS bench_templates, bench_attempts")
-    cursor.execute(SET_ASIDE_TEMPLATES, params)
+    cursor.execute(set_aside_templates(), params)
     cursor.execute(
         "CREATE TABLE bench_attempts AS SELECT * FROM recognition_attempt "
         "WHERE created_at < %(attempts_before)s",
@@ -316,7 +312,7 @@ def time_raw(cursor) -> float:
     params = cutoff_params()
     started = time.perf_counter()
     with transaction.atomic():
-        cursor.execute(RAW_DELETE_TEMPLATES, params)
+        cursor.execute(raw_delete_templates(), params)
         cursor.execute(RAW_DELETE_ATTEMPTS, params)
     return time.perf_counter() - started
 

@@ -116,7 +116,7 @@ def store_template(
                 "model_id": model_id,
                 "ciphertext": crypto.encrypt_embedding(vector, person.pk),
                 "created_at": now,
-                "lapses_at": policy.template_lapses_at(consent.granted_at, purpose.retention_days),
+                "lapses_at": consent_rules.expires_at(consent.granted_at, purpose.retention_days),
             },
         )
         identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
