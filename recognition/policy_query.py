@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, Least
 from consent import rules as consent_rules
 from consent.models import Consent
 from portal.models import Membership
-from portal.rules_query import current_member_sql
+from portal.rules_query import current_member, current_member_sql
 from recognition import policy
 from recognition.models import FaceTemplate
 
@@ -92,8 +92,8 @@ def lapsed_by_reason(
     A template can match several; the portable purge deletes reason by reason in this order,
     so it is counted under the first, as `policy.lapse_reason` says.
     """
-    member = Membership.objects.current().filter(
-        user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
+    member = Membership.objects.filter(
+        current_member(), user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
     )
     consent = Consent.objects.filter(
         person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
