@@ -113,8 +113,9 @@ def load(templates: int) -> None:
         cursor.execute("SET synchronous_commit = off")
         cursor.execute(
             """
-            INSERT INTO portal_building (name, address, handler_name, handler_contact, created_at)
-            SELECT 'Building ' || b, '', 'Handler ' || b, 'h@example.com', now()
+            INSERT INTO portal_building (name, address, handler_name, handler_contact, created_at,
+                                         door_backup_codes)
+            SELECT 'Building ' || b, '', 'Handler ' || b, 'h@example.com', now(), false
             FROM generate_series(0, %s - 1) AS b
             """,
             [BUILDINGS],
@@ -123,14 +124,15 @@ def load(templates: int) -> None:
             """
             INSERT INTO consent_purpose (building_id, name, specific_purpose,
                 necessity_and_impact, method, kind, audience, storage, retention_days,
-                until_person_leaves, alternatives, status, created_at, activated_at)
+                until_person_leaves, alternatives, status, created_at, activated_at,
+                public_security)
             SELECT b.id, 'Purpose ' || k, 'Purpose ' || k, 'Convenience.',
                    CASE WHEN k %% 2 = 0 THEN 'identification' ELSE 'verification' END,
                    CASE WHEN k %% 2 = 0 THEN 'door_access' ELSE 'portal_sign_in' END,
                    'both', 'on_premises',
                    365, true, '["card"]'::jsonb,
                    CASE WHEN k = 0 AND b.rank < 4 THEN 'retired' ELSE 'active' END,
-                   now() - interval '400 days', now() - interval '400 days'
+                   now() - interval '400 days', now() - interval '400 days', false
             FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rank FROM portal_building) b
             CROSS JOIN generate_series(0, %s - 1) AS k
             """,
@@ -219,9 +221,9 @@ def load(templates: int) -> None:
         cursor.execute(
             """
             INSERT INTO recognition_attempt (person_id, building_id, channel, method, result,
-                                             detail, created_at)
+                                             detail, liveness, created_at)
             SELECT 1 + (n %% %s), (SELECT min(id) FROM portal_building) + n %% %s,
-                   'door', 'face', 'match', '',
+                   'door', 'face', 'match', '', '',
                    CASE WHEN n %% 10 = 0 THEN now() - interval '200 days'
                         ELSE now() - interval '1 day' * (n %% 170) END
             FROM generate_series(1, %s) AS n
