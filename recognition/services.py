@@ -10,7 +10,7 @@ from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, datakeys, identify, policy
+from recognition import crypto, datakeys, identify, policy, policy_query
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.signals import templates_deleted
 
@@ -140,8 +140,9 @@ def store_template(
 
 def verification_templates(person_id: int | None):
     """The person's templates usable for face sign-in now: an active portal sign-in purpose
-    (never a door's), active consent with the separate consent to its storage, and the person
-    still a member of the template's building in a role the purpose is for."""
+    (never a door's), active consent with the separate consent to its storage, the person
+    still a member of the template's building in a role the purpose is for, and the template's
+    own retention not over (`policy.retention_over`), whether or not the purge came by yet."""
     if person_id is None:
         return FaceTemplate.objects.none()
     member = Membership.objects.current().filter(
@@ -159,6 +160,7 @@ def verification_templates(person_id: int | None):
     return (
         FaceTemplate.objects.for_active_consent()
         .filter(
+            policy_query.retention_runs(clock.now()),
             person_id=person_id,
             purpose__status=consent_rules.ACTIVE,
             purpose__method=consent_rules.VERIFICATION,

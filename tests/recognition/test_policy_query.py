@@ -117,3 +117,29 @@ def test_the_deadline_shown_is_the_same_rule_in_python_and_in_sql(building_a, bu
         policy.RENEWAL_LAPSED,
         policy.RETENTION,
     }
+
+
+def test_a_template_past_its_own_retention_serves_neither_a_door_nor_a_sign_in(
+    building_a, staff, sign_in_purpose
+):
+    """Every user of templates applies the whole rule: a template whose retention ended but
+    that the purge has not reached yet opens nothing and signs nobody in."""
+    import numpy as np
+
+    from portal import clock
+    from recognition import identify
+    from recognition.services import store_template, verification_templates
+    from tests.recognition.conftest import grant, make_active_purpose
+
+    door = make_active_purpose(building_a, consent_rules.IDENTIFICATION, kind="door_access")
+    vector = np.ones(128, dtype=np.float32)
+    for purpose in (sign_in_purpose, door):
+        grant(staff, purpose)
+        store_template(staff, purpose, vector, "test-model")
+    signing, opening = (FaceTemplate.objects.get(purpose=p) for p in (sign_in_purpose, door))
+    assert list(verification_templates(staff.pk)) == [signing]
+    assert identify.usable_templates([opening.pk], building_a.pk, door.pk) == {opening.pk: staff.pk}
+
+    FaceTemplate.objects.update(lapses_at=clock.now())
+    assert not verification_templates(staff.pk).exists()
+    assert identify.usable_templates([opening.pk], building_a.pk, door.pk) == {}
