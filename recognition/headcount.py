@@ -8,8 +8,6 @@ number of distinct `person_id`s over every template of every building.
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from consent import audit
@@ -79,10 +77,3 @@ def note_headcount(source: str, people: int | None = None) -> ThresholdCrossing 
             },
         )
     return recorded
-
-
-@receiver(post_save, sender=FaceTemplate, dispatch_uid="recognition.note_headcount")
-def note_headcount_on_enrolment(sender, instance, created, **kwargs) -> None:
-    """In the enrolment's transaction: the record commits with the template that reached it."""
-    if created:
-        note_headcount(ThresholdCrossing.ENROLMENT)

@@ -10,8 +10,8 @@ from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, datakeys, identify, policy, policy_query
-from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition import crypto, datakeys, headcount, identify, policy, policy_query
+from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
 from recognition.signals import templates_deleted
 
 
@@ -108,7 +108,7 @@ def store_template(
         # The audit chain's lock before the template and gallery rows, the order every writer
         # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
         audit._lock_chain()
-        template, _created = FaceTemplate.objects.update_or_create(
+        template, created = FaceTemplate.objects.update_or_create(
             person=person,
             purpose=purpose,
             defaults={
@@ -119,6 +119,8 @@ def store_template(
                 "lapses_at": consent_rules.expires_at(consent.granted_at, purpose.retention_days),
             },
         )
+        if created:  # a new person may be the one that reaches the filing threshold
+            headcount.note_headcount(ThresholdCrossing.ENROLMENT)
         identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
         log_attempt(
             person=person,
