@@ -34,30 +34,26 @@ BUILDINGS = 100
 PURPOSES_PER_BUILDING = 4
 ATTEMPTS_PER_TEMPLATE = 0.5
 
-# The raw baseline: one statement, the same rule, no batches, no records, no re-check.
-LAPSED_IDS = """
-    SELECT t.id
-    FROM recognition_facetemplate t
-    JOIN consent_purpose p ON p.id = t.purpose_id
-    LEFT JOIN consent_consent c ON c.person_id = t.person_id AND c.purpose_id = t.purpose_id
-    LEFT JOIN (
-        SELECT DISTINCT user_id, building_id FROM portal_membership WHERE left_at IS NULL
-    ) m ON m.user_id = t.person_id AND m.building_id = t.building_id
-    LEFT JOIN portal_user minor ON minor.id = t.person_id AND minor.birth_date > %(adult_born_by)s
-    WHERE p.status <> 'active'
-        OR m.user_id IS NULL
-        OR c.status IS DISTINCT FROM 'granted'
-        OR c.expires_at <= %(now)s
-        OR c.renewal_needed_at <= %(renewal_before)s
-        OR t.lapses_at <= %(now)s
-        OR (minor.id IS NOT NULL AND c.granted_by_id IS NULL)
-"""
-# Constant SQL text below; every value is a bound parameter.
-RAW_DELETE_TEMPLATES = f"DELETE FROM recognition_facetemplate WHERE id IN ({LAPSED_IDS})"  # noqa: S608
-SET_ASIDE_TEMPLATES = (
-    f"CREATE TABLE bench_templates AS SELECT * FROM recognition_facetemplate "  # noqa: S608
-    f"WHERE id IN ({LAPSED_IDS})"
-)
+
+# The raw baseline: one statement, the same rule (policy_query.LAPSE_SQL), no batches, no
+# records, no re-check. Built once Django is set up; constant SQL text, every value a parameter.
+def lapsed_ids() -> str:
+    from recognition.policy_query import LAPSE_SQL
+
+    return f"SELECT id FROM ({LAPSE_SQL}) AS classified WHERE reason IS NOT NULL"  # noqa: S608
+
+
+def raw_delete_templates() -> str:
+    return f"DELETE FROM recognition_facetemplate WHERE id IN ({lapsed_ids()})"  # noqa: S608
+
+
+def set_aside_templates() -> str:
+    return (
+        f"CREATE TABLE bench_templates AS SELECT * FROM recognition_facetemplate "  # noqa: S608
+        f"WHERE id IN ({lapsed_ids()})"
+    )
+
+
 RAW_DELETE_ATTEMPTS = "DELETE FROM recognition_attempt WHERE created_at < %(attempts_before)s"
 
 
@@ -117,8 +113,9 @@ def load(templates: int) -> None:
         cursor.execute("SET synchronous_commit = off")
         cursor.execute(
             """
-            INSERT INTO portal_building (name, address, handler_name, handler_contact, created_at)
-            SELECT 'Building ' || b, '', 'Handler ' || b, 'h@example.com', now()
+            INSERT INTO portal_building (name, address, handler_name, handler_contact, created_at,
+                                         door_backup_codes)
+            SELECT 'Building ' || b, '', 'Handler ' || b, 'h@example.com', now(), false
             FROM generate_series(0, %s - 1) AS b
             """,
             [BUILDINGS],
@@ -127,14 +124,15 @@ def load(templates: int) -> None:
             """
             INSERT INTO consent_purpose (building_id, name, specific_purpose,
                 necessity_and_impact, method, kind, audience, storage, retention_days,
-                until_person_leaves, alternatives, status, created_at, activated_at)
+                until_person_leaves, alternatives, status, created_at, activated_at,
+                public_security)
             SELECT b.id, 'Purpose ' || k, 'Purpose ' || k, 'Convenience.',
                    CASE WHEN k %% 2 = 0 THEN 'identification' ELSE 'verification' END,
                    CASE WHEN k %% 2 = 0 THEN 'door_access' ELSE 'portal_sign_in' END,
                    'both', 'on_premises',
                    365, true, '["card"]'::jsonb,
                    CASE WHEN k = 0 AND b.rank < 4 THEN 'retired' ELSE 'active' END,
-                   now() - interval '400 days', now() - interval '400 days'
+                   now() - interval '400 days', now() - interval '400 days', false
             FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rank FROM portal_building) b
             CROSS JOIN generate_series(0, %s - 1) AS k
             """,
@@ -223,9 +221,9 @@ def load(templates: int) -> None:
         cursor.execute(
             """
             INSERT INTO recognition_attempt (person_id, building_id, channel, method, result,
-                                             detail, created_at)
+                                             detail, liveness, created_at)
             SELECT 1 + (n %% %s), (SELECT min(id) FROM portal_building) + n %% %s,
-                   'door', 'face', 'match', '',
+                   'door', 'face', 'match', '', '',
                    CASE WHEN n %% 10 = 0 THEN now() - interval '200 days'
                         ELSE now() - interval '1 day' * (n %% 170) END
             FROM generate_series(1, %s) AS n
@@ -248,7 +246,7 @@ def set_aside(cursor) -> tuple[int, int]:
     """Copies the rows the raw statements would delete (the reference set) into side tables."""
     params = cutoff_params()
     cursor.execute("DROP TABLE IF EXISTS bench_templates, bench_attempts")
-    cursor.execute(SET_ASIDE_TEMPLATES, params)
+    cursor.execute(set_aside_templates(), params)
     cursor.execute(
         "CREATE TABLE bench_attempts AS SELECT * FROM recognition_attempt "
         "WHERE created_at < %(attempts_before)s",
@@ -316,7 +314,7 @@ def time_raw(cursor) -> float:
     params = cutoff_params()
     started = time.perf_counter()
     with transaction.atomic():
-        cursor.execute(RAW_DELETE_TEMPLATES, params)
+        cursor.execute(raw_delete_templates(), params)
         cursor.execute(RAW_DELETE_ATTEMPTS, params)
     return time.perf_counter() - started
 

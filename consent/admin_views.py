@@ -37,7 +37,9 @@ from consent.models import Consent, Purpose
 from consent.overview import STATE_LABELS
 from consent.services import ConsentError
 from portal import clock
+from portal import rules as portal_rules
 from portal.models import Building, Membership, User
+from portal.rules_query import current_member
 
 PEOPLE_PAGE_SIZE = 50
 
@@ -327,7 +329,7 @@ def people(request):
         .order_by("-id")
     )
     former = request.GET.get("former") == "1"
-    memberships = memberships.filter(left_at__isnull=not former)
+    memberships = memberships.filter(~current_member() if former else current_member())
     role = request.GET.get("role", "")
     if role in dict(Membership.ROLE_CHOICES):
         memberships = memberships.filter(role=role)
@@ -437,7 +439,7 @@ def person_detail(request, building_id, person_id):
             "building": building,
             "person": person,
             "memberships": memberships,
-            "current": any(m.left_at is None for m in memberships),
+            "current": any(portal_rules.is_current_member(m.left_at) for m in memberships),
             "rows": rows,
             "confirm": ConfirmForm(label=LEFT_CONFIRM),
             "link_possible": not person.has_usable_password(),

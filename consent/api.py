@@ -22,6 +22,7 @@ from consent.views import evidence
 from portal import clock
 from portal.api import ErrorSerializer
 from portal.models import User
+from portal.rules_query import current_member
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -377,7 +378,7 @@ class AdminPersonLeftView(ConsentAPIMixin, APIView):
     def post(self, request, pk, person_id):
         building = access.admin_building_or_404(request.user, pk)
         person = get_object_or_404(
-            User, pk=person_id, memberships__building=building, memberships__left_at__isnull=True
+            User, current_member("memberships__"), pk=person_id, memberships__building=building
         )
         ended = services.mark_person_left(person, building, actor=request.user)
         return Response({"consents_ended": ended})

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import rules
+from consent import rules, rules_query
 from portal import clock
 
 LANGUAGES = ("en", "zh-hans")
@@ -346,22 +346,11 @@ class Assessment(models.Model):
 
 class ConsentQuerySet(models.QuerySet):
     def active(self, now=None):
-        """Consents that allow face processing now, as one SQL filter (usable in subqueries).
-
-        Granted, not renewal-needed, not expired, for an active purpose; a person under 14
-        counts only with a guardian's grant.
-        """
+        """Consents that allow face processing now, as one SQL filter (usable in subqueries):
+        the rule `consent.rules_query.active`."""
         now = now or clock.now()
         adult_cutoff = rules.adult_born_on_or_before(timezone.localdate(now))
-        return self.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            Q(granted_by__isnull=False)
-            | Q(person__birth_date__isnull=True)
-            | Q(person__birth_date__lte=adult_cutoff),
-            status=rules.GRANTED,
-            renewal_needed_at__isnull=True,
-            purpose__status=rules.ACTIVE,
-        )
+        return self.filter(rules_query.active(now, adult_cutoff))
 
     def active_for(self, person, purpose, now=None):
         """The active consent of `person` for `purpose`, or None."""

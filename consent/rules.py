@@ -186,7 +186,13 @@ def effective_state(
 ) -> str:
     """What a consent means right now, from its stored status and its dates.
 
-    Only `STATE_ACTIVE` allows face processing for the purpose.
+    Only `STATE_ACTIVE` allows face processing for the purpose; its query forms are
+    `consent.rules_query.active` and `ACTIVE_SQL`.
+
+    >>> from datetime import UTC
+    >>> now = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> effective_state(GRANTED, now=now), effective_state(GRANTED, now=now, purpose_status=DRAFT)
+    ('active', 'not_asked')
     """
     if status is None:
         return STATE_PURPOSE_RETIRED if purpose_status == RETIRED else NOT_ASKED
@@ -194,6 +200,8 @@ def effective_state(
         return status
     if purpose_status == RETIRED:
         return STATE_PURPOSE_RETIRED
+    if purpose_status != ACTIVE:  # a draft is in force for nobody, whatever a row says
+        return NOT_ASKED
     if renewal_needed_at is not None:
         return STATE_RENEWAL_NEEDED
     if expires_at is not None and expires_at <= now:

@@ -27,6 +27,7 @@ from consent.models import (
 )
 from portal import clock, names
 from portal.models import Membership
+from portal.rules_query import current_member
 
 PURPOSE_FIELDS = (
     "name",
@@ -892,9 +893,9 @@ def invite_person(
     if guardian_username:
         guardian = (
             User.objects.filter(
+                current_member("memberships__"),
                 username=guardian_username,
                 memberships__building=building,
-                memberships__left_at__isnull=True,
             )
             .distinct()
             .first()

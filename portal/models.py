@@ -9,7 +9,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import rules
+from portal import rules, rules_query
 from portal.keyring import fernet
 
 
@@ -86,7 +86,7 @@ class Building(models.Model):
 
 class MembershipQuerySet(models.QuerySet):
     def current(self):
-        return self.filter(left_at__isnull=True)
+        return self.filter(rules_query.current_member())
 
 
 class Membership(models.Model):

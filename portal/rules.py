@@ -83,3 +83,14 @@ def seconds_left(locked_until: datetime | None, now: datetime) -> int:
 def second_factor_required(roles: set[str], is_superuser: bool) -> bool:
     """Building admins and superusers must use a second factor; others may."""
     return is_superuser or ADMIN in roles
+
+
+def is_current_member(left_at: datetime | None) -> bool:
+    """A membership counts (role, consent questions, templates kept, doors) until the person
+    leaves; a left membership stays on record with the time it ended. The query form is
+    `portal.rules_query.current_member`.
+
+    >>> is_current_member(None), is_current_member(datetime(2026, 1, 1))
+    (True, False)
+    """
+    return left_at is None

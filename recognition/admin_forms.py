@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from portal.forms import name_fields
 from recognition import policy
 from recognition.devices import BINDING_REFUSALS, binding_problem
-from recognition.locations import PUBLIC_AREA_NEEDS
 
 
 def placement_refusal(location) -> list[str]:
@@ -59,11 +58,12 @@ class LocationForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == policy.PUBLIC_AREA:
-            if not (data.get("security_justification") or "").strip():
-                self.add_error("security_justification", PUBLIC_AREA_NEEDS)
-            if not data.get("sign_confirmed"):
-                self.add_error("sign_confirmed", PUBLIC_AREA_NEEDS)
+        for name in policy.public_area_missing(
+            data.get("kind", ""),
+            data.get("security_justification") or "",
+            bool(data.get("sign_confirmed")),
+        ):
+            self.add_error(name, policy.PUBLIC_AREA_NEEDS)
         return data
 
     def location_fields(self) -> dict:

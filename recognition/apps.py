@@ -7,5 +7,5 @@ class RecognitionConfig(AppConfig):
     verbose_name = _("Face recognition")
 
     def ready(self) -> None:
-        # Imported for their receivers: consent's signals, sign-in results, new templates.
-        from recognition import headcount, receivers, signin_log  # noqa: F401
+        # Imported for their receivers: consent's signals, sign-in results.
+        from recognition import receivers, signin_log  # noqa: F401

@@ -1,9 +1,10 @@
 """The compliance dashboard's figures: face data and the filing duty, devices, fallback parity
 and purges from recognition, purposes, consents and the audit chain from `consent.dashboard`.
 
-Read only (apart from recording, once, a threshold crossing that predates the record), counts
-only: no template, embedding, distance or photo is ever read. A fixed number of queries
-whatever the number of people, consents, attempts or purge runs.
+Read only (a GET writes nothing: the filing threshold's crossing is recorded where the count
+changes, in `recognition.headcount`), counts only: no template, embedding, distance or photo is
+ever read. A fixed number of queries whatever the number of people, consents, attempts or purge
+runs.
 """
 
 from dataclasses import dataclass
@@ -159,11 +160,14 @@ def device_figures(building_ids, now: datetime) -> DeviceFigures:
 
 
 def filing_figures(now: datetime) -> tuple[filing.FilingStatus, ThresholdCrossing | None]:
-    """The whole operator's distinct people with face data, against the filing threshold."""
+    """The whole operator's distinct people with face data, against the filing threshold.
+
+    Reads only: the day the threshold was reached is recorded where the count changes (the
+    enrolment that reaches it, or the scheduled purge for data that predates the record); a
+    count over the threshold that nothing has recorded yet counts from today.
+    """
     people = headcount.people_with_face_data()
     recorded = headcount.crossing()
-    if recorded is None and people >= settings.FILING_THRESHOLD:
-        recorded = headcount.note_headcount(ThresholdCrossing.CHECK, people=people)
     status = filing.filing_status(
         people,
         today=timezone.localdate(now),

@@ -8,8 +8,6 @@ number of distinct `person_id`s over every template of every building.
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from consent import audit
@@ -46,8 +44,9 @@ def crossing() -> ThresholdCrossing | None:
 def note_headcount(source: str, people: int | None = None) -> ThresholdCrossing | None:
     """Records the day the threshold was reached, once; returns the record, if there is one.
 
-    Called by every enrolment that adds a template (so the day is exact) and by the dashboard
-    (for data that predates the record). `people` saves a count the caller already made.
+    Called by every enrolment that adds a template (so the day is exact) and by every purge
+    run, scheduled or by hand (for data that predates the record), never by a page that only
+    shows the count. `people` saves a count the caller already made.
     """
     threshold = settings.FILING_THRESHOLD
     recorded = crossing()
@@ -78,10 +77,3 @@ def note_headcount(source: str, people: int | None = None) -> ThresholdCrossing 
             },
         )
     return recorded
-
-
-@receiver(post_save, sender=FaceTemplate, dispatch_uid="recognition.note_headcount")
-def note_headcount_on_enrolment(sender, instance, created, **kwargs) -> None:
-    """In the enrolment's transaction: the record commits with the template that reached it."""
-    if created:
-        note_headcount(ThresholdCrossing.ENROLMENT)

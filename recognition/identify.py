@@ -29,9 +29,11 @@ from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
 from consent import rules as consent_rules
+from consent import rules_query as consent_rules_query
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, datakeys, operating, policy
+from portal.rules_query import current_member_sql
+from recognition import crypto, datakeys, operating, policy, policy_query
 from recognition.models import FaceTemplate, GalleryGeneration
 from recognition.operating import ImpostorFit
 
@@ -333,7 +335,7 @@ def _usable(template_ids: list[int], building_id: int, purpose_id: int, now=None
     return (
         FaceTemplate.objects.for_active_consent()
         .filter(
-            Q(lapses_at__isnull=True) | Q(lapses_at__gt=now or clock.now()),
+            policy_query.retention_runs(now or clock.now()),
             pk__in=template_ids,
             building_id=building_id,
             purpose_id=purpose_id,
@@ -356,7 +358,7 @@ def usable_templates(template_ids: list[int], building_id: int, purpose_id: int,
 # build that query than PostgreSQL takes to plan and run it, on every door request. The rules
 # are Consent.objects.active(), an active account and a current membership, as in `_usable`;
 # tests/recognition/test_identify_cache.py checks that both agree, state by state.
-_CHECK = """
+_CHECK = f"""
 SELECT g.value, u.id, u.person_id
 FROM (
     SELECT COALESCE((SELECT value FROM recognition_gallerygeneration
@@ -369,20 +371,16 @@ LEFT JOIN LATERAL (
     JOIN consent_consent c ON c.person_id = t.person_id AND c.purpose_id = t.purpose_id
     JOIN portal_user person ON person.id = t.person_id
     WHERE t.id = ANY(%(ids)s) AND t.building_id = %(building)s AND t.purpose_id = %(purpose)s
-        AND (t.lapses_at IS NULL OR t.lapses_at > %(now)s)
-        AND p.status = %(active)s
-        AND c.status = %(granted)s AND c.renewal_needed_at IS NULL
-        AND (c.expires_at IS NULL OR c.expires_at > %(now)s)
+        AND {policy_query.RETENTION_RUNS_SQL}
+        AND {consent_rules_query.ACTIVE_SQL}
         AND person.is_active
-        AND (c.granted_by_id IS NOT NULL OR person.birth_date IS NULL
-             OR person.birth_date <= %(adult_born_by)s)
         AND EXISTS (
             SELECT 1 FROM portal_membership m
             WHERE m.user_id = t.person_id AND m.building_id = t.building_id
-                AND m.left_at IS NULL
+                AND {current_member_sql("m")}
         )
 ) AS u ON TRUE
-"""
+"""  # noqa: S608 (constant text; every value is a bound parameter)
 
 
 def check(building_id: int, purpose_id: int, template_ids: list[int]) -> tuple[int, dict]:
@@ -399,10 +397,9 @@ def check(building_id: int, purpose_id: int, template_ids: list[int]) -> tuple[i
         "building": building_id,
         "purpose": purpose_id,
         "ids": list(template_ids),
-        "now": now,
-        "active": consent_rules.ACTIVE,
-        "granted": consent_rules.GRANTED,
-        "adult_born_by": consent_rules.adult_born_on_or_before(timezone.localdate(now)),
+        **consent_rules_query.active_params(
+            now, consent_rules.adult_born_on_or_before(timezone.localdate(now))
+        ),
     }
     with connection.cursor() as cursor:
         cursor.execute(_CHECK, params)

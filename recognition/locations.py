@@ -27,22 +27,16 @@ class LocationRefused(Exception):
         self.field = field
 
 
-PUBLIC_AREA_NEEDS = _(
-    "A public area needs a recorded public-security justification and a confirmation that a "
-    "prominent sign is up."
-)
-
-
 def _check(location: Location) -> None:
     if location.kind not in dict(policy.LOCATION_TYPES):
         raise LocationRefused("invalid", _("Choose a type of place."), "kind")
     if not location.name.strip():
         raise LocationRefused("invalid", _("Give the location a name."), "name")
-    if location.kind == policy.PUBLIC_AREA:
-        if not location.security_justification.strip():
-            raise LocationRefused("public_area", PUBLIC_AREA_NEEDS, "security_justification")
-        if not location.sign_confirmed:
-            raise LocationRefused("public_area", PUBLIC_AREA_NEEDS, "sign_confirmed")
+    missing = policy.public_area_missing(
+        location.kind, location.security_justification, location.sign_confirmed
+    )
+    if missing:
+        raise LocationRefused("public_area", policy.PUBLIC_AREA_NEEDS, missing[0])
 
 
 def _record(event: str, location: Location, actor) -> None:

@@ -1,5 +1,9 @@
 """Pure rules of face processing: where a face device may stand, what counts as a match,
-when a template lapses. No ORM, no face engine; explicit inputs."""
+when a template lapses. No ORM, no face engine; explicit inputs.
+
+The query forms of the same rules (SQL and querysets, for the purge, the door check and the
+deadlines shown) sit beside this module in `recognition/policy_query.py`, each under the pure
+form's name; tests/recognition/test_policy_query.py proves them equal."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +46,34 @@ PROHIBITION_RULE = _(
 )
 
 
+PUBLIC_AREA_NEEDS = _(
+    "A public area needs a recorded public-security justification and a confirmation that a "
+    "prominent sign is up."
+)
+
+
+def public_area_missing(
+    location_type: str, security_justification: str, sign_confirmed: bool
+) -> tuple[str, ...]:
+    """What a public area still lacks before it may be recorded, or host a face device
+    (Measures art. 13, PIPL art. 26): the names of the missing fields, in the order a form
+    shows them; empty when nothing is missing or the place is not a public area.
+
+    >>> public_area_missing(PUBLIC_AREA, "  ", False)
+    ('security_justification', 'sign_confirmed')
+    >>> public_area_missing(PUBLIC_AREA, "Exit B", True), public_area_missing(LOBBY, "", False)
+    ((), ())
+    """
+    if location_type != PUBLIC_AREA:
+        return ()
+    missing = []
+    if not security_justification.strip():
+        missing.append("security_justification")
+    if not sign_confirmed:
+        missing.append("sign_confirmed")
+    return tuple(missing)
+
+
 @dataclass(frozen=True)
 class Placement:
     allowed: bool
@@ -54,7 +86,7 @@ def face_device_placement(
     """May a face device stand at a location of this type?"""
     if location_type in PROHIBITED_LOCATION_TYPES:
         return Placement(False, str(PROHIBITION_RULE))
-    if location_type == PUBLIC_AREA and not (security_justification.strip() and sign_confirmed):
+    if public_area_missing(location_type, security_justification, sign_confirmed):
         return Placement(
             False,
             str(
@@ -134,14 +166,17 @@ def door_match(
     return person
 
 
-def template_lapses_at(granted_at: datetime, retention_days: int | None) -> datetime | None:
-    """When a template made under a consent granted at `granted_at` must be gone by retention.
+def retention_over(template_lapses_at: datetime | None, now: datetime) -> bool:
+    """Whether a template's own retention period has ended (`lapses_at`, set at enrolment to
+    `consent_rules.expires_at` of the consent's grant; None: no fixed date, it lapses with the
+    consent or when the person leaves).
 
-    None means no fixed date: it lapses with the consent or when the person leaves.
+    >>> from datetime import UTC
+    >>> day = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> retention_over(day, day), retention_over(None, day), retention_over(day, day - timedelta(1))
+    (True, False, False)
     """
-    if retention_days is None:
-        return None
-    return granted_at + timedelta(days=retention_days)
+    return template_lapses_at is not None and template_lapses_at <= now
 
 
 # Why a template lapses, in the order a template is attributed to its first matching reason.
@@ -203,7 +238,7 @@ def lapse_reason(
         days=renewal_grace_days
     ):
         return RENEWAL_LAPSED
-    if template_lapses_at is not None and template_lapses_at <= now:
+    if retention_over(template_lapses_at, now):
         return RETENTION
     if purpose_status != consent_rules.ACTIVE or guardian_missing:
         return CONSENT_INACTIVE

@@ -1,8 +1,9 @@
 """The scheduled safety net: every lapsed face template and every attempt log past its retention
 is deleted, set-based, in short batches, with one purge record per run, reason and building.
 
-Which templates lapse, and why, is `policy.lapse_reason`; the SQL here says the same thing for
-a whole table at once. On PostgreSQL a run is:
+Which templates lapse, and why, is `policy.lapse_reason`; its query forms (`LAPSE_SQL` for a
+whole table at once, `lapsed_by_reason` for every database) are in `recognition.policy_query`.
+On PostgreSQL a run is:
 
 1. one `CREATE TEMPORARY TABLE ... AS SELECT` that classifies every template with hash joins
    (on parallel workers where the server allows) and keeps (n, id, created_at, reason) of the
@@ -29,23 +30,18 @@ reason, judging each row when it is deleted.
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
-    DateTimeField,
-    Exists,
-    ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -53,9 +49,8 @@ from consent import audit
 from consent import rules as consent_rules
 from consent.models import Consent
 from portal import clock
-from portal.models import Membership
-from recognition import datakeys, policy
-from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition import datakeys, headcount, policy, policy_query
+from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
 from recognition.signals import templates_deleted
 
 
@@ -78,47 +73,18 @@ class Cutoffs:
         )
 
     def params(self) -> dict:
-        return {
-            "now": self.now,
-            "renewal_before": self.renewal_before,
-            "adult_born_by": self.adult_born_by,
-            "granted": consent_rules.GRANTED,
-            "active": consent_rules.ACTIVE,
-            "retired": consent_rules.RETIRED,
-            **{reason: reason for reason in policy.LAPSE_REASONS},
-        }
+        return policy_query.lapse_params(self.now, self.renewal_before, self.adult_born_by)
 
 
-# -- the rules as SQL (PostgreSQL) ---------------------------------------------------------
+# -- the rule as SQL (PostgreSQL): policy_query.LAPSE_SQL ----------------------------------
 
-# Mirrors policy.lapse_reason, first matching reason wins. One statement, so the planner can
-# hash-join the whole table once; CREATE TABLE AS (unlike INSERT ... SELECT) may run that
-# scan on parallel workers.
-_CLASSIFY = """
+# CREATE TABLE AS (unlike INSERT ... SELECT) may run the classifying scan on parallel workers.
+_CLASSIFY = f"""
 CREATE TEMPORARY TABLE purge_lapsed AS
 SELECT row_number() OVER (ORDER BY id) AS n, id, created_at, reason
-FROM (
-    SELECT t.id, t.created_at,
-        CASE
-            WHEN p.status = %(retired)s THEN %(purpose_retired)s
-            WHEN m.user_id IS NULL THEN %(person_left)s
-            WHEN c.status IS DISTINCT FROM %(granted)s THEN %(withdrawn)s
-            WHEN c.expires_at <= %(now)s THEN %(consent_expired)s
-            WHEN c.renewal_needed_at <= %(renewal_before)s THEN %(renewal_lapsed)s
-            WHEN t.lapses_at <= %(now)s THEN %(retention)s
-            WHEN p.status <> %(active)s OR (minor.id IS NOT NULL AND c.granted_by_id IS NULL)
-                THEN %(consent_inactive)s
-        END AS reason
-    FROM recognition_facetemplate t
-    JOIN consent_purpose p ON p.id = t.purpose_id
-    LEFT JOIN consent_consent c ON c.person_id = t.person_id AND c.purpose_id = t.purpose_id
-    LEFT JOIN (
-        SELECT DISTINCT user_id, building_id FROM portal_membership WHERE left_at IS NULL
-    ) m ON m.user_id = t.person_id AND m.building_id = t.building_id
-    LEFT JOIN portal_user minor ON minor.id = t.person_id AND minor.birth_date > %(adult_born_by)s
-) AS classified
+FROM ({policy_query.LAPSE_SQL}) AS classified
 WHERE reason IS NOT NULL
-"""
+"""  # noqa: S608 (constant text; every value is a bound parameter)
 
 # A template found lapsed is deleted unless its row was re-enrolled since (a fresh template
 # under a fresh consent). Consent or membership changes after the classification do not save
@@ -152,40 +118,14 @@ SELECT building_id, count(*) FROM gone GROUP BY 1
 """
 
 
-# -- the rules as querysets (every database; also the portable purge) ---------------------
+# -- the rule as querysets (every database; also the portable purge) ----------------------
 
 
 def lapsed_by_reason(now: datetime) -> list[tuple[str, object]]:
-    """(reason, queryset of templates lapsed for it) in attribution order.
-
-    A template can match several; the purge deletes reason by reason in this order, so it is
-    counted under the first, as `policy.lapse_reason` says.
-    """
+    """(reason, queryset of templates lapsed for it) in attribution order, judged at `now`
+    (`policy_query.lapsed_by_reason` with this deployment's grace period)."""
     cut = Cutoffs.at(now)
-    member = Membership.objects.current().filter(
-        user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
-    )
-    consent = Consent.objects.filter(
-        person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
-    )
-    granted = consent.filter(status=consent_rules.GRANTED)
-    minor_alone = granted.filter(granted_by__isnull=True, person__birth_date__gt=cut.adult_born_by)
-    templates = FaceTemplate.objects.all()
-    return [
-        (policy.PURPOSE_RETIRED, templates.filter(purpose__status=consent_rules.RETIRED)),
-        (policy.PERSON_LEFT, templates.filter(~Exists(member))),
-        (policy.WITHDRAWN, templates.filter(~Exists(granted))),
-        (policy.CONSENT_EXPIRED, templates.filter(Exists(granted.filter(expires_at__lte=now)))),
-        (
-            policy.RENEWAL_LAPSED,
-            templates.filter(Exists(granted.filter(renewal_needed_at__lte=cut.renewal_before))),
-        ),
-        (policy.RETENTION, templates.filter(lapses_at__lte=now)),
-        (
-            policy.CONSENT_INACTIVE,
-            templates.filter(~Q(purpose__status=consent_rules.ACTIVE) | Exists(minor_alone)),
-        ),
-    ]
+    return policy_query.lapsed_by_reason(now, cut.renewal_before, cut.adult_born_by)
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -353,6 +293,10 @@ def purge_lapsed_templates(trigger: str = PurgeRecord.MANUAL, *, portable=None) 
     with transaction.atomic():
         audit._lock_chain()  # an enrolment meanwhile keeps (or makes) its person's key
         datakeys.sweep()  # the purged people's data keys go with their last template
+    with transaction.atomic():
+        # Face data that predates the record of the filing threshold (or a threshold reached
+        # before it was kept) is recorded by the scheduled run, not by a page showing the count.
+        headcount.note_headcount(ThresholdCrossing.CHECK)
     return run.finish()
 
 
@@ -368,34 +312,6 @@ def summary_line(counts: dict) -> str:
 
 
 # -- what admins and residents see ---------------------------------------------------------
-
-
-_NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # stands for "no date" where SQL needs a value
-
-
-def _deadline_annotations():
-    """Per template: `deadline` (earliest calendar lapse) and `deadline_reason`."""
-    grace = timedelta(days=settings.RENEWAL_GRACE_DAYS)
-    far = Value(_NEVER)
-    granted = Consent.objects.filter(
-        person_id=OuterRef("person_id"),
-        purpose_id=OuterRef("purpose_id"),
-        status=consent_rules.GRANTED,
-    )
-    expires = Coalesce(Subquery(granted.values("expires_at")[:1]), far)
-    renewal_ends = Coalesce(
-        ExpressionWrapper(
-            Subquery(granted.values("renewal_needed_at")[:1]) + Value(grace),
-            output_field=DateTimeField(),
-        ),
-        far,
-    )
-    retention = Coalesce(F("lapses_at"), far)
-    return {
-        "deadline": Least(expires, renewal_ends, retention, output_field=DateTimeField()),
-        "expires": expires,
-        "renewal_ends": renewal_ends,
-    }
 
 
 UNTIL_WITHDRAWN = _("until you withdraw or leave")
@@ -449,17 +365,13 @@ def upcoming_lapses(building_ids, now: datetime | None = None, days: int = 30) -
 
     now = now or clock.now()
     horizon = now + timedelta(days=days)
-    marks = _deadline_annotations()
+    marks = policy_query.deadline_annotations(settings.RENEWAL_GRACE_DAYS)
     rows = (
         FaceTemplate.objects.filter(building_id__in=list(building_ids))
         .annotate(deadline=marks["deadline"])
         .filter(deadline__lte=horizon)
         .annotate(
-            reason=Case(
-                When(deadline=marks["expires"], then=Value(policy.CONSENT_EXPIRED)),
-                When(deadline=marks["renewal_ends"], then=Value(policy.RENEWAL_LAPSED)),
-                default=Value(policy.RETENTION),
-            ),
+            reason=policy_query.deadline_reason(marks),
             day=TruncDate("deadline", tzinfo=timezone.get_current_timezone()),
         )
         .values("building__name", "purpose__name", "purpose_id", "day", "reason")

@@ -10,8 +10,8 @@ from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, datakeys, identify, policy
-from recognition.models import Attempt, FaceTemplate, PurgeRecord
+from recognition import crypto, datakeys, headcount, identify, policy, policy_query
+from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
 from recognition.signals import templates_deleted
 
 
@@ -108,7 +108,7 @@ def store_template(
         # The audit chain's lock before the template and gallery rows, the order every writer
         # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
         audit._lock_chain()
-        template, _created = FaceTemplate.objects.update_or_create(
+        template, created = FaceTemplate.objects.update_or_create(
             person=person,
             purpose=purpose,
             defaults={
@@ -116,9 +116,11 @@ def store_template(
                 "model_id": model_id,
                 "ciphertext": crypto.encrypt_embedding(vector, person.pk),
                 "created_at": now,
-                "lapses_at": policy.template_lapses_at(consent.granted_at, purpose.retention_days),
+                "lapses_at": consent_rules.expires_at(consent.granted_at, purpose.retention_days),
             },
         )
+        if created:  # a new person may be the one that reaches the filing threshold
+            headcount.note_headcount(ThresholdCrossing.ENROLMENT)
         identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
         log_attempt(
             person=person,
@@ -140,8 +142,9 @@ def store_template(
 
 def verification_templates(person_id: int | None):
     """The person's templates usable for face sign-in now: an active portal sign-in purpose
-    (never a door's), active consent with the separate consent to its storage, and the person
-    still a member of the template's building in a role the purpose is for."""
+    (never a door's), active consent with the separate consent to its storage, the person
+    still a member of the template's building in a role the purpose is for, and the template's
+    own retention not over (`policy.retention_over`), whether or not the purge came by yet."""
     if person_id is None:
         return FaceTemplate.objects.none()
     member = Membership.objects.current().filter(
@@ -159,6 +162,7 @@ def verification_templates(person_id: int | None):
     return (
         FaceTemplate.objects.for_active_consent()
         .filter(
+            policy_query.retention_runs(clock.now()),
             person_id=person_id,
             purpose__status=consent_rules.ACTIVE,
             purpose__method=consent_rules.VERIFICATION,

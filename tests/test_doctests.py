@@ -7,10 +7,19 @@ import pytest
 from consent import checkpoints
 from consent import rules as consent_rules
 from portal import rules as portal_rules
-from recognition import evidence, operating, policy
+from recognition import evidence, filing, operating, policy
 from recognition.rights import rules as rights_rules
 
-MODULES = [consent_rules, portal_rules, policy, operating, rights_rules, checkpoints, evidence]
+MODULES = [
+    consent_rules,
+    portal_rules,
+    policy,
+    operating,
+    filing,
+    rights_rules,
+    checkpoints,
+    evidence,
+]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)

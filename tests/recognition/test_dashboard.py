@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from consent import services as consent_services
 from consent.models import AuditCheck, AuditEntry
@@ -135,15 +136,45 @@ def test_the_deadline_skips_weekends_and_listed_holidays(client, sign_in, admin_
     assert "2025-11-13" in shown and "passed" in shown
 
 
-def test_data_that_predates_the_record_is_recorded_when_first_counted(
+def _writes(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+    ]
+
+
+def test_a_get_of_the_dashboard_writes_nothing_even_over_the_threshold(
+    client, sign_in, admin_a, two_buildings
+):
+    sign_in(admin_a)
+    entries = AuditEntry.objects.count()
+    with override_settings(FILING_THRESHOLD=1, FILING_WARNING_FROM=1):
+        with CaptureQueriesContext(connection) as queries:
+            d, shown = figures(client)
+            assert client.get("/api/v1/admin/dashboard/").status_code == 200
+        assert _writes(queries.captured_queries) == []
+        assert not ThresholdCrossing.objects.exists()
+        assert AuditEntry.objects.count() == entries
+        # Nothing recorded yet: the duty counts from today, as the rule says.
+        assert d.filing.state == filing.CROSSED and d.crossing is None
+        assert d.filing.reached_on == timezone.localdate(d.now)
+        assert "data predates" not in shown
+
+
+def test_data_that_predates_the_record_is_recorded_by_the_purge_run(
     client, sign_in, admin_a, two_buildings
 ):
     assert not ThresholdCrossing.objects.exists()
     sign_in(admin_a)
     with override_settings(FILING_THRESHOLD=1, FILING_WARNING_FROM=1):
-        d, shown = figures(client)
+        purge_lapsed_templates()
         crossing = ThresholdCrossing.objects.get()
         assert crossing.source == ThresholdCrossing.CHECK and crossing.threshold == 1
+        assert AuditEntry.objects.filter(event="filing.threshold_reached").count() == 1
+        purge_lapsed_templates()  # recorded once
+        assert ThresholdCrossing.objects.count() == 1
+        d, shown = figures(client)
         assert d.filing.reached_on == crossing.reached_on and "data predates" in shown
 
 

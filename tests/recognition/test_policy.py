@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from consent import rules as consent_rules
 from recognition import policy
 
 
@@ -53,6 +54,11 @@ def test_best_match_picks_the_closest_within_threshold():
 
 
 def test_template_lapse_date_follows_retention():
+    """A template's `lapses_at` is its consent's retention date, one rule in `consent.rules`."""
     granted = datetime(2026, 1, 1, tzinfo=UTC)
-    assert policy.template_lapses_at(granted, 30) == granted + timedelta(days=30)
-    assert policy.template_lapses_at(granted, None) is None
+    lapses_at = consent_rules.expires_at(granted, 30)
+    assert lapses_at == granted + timedelta(days=30)
+    assert consent_rules.expires_at(granted, None) is None
+    assert policy.retention_over(lapses_at, lapses_at)
+    assert not policy.retention_over(lapses_at, lapses_at - timedelta(seconds=1))
+    assert not policy.retention_over(None, lapses_at)

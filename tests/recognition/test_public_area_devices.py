@@ -77,3 +77,51 @@ def test_the_admin_page_says_why(client, sign_in, admin_a, building_a):
     assert response.status_code == 200
     assert "public security" in response.content.decode()
     assert not Device.objects.exists()
+
+
+# One rule, every place that applies it ------------------------------------------------------
+
+
+def test_the_location_service_the_form_and_the_placement_follow_the_one_public_area_rule(
+    building_a, admin_a
+):
+    """Every kind of place with every justification and sign: the service refuses, the form
+    flags and a face device is refused exactly where `policy.public_area_missing` says."""
+    import itertools
+
+    from recognition import locations
+    from recognition.admin_forms import LocationForm
+
+    kinds = [kind for kind, _label in policy.LOCATION_TYPES]
+    for n, (kind, justification, sign) in enumerate(
+        itertools.product(
+            kinds, ["", "   ", "Station exit: public-security checkpoint."], [False, True]
+        )
+    ):
+        missing = policy.public_area_missing(kind, justification, sign)
+        assert bool(missing) == (
+            kind == policy.PUBLIC_AREA and not (justification.strip() and sign)
+        )
+        fields = {
+            "name": f"place {n}",
+            "kind": kind,
+            "security_justification": justification,
+            "sign_confirmed": sign,
+        }
+        form = LocationForm(data={k: v for k, v in fields.items() if v is not False})
+        assert form.is_valid() is not missing
+        assert sorted(form.errors) == sorted(missing)
+        if missing:
+            with pytest.raises(locations.LocationRefused) as refused, transaction.atomic():
+                locations.create_location(building_a, actor=admin_a, **fields)
+            assert (refused.value.code, refused.value.field) == ("public_area", missing[0])
+            assert refused.value.message == policy.PUBLIC_AREA_NEEDS
+        else:
+            location = locations.create_location(building_a, actor=admin_a, **fields)
+            prohibited = kind in policy.PROHIBITED_LOCATION_TYPES
+            assert location.placement().allowed is not prohibited
+        placement = policy.face_device_placement(
+            kind, security_justification=justification, sign_confirmed=sign
+        )
+        assert placement.allowed == (not missing and kind not in policy.PROHIBITED_LOCATION_TYPES)
+    assert Location.objects.count() == len(kinds) * 6 - 5  # a public area: 1 of 6 recorded
