@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def error_body(code: str, message: object, details: Any = None) -> dict:
+def error_body(code: str, message: object, details: Any = None) -> dict[str, Any]:
     """`{"error": {"code", "message", "details"}}`: the body of every error answer."""
     return {
         "error": {
@@ -31,7 +31,7 @@ class Refused(Exception):
         self,
         code: str,
         message: object,
-        details: Mapping | None = None,
+        details: Mapping[str, Any] | None = None,
         *,
         field: str | None = None,
     ) -> None:
@@ -41,5 +41,5 @@ class Refused(Exception):
         self.details = dict(details or {})
         self.field = field
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, self.details)
