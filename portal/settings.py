@@ -319,11 +319,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=ATTEMPT_TALLY_MINUTES),
         "options": {"queue": "maintenance", "expires": ATTEMPT_TALLY_MINUTES * 60},
     },
-    "check-face-headcount": {
-        "task": "recognition.tasks.check_headcount",
-        "schedule": timedelta(hours=1),
-        "options": {"queue": "maintenance", "expires": 3600},
-    },
     "check-audit-chain": {
         "task": "consent.tasks.check_audit_chain",
         "schedule": timedelta(hours=AUDIT_CHECK_INTERVAL_HOURS),

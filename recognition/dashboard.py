@@ -1,7 +1,7 @@
 """The compliance dashboard's figures: face data and the filing duty, devices, fallback parity
 and purges from recognition, purposes, consents and the audit chain from `consent.dashboard`.
 
-Read only (a GET writes nothing, not even the filing threshold's crossing), counts
+Read only (apart from recording, once, a threshold crossing that predates the record), counts
 only: no template, embedding, distance or photo is ever read. A fixed number of queries
 whatever the number of people, consents, attempts or purge runs.
 """
@@ -161,10 +161,9 @@ def device_figures(building_ids, now: datetime) -> DeviceFigures:
 def filing_figures(now: datetime) -> tuple[filing.FilingStatus, ThresholdCrossing | None]:
     """The whole operator's distinct people with face data, against the filing threshold."""
     people = headcount.people_with_face_data()
-    # Read only: the enrolment that reaches the threshold records the day, and the hourly
-    # `check_headcount` task the data that predates the record; until then the count runs
-    # from today.
     recorded = headcount.crossing()
+    if recorded is None and people >= settings.FILING_THRESHOLD:
+        recorded = headcount.note_headcount(ThresholdCrossing.CHECK, people=people)
     status = filing.filing_status(
         people,
         today=timezone.localdate(now),

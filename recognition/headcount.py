@@ -46,9 +46,8 @@ def crossing() -> ThresholdCrossing | None:
 def note_headcount(source: str, people: int | None = None) -> ThresholdCrossing | None:
     """Records the day the threshold was reached, once; returns the record, if there is one.
 
-    Called by every enrolment that adds a template (so the day is exact) and by the hourly
-    `check_headcount` task (for data that predates the record), never by a page. `people`
-    saves a count the caller already made.
+    Called by every enrolment that adds a template (so the day is exact) and by the dashboard
+    (for data that predates the record). `people` saves a count the caller already made.
     """
     threshold = settings.FILING_THRESHOLD
     recorded = crossing()

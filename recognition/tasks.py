@@ -188,14 +188,3 @@ def tally_attempts() -> dict:
     from recognition.tally import tally_attempts
 
     return tally_attempts()
-
-
-@shared_task(name="recognition.tasks.check_headcount", acks_late=True)
-def check_headcount() -> dict:
-    """Records the filing threshold's crossing for face data that predates the record (or a
-    threshold lowered since); enrolments record the crossings they cause themselves."""
-    from recognition.headcount import note_headcount
-    from recognition.models import ThresholdCrossing
-
-    recorded = note_headcount(ThresholdCrossing.CHECK)
-    return {"reached_on": recorded.reached_on.isoformat() if recorded else None}
