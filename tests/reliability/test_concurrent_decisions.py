@@ -8,8 +8,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from consent import rules as consent_rules
-from consent import services
 from consent.models import Consent, Purpose
+from consent.services import decisions
 from portal.models import User
 from tests.factories import grant, make_active_purpose, make_person, withdraw
 
@@ -37,7 +37,7 @@ def test_locking_a_consent_leaves_its_purpose_and_person_free(building_a, reside
     purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     grant(resident, purpose)
     with transaction.atomic():
-        assert services._locked_consent(resident, purpose) is not None
+        assert decisions._locked_consent(resident, purpose) is not None
 
         def lock_the_others():
             with transaction.atomic():
