@@ -54,7 +54,7 @@ def setup_django() -> None:
 def make_purposes(admin):
     from consent import rules, services
     from portal.models import Building, Membership
-    from tests.consent.conftest import ASSESSMENT, TEXTS
+    from tests.factories import ASSESSMENT, TEXTS
 
     buildings = Building.objects.bulk_create(
         Building(name=f"Building {n:03d}", handler_name=f"Handler {n}", handler_contact="c@x")
@@ -157,7 +157,7 @@ def signed_in_client(user):
     from django.test import Client
 
     from portal.models import SealedTOTPDevice
-    from tests.conftest import PASSWORD, current_code
+    from tests.factories import PASSWORD, current_code
 
     device = SealedTOTPDevice.create_for(user, "phone", confirmed=True)
     client = Client()
@@ -203,7 +203,7 @@ def main() -> None:
 
         from consent.models import Consent
         from portal.models import User
-        from tests.conftest import PASSWORD
+        from tests.factories import PASSWORD
 
         started = time.perf_counter()
         admin = User.objects.create_user("bench_admin", password=PASSWORD)

@@ -67,7 +67,7 @@ def make_purposes(operator):
     services (half 1:1 verification, half door identification), all active."""
     from consent import rules, services
     from portal.models import Building, Membership
-    from tests.consent.conftest import ASSESSMENT, TEXTS
+    from tests.factories import ASSESSMENT, TEXTS
 
     buildings = Building.objects.bulk_create(
         Building(name=f"Building {n:02d}", handler_name="Handler Co.", handler_contact="c@x")
@@ -254,7 +254,7 @@ def load(args) -> None:
     from consent.models import AuditCheck
     from portal.models import Membership, User
     from recognition.tally import tally_attempts
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
 
     started = time.perf_counter()
     operator = User.objects.create_user("bench_operator", password=PASSWORD)

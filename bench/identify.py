@@ -321,6 +321,7 @@ def run(args, rng) -> None:
         consent_services.grant_consent(
             newcomer,
             purpose,
+            actor=newcomer,
             channel="web",
             ip=None,
             user_agent="bench",

@@ -251,6 +251,7 @@ def setup(photos_dir: Path, residents: int):
     consent_services.grant_consent(
         enrolled,
         door_purpose,
+        actor=enrolled,
         channel="web",
         ip=None,
         user_agent="bench",

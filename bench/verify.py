@@ -166,6 +166,7 @@ def main() -> None:
     consent_services.grant_consent(
         staff,
         purpose,
+        actor=staff,
         channel="web",
         ip=None,
         user_agent="bench",

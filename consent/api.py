@@ -17,7 +17,6 @@ from consent import access, mydata, receipts, services
 from consent import serializers as s
 from consent.models import Consent, Purpose
 from consent.overview import consent_overview
-from consent.services import ConsentError
 from consent.views import evidence
 from portal import clock
 from portal.api import ErrorSerializer
@@ -29,11 +28,7 @@ ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409:
 
 class ConsentAPIMixin:
     def handle_exception(self, exc):
-        if isinstance(exc, ConsentError):
-            return Response(
-                {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
-                status=exc.status,
-            )
+        # A refusal (ConsentError) is answered by portal.api.exception_handler.
         if isinstance(exc, Http404):
             exc = NotFound()  # so the error code reads "not_found"
         return super().handle_exception(exc)
@@ -115,7 +110,7 @@ class GrantView(_DecisionView):
             purpose,
             channel="api",
             notice_hash=data["notice_hash"],
-            acting_guardian=guardian,
+            actor=request.user,
             storage_consent=data["storage_consent"],
             **evidence(request),
         )
@@ -136,7 +131,7 @@ class RefuseView(_DecisionView):
             purpose,
             channel="api",
             notice_hash=data["notice_hash"],
-            acting_guardian=guardian,
+            actor=request.user,
             **evidence(request),
         )
 

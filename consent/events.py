@@ -59,6 +59,11 @@ class AuditEvent(models.TextChoices):
     ACCOUNT_DELETED = "account.deleted", _("account deleted")
     AUDIT_CHECKPOINT_KEY_CHANGED = "audit.checkpoint_key_changed", _("audit checkpoint key changed")
     BACKUP_CODES_GENERATED = "backup_codes.generated", _("backup codes made")
+    TOTP_STARTED = "account.totp_started", _("authenticator app setup started")
+    TOTP_CONFIRMED = (
+        "account.totp_confirmed",
+        _("authenticator app added, with a first set of backup codes"),
+    )
     DOOR_BACKUP_CODES_SET = (
         "building.door_backup_codes",
         _("whether doors accept backup codes changed"),

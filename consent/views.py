@@ -99,7 +99,7 @@ def decide(request, purpose_id, ward_id=None):
                 purpose,
                 channel="web",
                 notice_hash=form.cleaned_data["notice_hash"],
-                acting_guardian=guardian,
+                actor=request.user,
                 storage_consent=form.cleaned_data["storage_consent"],
                 **evidence(request),
             )
@@ -131,7 +131,7 @@ def decide(request, purpose_id, ward_id=None):
                 purpose,
                 channel="web",
                 notice_hash=form.cleaned_data["notice_hash"],
-                acting_guardian=guardian,
+                actor=request.user,
                 **evidence(request),
             )
             messages.success(

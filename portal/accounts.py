@@ -5,10 +5,11 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from consent import audit
 from consent.events import AuditEvent
-from portal import rules
+from portal import backup_codes, rules
 from portal.models import Building, Membership, SealedTOTPDevice, User
 
 
@@ -59,6 +60,43 @@ def create_first_admin(
         totp_secret=base64.b32encode(device.bin_key).decode(),
         totp_url=device.config_url,
     )
+
+
+@transaction.atomic
+def start_authenticator(person: User, *, actor: User) -> SealedTOTPDevice:
+    """The person's authenticator waiting for its first code: the one made earlier, or a new one
+    with a fresh secret (shown by the two-factor page). Its callers ask for the password again
+    first: a session alone never gets an authenticator secret."""
+    waiting = (
+        SealedTOTPDevice.objects.select_for_update().filter(user=person, confirmed=False).first()
+    )
+    if waiting is not None:
+        return waiting
+    device = SealedTOTPDevice.create_for(person, _("Authenticator app"), confirmed=False)
+    audit.record(AuditEvent.TOTP_STARTED, actor=actor, person=person, data={"device": device.pk})
+    return device
+
+
+@transaction.atomic
+def confirm_authenticator(person: User, code: str, *, actor: User) -> list[str] | None:
+    """Confirms the person's waiting authenticator with a code it shows, and gives them their
+    first set of backup codes (returned once, in clear, recorded in the same entry); None, and
+    nothing changed, when no authenticator waits or the code is not its current one."""
+    device = (
+        SealedTOTPDevice.objects.select_for_update().filter(user=person, confirmed=False).first()
+    )
+    if device is None or not device.verify_token(code):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = backup_codes.replace_codes(person)
+    audit.record(
+        AuditEvent.TOTP_CONFIRMED,
+        actor=actor,
+        person=person,
+        data={"device": device.pk, "backup_codes": len(codes)},
+    )
+    return codes
 
 
 def rotate_totp_keys(*, batch_size: int = 1000) -> int:

@@ -6,9 +6,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.refusals import Refused, error_body
+
 
 def exception_handler(exc, context):
-    """Every API error is `{"error": {"code", "message", "details"}}`."""
+    """Every API error is `{"error": {"code", "message", "details"}}` (`error_body`); a refusal
+    of the rules (`Refused`) answers with its own status."""
+    if isinstance(exc, Refused):
+        return Response(exc.body(), status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -24,7 +29,7 @@ def exception_handler(exc, context):
         code = getattr(detail, "code", code) or code
         message = str(detail)
         details = {}
-    response.data = {"error": {"code": code, "message": message, "details": details}}
+    response.data = error_body(code, message, details)
     return response
 
 

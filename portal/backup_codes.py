@@ -11,6 +11,7 @@ import secrets
 from django.db import transaction
 
 from consent import audit
+from consent.events import AuditEvent
 from portal import clock
 from portal.backup_tokens import hash_code, looks_like_backup_code, normalise, use_code
 from portal.models import BackupCode, BackupCodeDevice, User
@@ -38,18 +39,25 @@ def remaining(user: User) -> int:
     return 0 if device is None else device.remaining()
 
 
+@transaction.atomic
 def generate_backup_codes(user: User) -> list[str]:
     """A fresh set for the person (returned once, in clear); every earlier code stops working."""
+    codes = replace_codes(user)
+    audit.record(AuditEvent.BACKUP_CODES_GENERATED, actor=user, person=user, data={"count": COUNT})
+    return codes
+
+
+def replace_codes(user: User) -> list[str]:
+    """The writing part of a new set, for services that record it in their own audit entry
+    (enrolling an authenticator); call it inside their transaction."""
     codes = ["".join(secrets.choice(ALPHABET) for _c in range(LENGTH)) for _i in range(COUNT)]
-    with transaction.atomic():
-        device, _created = BackupCodeDevice.objects.select_for_update().get_or_create(
-            user=user, defaults={"name": "backup", "confirmed": True}
-        )
-        device.codes.all().delete()
-        device.generated_at = clock.now()
-        device.save(update_fields=["generated_at"])
-        BackupCode.objects.bulk_create(
-            BackupCode(device=device, code_hash=hash_code(code)) for code in codes
-        )
-        audit.record("backup_codes.generated", actor=user, person=user, data={"count": COUNT})
+    device, _created = BackupCodeDevice.objects.select_for_update().get_or_create(
+        user=user, defaults={"name": "backup", "confirmed": True}
+    )
+    device.codes.all().delete()
+    device.generated_at = clock.now()
+    device.save(update_fields=["generated_at"])
+    BackupCode.objects.bulk_create(
+        BackupCode(device=device, code_hash=hash_code(code)) for code in codes
+    )
     return [display(code) for code in codes]

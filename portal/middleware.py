@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from portal.refusals import error_body
+
 _OPEN_PREFIXES = ("/accounts/", "/static/", "/i18n/")
 
 
@@ -25,13 +27,9 @@ class RequireSecondFactorMiddleware:
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {
-                        "error": {
-                            "code": "second_factor_required",
-                            "message": _("Set up and use a second factor to continue."),
-                            "details": {},
-                        }
-                    },
+                    error_body(
+                        "second_factor_required", _("Set up and use a second factor to continue.")
+                    ),
                     status=403,
                 )
             return redirect(reverse("portal:two-factor"))
@@ -65,9 +63,7 @@ def error_response(request, status: int, code: str, title, message, **headers):
     """An error that touches neither the database nor the session: JSON in the portal's error
     shape under /api/, a small page elsewhere."""
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"error": {"code": code, "message": str(message), "details": {}}}, status=status
-        )
+        response = JsonResponse(error_body(code, message), status=status)
     else:
         page = render_to_string(
             "portal/error.html", {"title": title, "message": message, "back": request.path}

@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate, login
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django_otp import devices_for_user
+from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 
 from portal import clock, rules, signals, throttle, trusted
@@ -182,6 +182,28 @@ def finish(request, user: User, device=None) -> None:
         otp_login(request, device)
 
 
+def is_backup_device(device) -> bool:
+    """A device of single-use backup codes (ours, or django-otp's static tokens)."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from portal.models import BackupCodeDevice
+
+    return isinstance(device, BackupCodeDevice | StaticDevice)
+
+
+def match_code(user: User, code: str, *, backup_codes: bool = True):
+    """The confirmed device of `user` that accepts `code` (an authenticator code, or a backup
+    code unless `backup_codes` is False), or None: django-otp's own `match_token`, the devices
+    locked for the check. django-otp's per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0):
+    callers count failures under their own counters."""
+    if backup_codes:
+        return match_token(user, code)
+    with transaction.atomic():
+        devices = devices_for_user(user, confirmed=True, for_verify=True)
+        wanted = (device for device in devices if not is_backup_device(device))
+        return next((device for device in wanted if device.verify_token(code)), None)
+
+
 def verify_code(request, user: User, code: str):
     """Returns (device, error message). Counts failures per account (this trusted browser, or
     every untrusted client together) across all the account's devices. While a counter holds,
@@ -196,7 +218,7 @@ def verify_code(request, user: User, code: str):
         if wait:
             signals.code_sign_in.send(sender=User, person=user, result=signals.LOCKED)
             return None, locked_message(wait)
-        matched = next((device for device in devices if device.verify_token(code)), None)
+        matched = match_code(user, code)
         if matched is not None:
             clear(found)
             signals.code_sign_in.send(sender=User, person=user, result=signals.SUCCEEDED)

@@ -19,7 +19,7 @@ from django.views.defaults import page_not_found
 from django_otp import login as otp_login
 from django_otp_webauthn.models import WebAuthnCredential
 
-from portal import backup_codes, signals, signin, trusted
+from portal import accounts, backup_codes, signals, signin, trusted
 from portal.forms import CodeForm, ConfirmPasswordForm, PasswordSignInForm
 from portal.middleware import error_response
 from portal.models import SealedTOTPDevice
@@ -120,15 +120,12 @@ def two_factor(request):
         )
     if not signin.password_recently_checked(request, user):
         return _confirm_password(request)
-    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = SealedTOTPDevice.create_for(user, _("Authenticator app"), confirmed=False)
+    device = accounts.start_authenticator(user, actor=user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            codes = backup_codes.generate_backup_codes(user)
+        codes = accounts.confirm_authenticator(user, form.cleaned_data["code"], actor=user)
+        if codes is not None:
+            device.refresh_from_db()
             otp_login(request, device)
             return render(request, "portal/backup_codes.html", {"codes": codes})
         form.add_error("code", _("That code is not correct. Check the time on your phone."))

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import ErrorSerializer
+from portal.refusals import error_body
 from recognition import devices, door, jobs, shards, tasks
 from recognition import serializers as s
 from recognition.models import Attempt, Device
@@ -93,10 +94,7 @@ class IsAllowedDevice(BasePermission):
 
 
 def error(code: str, message, http_status: int, details: dict | None = None, **headers):
-    response = Response(
-        {"error": {"code": code, "message": str(message), "details": details or {}}},
-        status=http_status,
-    )
+    response = Response(error_body(code, message, details or {}), status=http_status)
     for name, value in headers.items():
         response[name.replace("_", "-")] = str(value)
     return response

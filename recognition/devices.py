@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from consent import audit
 from consent import rules as consent_rules
 from portal import clock, names
+from portal.refusals import Refused
 from recognition import policy
 from recognition.models import Device
 
@@ -26,13 +27,8 @@ HASH_SCHEME = "sha256"
 CONTACT_RESOLUTION = timedelta(seconds=30)
 
 
-class DeviceRefused(Exception):
+class DeviceRefused(Refused):
     """A device action the rules refuse; `message` is for the admin."""
-
-    def __init__(self, code: str, message) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
 
 
 def hash_key(key: str) -> str:

@@ -12,9 +12,7 @@ the worker (`recognition.tasks`); the code route needs no worker and runs in the
 """
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from django_otp import devices_for_user
 
 from consent import audit
 from consent import rules as consent_rules
@@ -301,22 +299,15 @@ def _one_time_code_matches(person_id: int, code: str, device: Device) -> str:
     door's own counters: django-otp's per-device throttle is off (OTP_*_THROTTLE_FACTOR = 0),
     so nothing sent at a door can slow the person's code on the web page. Backup codes count
     only at the doors of a building that accepts them."""
-    from django_otp.plugins.otp_static.models import StaticDevice
-
-    from portal.models import BackupCodeDevice, User
+    from portal.models import User
 
     person = User.objects.filter(pk=person_id, is_active=True).first()
     if person is None:
         return ""
-    backup_allowed = device.building.door_backup_codes
-    with transaction.atomic():
-        for otp_device in devices_for_user(person, confirmed=True, for_verify=True):
-            is_backup = isinstance(otp_device, BackupCodeDevice | StaticDevice)
-            if is_backup and not backup_allowed:
-                continue
-            if otp_device.verify_token(code):
-                return BACKUP_CODE if is_backup else ONE_TIME_CODE
-    return ""
+    matched = signin.match_code(person, code, backup_codes=device.building.door_backup_codes)
+    if matched is None:
+        return ""
+    return BACKUP_CODE if signin.is_backup_device(matched) else ONE_TIME_CODE
 
 
 def open_with_code(device: Device, code: str, person_id: int | None = None) -> dict:

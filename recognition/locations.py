@@ -11,20 +11,18 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import audit
 from portal import names
+from portal.refusals import Refused
 from recognition import policy
 from recognition.models import Location
 
 FIELDS = ("name", "name_en", "name_zh_hans", "kind", "security_justification", "sign_confirmed")
 
 
-class LocationRefused(Exception):
+class LocationRefused(Refused):
     """A location change the rules refuse; `message` is for the admin, `field` the culprit."""
 
     def __init__(self, code: str, message, field: str | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.field = field
+        super().__init__(code, message, field=field)
 
 
 def _check(location: Location) -> None:

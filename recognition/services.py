@@ -10,18 +10,14 @@ from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
+from portal.refusals import Refused
 from recognition import crypto, datakeys, headcount, identify, policy, policy_query
 from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
 from recognition.signals import templates_deleted
 
 
-class FaceRefused(Exception):
+class FaceRefused(Refused):
     """A face action that the rules refuse; `message` is for the person."""
-
-    def __init__(self, code: str, message) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
 
 
 NO_CONSENT = _(

@@ -1,67 +1,26 @@
-"""Shared fixtures: people of every role, a real Celery worker, a movable clock."""
+"""Shared fixtures: people of every role, real photos, a real Celery worker, a movable clock.
+
+The data itself is built by `tests.factories`; tests import from there, never from here."""
 
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django_otp.oath import totp
 
+from consent import rules as consent_rules
 from portal import clock, rules
-from portal.models import Building, Membership, SealedTOTPDevice, User
+from portal.models import Building, SealedTOTPDevice, User
+from tests.factories import (
+    PASSWORD,
+    add_totp,
+    current_code,
+    make_active_purpose,
+    make_door,
+    make_person,
+)
 from tests.launcher import start_worker, stop_worker, wait_until_ready
-
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
-PASSWORD = "correct horse battery staple"
-
-
-def make_person(username: str, building: Building | None, role: str | None, **extra) -> User:
-    """A person; without a birth date, one an admin attested to be an adult."""
-    if extra.get("birth_date") is None:
-        extra.setdefault("adult_attested_at", clock.now())
-    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
-    if building is not None and role is not None:
-        Membership.objects.create(user=user, building=building, role=role)
-    return user
-
-
-def add_totp(user: User) -> SealedTOTPDevice:
-    return SealedTOTPDevice.create_for(user, "phone", confirmed=True)
-
-
-def current_code(device: SealedTOTPDevice, offset_steps: int = 0) -> str:
-    device.refresh_from_db()
-    code = totp(
-        device.bin_key,
-        step=device.step,
-        t0=device.t0,
-        digits=device.digits,
-        drift=device.drift + offset_steps,
-    )
-    return str(code).zfill(device.digits)
-
-
-def trust_browser(the_client, user: User) -> str:
-    """Gives a test client the trusted-device cookie a real password + code sign-in leaves
-    (see portal.trusted); returns the nonce."""
-    from portal import trusted
-
-    known = trusted.entries(
-        type(
-            "Request",
-            (),
-            {
-                "COOKIES": {trusted.COOKIE: the_client.cookies[trusted.COOKIE].value}
-                if trusted.COOKIE in the_client.cookies
-                else {}
-            },
-        )()
-    )
-    nonce = known.get(str(user.pk)) or f"test-{user.pk}"
-    known[str(user.pk)] = nonce
-    the_client.cookies[trusted.COOKIE] = trusted.signed(known)
-    return nonce
+from tests.paths import ARTIFACTS
+from tests.photos import load_photos
 
 
 @pytest.fixture
@@ -166,3 +125,27 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     wait_until_ready(app, process, log_path)
     yield process
     stop_worker(process)
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, bytes]:
+    """a1, a2: the same person; b1, b2: someone else; two: two people; none: no face."""
+    return load_photos()
+
+
+@pytest.fixture
+def sign_in_purpose(building_a):
+    """Building A's face sign-in purpose (1:1 verification), active."""
+    return make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
+
+
+@pytest.fixture
+def door_purpose(building_a):
+    """Building A's door purpose (1:N identification), active."""
+    return make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
+
+
+@pytest.fixture
+def front_door(door_purpose):
+    """(device, key) of building A's front door, identifying faces for `door_purpose`."""
+    return make_door(door_purpose.building, door_purpose)

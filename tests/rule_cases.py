@@ -20,8 +20,7 @@ from consent.models import Consent, Purpose
 from portal.models import Building, Membership, User
 from recognition.models import FaceTemplate
 from recognition.services import store_template
-from tests.conftest import make_person
-from tests.recognition.conftest import grant, make_active_purpose
+from tests.factories import grant, make_active_purpose, make_person
 
 GRACE_DAYS = 30
 
@@ -61,10 +60,10 @@ def generate(building_a, building_b, *, seed: int, people: int = 36) -> Cases:
     grace = timedelta(days=GRACE_DAYS)
     when = _instants(now, grace)
     purposes = [
-        make_active_purpose(building_a, consent_rules.IDENTIFICATION, kind="door_access"),
-        make_active_purpose(building_b, consent_rules.IDENTIFICATION, kind="door_access"),
-        make_active_purpose(building_a, consent_rules.VERIFICATION),  # back to draft below
-        make_active_purpose(building_b, consent_rules.VERIFICATION),  # retired below
+        make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION, kind="door_access"),
+        make_active_purpose(building_b, demo=consent_rules.IDENTIFICATION, kind="door_access"),
+        make_active_purpose(building_a, demo=consent_rules.VERIFICATION),  # back to draft below
+        make_active_purpose(building_b, demo=consent_rules.VERIFICATION),  # retired below
     ]
     guardian = make_person("guardian", building_a, "resident")
     adult_born_by = consent_rules.adult_born_on_or_before(timezone.localdate(now))

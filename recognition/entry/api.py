@@ -75,7 +75,7 @@ class ReceptionOpenView(APIView):
         )
         try:
             answer = reception.open_for_person(
-                request.user, device, person, form.validated_data["check"]
+                device, person, form.validated_data["check"], actor=request.user
             )
         except reception.OpeningRefused as refused:
             return error(refused.code, refused.message, status.HTTP_409_CONFLICT)

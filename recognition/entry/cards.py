@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from consent import audit
 from portal import clock, throttle
 from portal.models import Membership
+from portal.refusals import Refused
 from recognition import door
 from recognition.entry.models import AccessCard
 from recognition.models import Attempt, Device
@@ -28,11 +29,8 @@ CARD_DEVICE = "door-card-device"
 CARD_REFUSED = _("This card is not accepted here. Please use your door code or ask reception.")
 
 
-class CardRefused(Exception):
-    def __init__(self, code: str, message) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
+class CardRefused(Refused):
+    """An access-card action the rules refuse; `message` is for the admin."""
 
 
 def normalise(number: str) -> str:
@@ -58,7 +56,7 @@ def hash_number(number: str) -> str:
     return salted_hmac(_SALT, normalise(number), algorithm="sha256").hexdigest()
 
 
-def issue_card(person, building, number: str, *, acting_user) -> AccessCard:
+def issue_card(person, building, number: str, *, actor) -> AccessCard:
     """Registers a card for a current member of the building; the number is never stored."""
     if number_problem(number) is not None:
         raise CardRefused("invalid_number", _("A card number has 6 to 32 letters and digits."))
@@ -73,11 +71,11 @@ def issue_card(person, building, number: str, *, acting_user) -> AccessCard:
                 number_hash=hash_number(number),
                 last_digits=number[-4:],
                 issued_at=clock.now(),
-                issued_by=acting_user,
+                issued_by=actor,
             )
             audit.record(
                 "card.issued",
-                actor=acting_user,
+                actor=actor,
                 person=person,
                 building=building,
                 data={"card": card.pk, "last_digits": card.last_digits},
@@ -89,7 +87,7 @@ def issue_card(person, building, number: str, *, acting_user) -> AccessCard:
     return card
 
 
-def revoke_card(card: AccessCard, *, acting_user) -> AccessCard:
+def revoke_card(card: AccessCard, *, actor) -> AccessCard:
     """The card stops opening doors at once. Revoking twice changes nothing."""
     with transaction.atomic():
         card = AccessCard.objects.select_for_update().get(pk=card.pk)
@@ -98,7 +96,7 @@ def revoke_card(card: AccessCard, *, acting_user) -> AccessCard:
             card.save(update_fields=["revoked_at"])
             audit.record(
                 "card.revoked",
-                actor=acting_user,
+                actor=actor,
                 person=card.person_id,
                 building=card.building_id,
                 data={"card": card.pk},
@@ -135,7 +133,7 @@ def open_with_card(device: Device, number: str) -> dict:
     return door.answer(attempt, CARD_REFUSED)
 
 
-def set_door_backup_codes(building, allowed: bool, *, acting_user) -> None:
+def set_door_backup_codes(building, allowed: bool, *, actor) -> None:
     """Whether this building's doors accept a person's backup codes."""
     from portal.models import Building
 
@@ -147,7 +145,7 @@ def set_door_backup_codes(building, allowed: bool, *, acting_user) -> None:
         building.save(update_fields=["door_backup_codes"])
         audit.record(
             "building.door_backup_codes",
-            actor=acting_user,
+            actor=actor,
             building=building,
             data={"allowed": allowed},
         )

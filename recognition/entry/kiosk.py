@@ -40,7 +40,7 @@ def display(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def issue_pairing_code(device: Device, *, acting_user) -> str:
+def issue_pairing_code(device: Device, *, actor) -> str:
     """A fresh code for this device (shown once); an earlier unused code stops working."""
     if device.revoked_at is not None:
         raise devices.DeviceRefused("revoked", _("This device is revoked; register a new one."))
@@ -55,7 +55,7 @@ def issue_pairing_code(device: Device, *, acting_user) -> str:
         )
         audit.record(
             "kiosk.pairing_code_issued",
-            actor=acting_user,
+            actor=actor,
             building=device.building_id,
             data={"device": device.pk},
         )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from consent import audit
 from portal import rules
 from portal.models import Membership, User
+from portal.refusals import Refused
 from recognition import door
 from recognition.entry.models import AssistedOpening
 from recognition.models import Attempt, Device
@@ -16,11 +17,8 @@ from recognition.models import Attempt, Device
 STAFF_ROLES = (rules.STAFF, rules.ADMIN)
 
 
-class OpeningRefused(Exception):
-    def __init__(self, code: str, message) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
+class OpeningRefused(Refused):
+    """A door opening for someone else that the rules refuse; `message` is for the staff member."""
 
 
 def staff_building_ids(user) -> list[int]:
@@ -55,9 +53,10 @@ def residents_for(user, building_ids=None):
     )
 
 
-def open_for_person(staff, device: Device, person: User, check: str) -> dict:
-    """Opens `device` for `person`; refused unless `staff` is staff or admin of the door's
+def open_for_person(device: Device, person: User, check: str, *, actor) -> dict:
+    """Opens `device` for `person`; refused unless `actor` is staff or admin of the door's
     building, the door is not revoked, and the person currently belongs to that building."""
+    staff = actor
     if check not in dict(AssistedOpening.CHECK_CHOICES):
         raise OpeningRefused("not_checked", _("Say how you checked who the person is."))
     if device.building_id not in staff_building_ids(staff):

@@ -45,7 +45,7 @@ def card_list(request):
                 membership.user,
                 membership.building,
                 form.cleaned_data["number"],
-                acting_user=request.user,
+                actor=request.user,
             )
         except cards.CardRefused as refused:
             form.add_error("number", refused.message)
@@ -74,7 +74,7 @@ def card_list(request):
 def card_revoke(request, card_id):
     building_ids = _admin_buildings_or_404(request.user)
     card = get_object_or_404(AccessCard, pk=card_id, building_id__in=building_ids)
-    cards.revoke_card(card, acting_user=request.user)
+    cards.revoke_card(card, actor=request.user)
     messages.success(request, _("Card ending %(digits)s revoked.") % {"digits": card.last_digits})
     return redirect("entry:admin-cards")
 
@@ -86,7 +86,7 @@ def building_backup_codes(request, building_id):
     form = BackupCodesAtDoorForm(request.POST)
     if form.is_valid():
         cards.set_door_backup_codes(
-            building, form.cleaned_data["door_backup_codes"], acting_user=request.user
+            building, form.cleaned_data["door_backup_codes"], actor=request.user
         )
         messages.success(request, _("Saved."))
     return redirect("entry:admin-cards")
@@ -105,7 +105,9 @@ def reception_page(request):
         device = next(d for d in doors if d.pk == form.cleaned_data["device"])
         person = next(p for p in people if p.pk == form.cleaned_data["person"])
         try:
-            reception.open_for_person(request.user, device, person, form.cleaned_data["check"])
+            reception.open_for_person(
+                device, person, form.cleaned_data["check"], actor=request.user
+            )
         except reception.OpeningRefused as refused:
             form.add_error(None, refused.message)
         else:
@@ -131,7 +133,7 @@ def device_pair(request, device_id):
     building_ids = _admin_buildings_or_404(request.user)
     device = get_object_or_404(Device, pk=device_id, building_id__in=building_ids)
     try:
-        code = kiosk.issue_pairing_code(device, acting_user=request.user)
+        code = kiosk.issue_pairing_code(device, actor=request.user)
     except devices.DeviceRefused as refused:
         messages.error(request, refused.message)
         return redirect("recognition:admin-devices")

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tests.conftest import ARTIFACTS
-from tests.recognition.conftest import photos, sign_in_purpose  # noqa: F401 (fixtures)
+from tests.paths import ARTIFACTS
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = ARTIFACTS / "screenshots"

@@ -9,9 +9,8 @@ from consent import rules as consent_rules
 from consent.models import Consent
 from recognition.models import Attempt, FaceTemplate
 from tests.browser.conftest import shoot, start_face_check, tab_to, trust_page
-from tests.conftest import PASSWORD, add_totp, current_code
+from tests.factories import PASSWORD, add_totp, current_code, grant, make_active_purpose
 from tests.liveness_frames import ENROL, live_post
-from tests.recognition.conftest import grant, make_active_purpose
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -46,7 +45,7 @@ def _watch_progress(page) -> None:
 
 @pytest.fixture
 def door_purpose(building_a):
-    return make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    return make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from recognition import liveness
 from recognition.models import Attempt
 from tests.browser.conftest import shoot, start_face_check, trust_page
+from tests.factories import grant
 from tests.liveness_frames import ENROL, live_post
-from tests.recognition.conftest import grant
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

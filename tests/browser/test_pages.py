@@ -11,8 +11,14 @@ from playwright.sync_api import expect
 
 from consent import rules as consent_rules
 from tests.browser.conftest import PHONE, shoot
-from tests.conftest import PASSWORD, add_totp, current_code, make_person
-from tests.recognition.conftest import grant, make_active_purpose
+from tests.factories import (
+    PASSWORD,
+    add_totp,
+    current_code,
+    grant,
+    make_active_purpose,
+    make_person,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,8 +53,8 @@ def _sign_in(page, base, username, device=None) -> None:
 @pytest.fixture
 def portal_with_decisions(building_a, resident, admin_a):
     """A resident with one purpose to decide and one consent given; an admin of the building."""
-    door = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
-    sign_in_purpose = make_active_purpose(building_a, consent_rules.VERIFICATION)
+    door = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
+    sign_in_purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     consent = grant(resident, sign_in_purpose)
     return {
         "door": door,

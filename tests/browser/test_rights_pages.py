@@ -12,8 +12,7 @@ from portal import clock
 from recognition.rights import services
 from tests.browser.conftest import shoot
 from tests.browser.test_pages import CJK, LANG_ATTR, _axe_problems, _sign_in
-from tests.conftest import add_totp
-from tests.recognition.conftest import grant, make_active_purpose
+from tests.factories import add_totp, grant, make_active_purpose
 from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def rights_world(building_a, resident, admin_a):
-    door = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    door = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     grant(resident, door)
     incident = services.record_incident(
         building_a, actor=admin_a, purposes=[door], found_at=clock.now(), **INCIDENT_FIELDS

@@ -14,7 +14,7 @@ from recognition import doorcodes
 from recognition.entry import cards
 from recognition.models import Attempt
 from tests.browser.conftest import shoot, tab_to
-from tests.conftest import PASSWORD, add_totp, current_code
+from tests.factories import PASSWORD, add_totp, current_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,15 +149,15 @@ def test_backup_codes_are_shown_once_counted_and_sign_in(live_server, browser, r
 
 @pytest.fixture
 def door_purpose(building_a):
-    from tests.recognition.conftest import make_active_purpose
+    from tests.factories import make_active_purpose
 
-    return make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    return make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
 
 
 @pytest.fixture
 def enrolled_resident(celery_worker_process, resident, door_purpose, photos):
     from recognition import jobs, tasks
-    from tests.recognition.conftest import grant
+    from tests.factories import grant
 
     grant(resident, door_purpose)
     assert jobs.run(tasks.enrol_face, resident.pk, door_purpose.pk, image=photos["a1"])["ok"]
@@ -179,11 +179,11 @@ def _pair(page, live_server, admin_client, device):
 def test_kiosk_opens_with_face_code_and_card(
     live_server, browser, client, sign_in, admin_a, enrolled_resident, door_purpose, building_a
 ):
-    from tests.recognition.conftest import make_door
+    from tests.factories import make_door
 
     device, _old_key = make_door(building_a, door_purpose, name="Lobby door")
     admin_client = sign_in(admin_a)
-    cards.issue_card(enrolled_resident, building_a, "04A22B1C9F31", acting_user=admin_a)
+    cards.issue_card(enrolled_resident, building_a, "04A22B1C9F31", actor=admin_a)
     page = browser(camera="a2")
     _pair(page, live_server, admin_client, device)
     answer = page.locator("[data-answer]")

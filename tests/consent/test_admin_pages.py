@@ -13,8 +13,14 @@ from consent.models import Assessment, AuditEntry, Consent, Notice, Purpose
 from portal.models import Membership, User
 from recognition.models import FaceTemplate
 from recognition.services import store_template
-from tests.conftest import make_person
-from tests.consent.conftest import ASSESSMENT, TEXTS, grant, make_active_purpose, purpose_fields
+from tests.factories import (
+    ASSESSMENT,
+    TEXTS,
+    grant,
+    make_active_purpose,
+    make_person,
+    purpose_fields,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ import pytest
 from consent import rules
 from consent.models import Assessment, Consent, Notice, Purpose
 from portal import clock
-from tests.conftest import make_person
-from tests.consent.conftest import ASSESSMENT, TEXTS, grant, purpose_fields
+from tests.factories import ASSESSMENT, TEXTS, grant, make_person, purpose_fields
 
 pytestmark = pytest.mark.django_db
 

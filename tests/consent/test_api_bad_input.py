@@ -5,7 +5,7 @@ import pytest
 
 from consent.models import AuditEntry, Consent
 from portal.parsers import MAX_JSON_DEPTH, json_depth
-from tests.consent.conftest import grant
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db.utils import DatabaseError
 
 from consent import audit
 from consent.models import AuditEntry
-from tests.consent.conftest import grant
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
 

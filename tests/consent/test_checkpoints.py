@@ -7,7 +7,7 @@ from django.db.utils import DatabaseError
 
 from consent import audit, checkpoints
 from consent.models import AuditCheck, AuditCheckpoint, AuditEntry
-from tests.consent.conftest import grant
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,18 @@ import pytest
 from consent import services
 from consent.events import AuditEvent
 from consent.models import AuditEntry
-from portal import accounts, clock, rules
+from portal import accounts, backup_codes, clock, rules
 from recognition import devices, locations
 from recognition.rights import services as rights_services
-from tests.conftest import add_totp
-from tests.consent.conftest import ASSESSMENT, TEXTS, grant, make_active_purpose, purpose_fields
+from tests.factories import (
+    ASSESSMENT,
+    TEXTS,
+    add_totp,
+    current_code,
+    grant,
+    make_active_purpose,
+    purpose_fields,
+)
 from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +108,13 @@ ACTIONS = [
         AuditEvent.CONSENT_REFUSED,
         lambda b, a, r: make_active_purpose(b, a),
         lambda p, b, a, r: services.refuse_consent(
-            r, p, channel="web", ip=None, user_agent="", notice_hash=p.current_notice.text_hash
+            r,
+            p,
+            actor=r,
+            channel="web",
+            ip=None,
+            user_agent="",
+            notice_hash=p.current_notice.text_hash,
         ),
     ),
     (
@@ -159,6 +172,21 @@ ACTIONS = [
         AuditEvent.TOTP_KEYS_ROTATED,
         lambda b, a, r: add_totp(r),
         lambda _, b, a, r: accounts.rotate_totp_keys(),
+    ),
+    (
+        AuditEvent.TOTP_STARTED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: accounts.start_authenticator(r, actor=r),
+    ),
+    (
+        AuditEvent.TOTP_CONFIRMED,
+        lambda b, a, r: accounts.start_authenticator(r, actor=r),
+        lambda d, b, a, r: accounts.confirm_authenticator(r, current_code(d), actor=r),
+    ),
+    (
+        AuditEvent.BACKUP_CODES_GENERATED,
+        lambda b, a, r: add_totp(r),
+        lambda _, b, a, r: backup_codes.generate_backup_codes(r),
     ),
     (
         AuditEvent.INCIDENT_RECORDED,

@@ -10,8 +10,7 @@ from consent import rules
 from consent.models import Consent
 from consent.mydata import collect_personal_data
 from portal import clock
-from tests.conftest import make_person
-from tests.consent.conftest import grant, make_active_purpose
+from tests.factories import grant, make_active_purpose, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +230,7 @@ def test_demo_building_gets_two_active_purposes(db):
 
 def test_renewal_message_is_shown_until_read(sign_in, resident, purpose, admin_a):
     from consent import services
-    from tests.consent.conftest import TEXTS
+    from tests.factories import TEXTS
 
     grant(resident, purpose)
     services.publish_notice(purpose, actor=admin_a, texts=TEXTS, data_collected="More data.")

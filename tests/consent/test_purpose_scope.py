@@ -13,8 +13,7 @@ from consent.models import AuditEntry, Consent, ConsentEvent, Purpose
 from consent.services import ConsentError
 from recognition.models import FaceTemplate, PurgeRecord
 from recognition.services import FaceRefused, check_can_enrol, store_template
-from tests.conftest import make_person
-from tests.consent.conftest import grant, make_active_purpose, purpose_fields
+from tests.factories import grant, make_active_purpose, make_person, purpose_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from consent import rules, services
 from consent.models import Consent
-from tests.consent.conftest import TEXTS, grant, refuse
+from tests.factories import TEXTS, grant, refuse
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,12 @@ from consent import rules, services, signals
 from consent.models import Consent, ConsentEvent, Notification
 from consent.services import ConsentError
 from portal import clock
-from tests.conftest import make_person
-from tests.consent.conftest import (
+from tests.factories import (
     ASSESSMENT,
     TEXTS,
     grant,
     make_active_purpose,
+    make_person,
     purpose_fields,
     refuse,
 )
@@ -46,7 +46,13 @@ def test_grant_records_the_notice_shown_and_evidence(resident, purpose):
 def test_grant_with_an_old_notice_hash_is_refused(resident, purpose):
     with pytest.raises(ConsentError) as error:
         services.grant_consent(
-            resident, purpose, channel="web", ip=None, user_agent="", notice_hash="0" * 64
+            resident,
+            purpose,
+            actor=resident,
+            channel="web",
+            ip=None,
+            user_agent="",
+            notice_hash="0" * 64,
         )
     assert error.value.code == "notice_changed"
     assert not Consent.objects.exists()
@@ -225,7 +231,7 @@ def test_minor_without_guardian_is_refused_and_guardian_grant_counts(building_a,
     assert error.value.code == "guardian_required"
     assert "guardian" in error.value.message
     assert not Consent.objects.filter(person=minor).exists()
-    consent = grant(minor, purpose, acting_guardian=guardian)
+    consent = grant(minor, purpose, actor=guardian)
     assert consent.granted_by == guardian
     assert Consent.objects.active_for(minor, purpose) == consent
     # The minor can still say no on their own.
@@ -237,7 +243,7 @@ def test_someone_else_cannot_act_as_guardian(building_a, resident, purpose):
     today = clock.now().date()
     minor = make_person("child", building_a, "resident", birth_date=date(today.year - 9, 5, 5))
     with pytest.raises(ConsentError) as error:
-        grant(minor, purpose, acting_guardian=resident)
+        grant(minor, purpose, actor=resident)
     assert error.value.code == "not_guardian"
 
 
@@ -248,7 +254,7 @@ def test_guardian_does_not_decide_for_a_ward_of_14(building_a, purpose):
         "teen", building_a, "resident", birth_date=date(today.year - 15, 1, 1), guardian=guardian
     )
     with pytest.raises(ConsentError):
-        grant(teen, purpose, acting_guardian=guardian)
+        grant(teen, purpose, actor=guardian)
     assert grant(teen, purpose).granted_by is None
 
 

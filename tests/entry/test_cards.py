@@ -9,8 +9,7 @@ from portal import rules
 from recognition.entry import cards
 from recognition.entry.models import AccessCard
 from recognition.models import Attempt
-from tests.conftest import make_person
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import device_headers, make_door, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def _read(client, key, number):
 
 def test_a_live_card_of_this_building_opens_and_is_logged_as_a_card(client, resident, admin_a):
     device, key = make_door(resident.memberships.get().building)
-    cards.issue_card(resident, device.building, NUMBER, acting_user=admin_a)
+    cards.issue_card(resident, device.building, NUMBER, actor=admin_a)
     answer = _read(client, key, "04a22b1c9f31").json()  # separators and case do not matter
     assert answer["open"] is True and answer["method"] == "card"
     assert answer["person_id"] == resident.pk
@@ -39,7 +38,7 @@ def test_a_live_card_of_this_building_opens_and_is_logged_as_a_card(client, resi
 
 
 def test_the_number_is_never_stored(resident, admin_a, building_a):
-    card = cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    card = cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     assert card.last_digits == "9F31"
     with connection.cursor() as cursor:
         cursor.execute("SELECT number_hash, last_digits FROM entry_accesscard")
@@ -51,7 +50,7 @@ def test_the_number_is_never_stored(resident, admin_a, building_a):
 
 def test_an_unknown_card_opens_nothing_and_names_nobody(client, resident, admin_a, building_a):
     _device, key = make_door(building_a)
-    cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     answer = _read(client, key, "04A22B1C9F32").json()
     assert answer["open"] is False and answer["person_id"] is None
     assert "not accepted" in answer["message"]
@@ -63,7 +62,7 @@ def test_another_buildings_card_does_not_open_this_door(client, building_a, buil
     from portal.models import Membership
 
     Membership.objects.create(user=both, building=building_a, role=rules.RESIDENT)
-    cards.issue_card(both, building_b, NUMBER, acting_user=admin_b)
+    cards.issue_card(both, building_b, NUMBER, actor=admin_b)
     _device_a, key_a = make_door(building_a)
     _device_b, key_b = make_door(building_b, name="B door")
     assert _read(client, key_a, NUMBER).json()["open"] is False
@@ -72,11 +71,11 @@ def test_another_buildings_card_does_not_open_this_door(client, building_a, buil
 
 def test_a_revoked_card_stops_at_once(client, resident, admin_a, building_a):
     _device, key = make_door(building_a)
-    card = cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
-    cards.revoke_card(card, acting_user=admin_a)
+    card = cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
+    cards.revoke_card(card, actor=admin_a)
     assert _read(client, key, NUMBER).json()["open"] is False
     # The number is free again: it may be issued to someone else.
-    cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     assert _read(client, key, NUMBER).json()["open"] is True
 
 
@@ -84,7 +83,7 @@ def test_a_card_of_someone_who_moved_out_opens_nothing(client, resident, admin_a
     from portal import clock
 
     _device, key = make_door(building_a)
-    cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     resident.memberships.update(left_at=clock.now())
     assert _read(client, key, NUMBER).json()["open"] is False
 
@@ -93,7 +92,7 @@ def test_guessing_card_numbers_at_a_device_is_locked_out(
     client, resident, admin_a, building_a, settings
 ):
     _device, key = make_door(building_a)
-    cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     for guess in range(settings.SIGNIN_FREE_FAILURES * 4):
         assert _read(client, key, f"{guess:012d}").json()["open"] is False
     locked = _read(client, key, NUMBER)  # even the right card waits now
@@ -103,9 +102,9 @@ def test_guessing_card_numbers_at_a_device_is_locked_out(
 
 
 def test_a_number_in_use_cannot_be_issued_twice(resident, other_resident, admin_a, building_a):
-    cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     with pytest.raises(cards.CardRefused) as refused:
-        cards.issue_card(other_resident, building_a, NUMBER, acting_user=admin_a)
+        cards.issue_card(other_resident, building_a, NUMBER, actor=admin_a)
     assert refused.value.code == "number_in_use"
     assert AccessCard.objects.count() == 1
 
@@ -146,7 +145,7 @@ def test_admin_issues_and_revokes_on_the_cards_page(sign_in, admin_a, resident, 
 def test_another_buildings_admin_cannot_issue_or_revoke(
     sign_in, admin_a, admin_b, resident, building_a
 ):
-    card = cards.issue_card(resident, building_a, NUMBER, acting_user=admin_a)
+    card = cards.issue_card(resident, building_a, NUMBER, actor=admin_a)
     client = sign_in(admin_b)
     membership = resident.memberships.get()
     page = client.post("/manage/cards/", {"person": membership.pk, "number": "123456789"})

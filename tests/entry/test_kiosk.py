@@ -8,7 +8,7 @@ import pytest
 from recognition import devices
 from recognition.entry import kiosk
 from recognition.entry.models import KioskPairing
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import device_headers, make_door
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_an_admin_pairs_a_tablet_once(client, sign_in, admin_a, building_a):
 
 def test_an_expired_code_pairs_nothing(client, admin_a, building_a, moved_clock):
     device, _key = make_door(building_a)
-    code = kiosk.issue_pairing_code(device, acting_user=admin_a)
+    code = kiosk.issue_pairing_code(device, actor=admin_a)
     moved_clock.advance(minutes=kiosk.PAIRING_MINUTES + 1)
     assert kiosk.pair_kiosk(code) is None
     assert "This code is not valid" in client.post("/kiosk/pair/", {"code": code}).content.decode()
@@ -50,7 +50,7 @@ def test_an_expired_code_pairs_nothing(client, admin_a, building_a, moved_clock)
 
 def test_a_revoked_device_cannot_be_paired(admin_a, building_a):
     device, _key = make_door(building_a)
-    code = kiosk.issue_pairing_code(device, acting_user=admin_a)
+    code = kiosk.issue_pairing_code(device, actor=admin_a)
     devices.revoke_device(device, actor=admin_a)
     assert kiosk.pair_kiosk(code) is None
 
@@ -63,7 +63,7 @@ def test_another_buildings_admin_gets_no_code(sign_in, admin_b, building_a):
 
 def test_guessing_pairing_codes_is_locked_out(client, admin_a, building_a, settings):
     device, _key = make_door(building_a)
-    code = kiosk.issue_pairing_code(device, acting_user=admin_a)
+    code = kiosk.issue_pairing_code(device, actor=admin_a)
     for _ in range(settings.SIGNIN_FREE_FAILURES):
         client.post("/kiosk/pair/", {"code": "AAAA-BBBB"})
     locked = client.post("/kiosk/pair/", {"code": code}).content.decode()

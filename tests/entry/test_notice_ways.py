@@ -5,7 +5,7 @@ import pytest
 from consent import services
 from consent.services import ConsentError
 from recognition.entry import cards
-from tests.consent.conftest import make_active_purpose, purpose_fields
+from tests.factories import make_active_purpose, purpose_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_cards_are_promised_only_where_cards_are_issued(admin_a, resident, build
             building_a, actor=admin_a, **purpose_fields(alternatives=["door_code", "card"])
         )
     assert "does not offer access card" in refused.value.details["alternatives"][0]
-    cards.issue_card(resident, building_a, "12345678", acting_user=admin_a)
+    cards.issue_card(resident, building_a, "12345678", actor=admin_a)
     purpose = services.create_purpose(
         building_a, actor=admin_a, **purpose_fields(alternatives=["door_code", "card"])
     )

@@ -6,7 +6,7 @@ import pytest
 from consent.models import AuditEntry
 from recognition.entry.models import AssistedOpening
 from recognition.models import Attempt
-from tests.recognition.conftest import make_door
+from tests.factories import make_door
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_a_resident_cannot_open_doors_for_others(sign_in, resident, other_reside
 
 def test_staff_of_another_building_cannot_open_here(sign_in, building_a, building_b, resident):
     from portal import rules
-    from tests.conftest import make_person
+    from tests.factories import make_person
 
     outsider = make_person("staff_b", building_b, rules.STAFF)
     device, _key = make_door(building_a)
@@ -49,7 +49,7 @@ def test_staff_of_another_building_cannot_open_here(sign_in, building_a, buildin
 
 def test_staff_cannot_open_for_a_stranger_to_the_building(sign_in, staff, building_a, building_b):
     from portal import rules
-    from tests.conftest import make_person
+    from tests.factories import make_person
 
     stranger = make_person("stranger", building_b, rules.RESIDENT)
     device, _key = make_door(building_a)
@@ -76,7 +76,7 @@ def test_the_check_must_be_said(sign_in, staff, resident, building_a):
 
 
 def test_anonymous_and_device_keys_cannot_use_reception(client, resident, building_a):
-    from tests.recognition.conftest import device_headers
+    from tests.factories import device_headers
 
     device, key = make_door(building_a)
     assert _open(client, device, resident).status_code == 403

@@ -39,8 +39,7 @@ from recognition import api as recognition_api
 from recognition.entry import cards
 from recognition.models import Location
 from recognition.rights import services as rights_services
-from tests.conftest import make_person
-from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
+from tests.factories import device_headers, grant, make_active_purpose, make_door, make_person
 from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -245,8 +244,8 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
 
 @pytest.fixture
 def world(building_a, building_b, resident, other_resident, staff, admin_a, admin_b, sign_in):
-    purpose = make_active_purpose(building_a)
-    door_purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
+    door_purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     consent = grant(resident, purpose)
     ward = make_person(
         "ward",
@@ -283,7 +282,7 @@ def world(building_a, building_b, resident, other_resident, staff, admin_a, admi
         **INCIDENT_FIELDS,
         found_at=clock.now(),
     )
-    card = cards.issue_card(resident, building_a, "12345678", acting_user=admin_a)
+    card = cards.issue_card(resident, building_a, "12345678", actor=admin_a)
     invitee = make_person("invitee", building_a, "resident")
     invitee.set_unusable_password()
     invitee.save()

@@ -9,8 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from portal.models import SealedTOTPDevice, User
-from tests.conftest import PASSWORD, add_totp, current_code
+from consent.events import AuditEvent
+from consent.models import AuditEntry
+from portal.models import BackupCode, SealedTOTPDevice, User
+from tests.factories import PASSWORD, add_totp, current_code
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +135,74 @@ def test_a_password_typed_for_another_account_does_not_count(client, admin_a, re
     client.force_login(admin_a)
     page = client.get("/accounts/two-factor/").content.decode()
     assert "Confirm your password" in page and "data:image/svg+xml" not in page
+
+
+def test_a_code_for_a_waiting_authenticator_is_refused_once_the_password_check_is_old(
+    client, admin_a, moved_clock, settings
+):
+    """The attack: a session that typed the password long ago (or a borrowed one) posts a
+    valid code for the authenticator waiting on its account. Nothing is confirmed, no backup
+    codes are made, nothing is written to the audit log: the password comes first."""
+    client.post("/accounts/login/", {"username": "admin_a", "password": PASSWORD})
+    client.get("/accounts/two-factor/")  # within the window: the authenticator waits
+    device = SealedTOTPDevice.objects.get(user=admin_a, confirmed=False)
+    moved_clock.advance(seconds=settings.SECOND_FACTOR_REAUTH_SECONDS + 1)
+    before = AuditEntry.objects.count()
+    page = client.post("/accounts/two-factor/", {"code": current_code(device)}).content.decode()
+    assert "Confirm your password" in page and "Your backup codes" not in page
+    assert not SealedTOTPDevice.objects.filter(user=admin_a, confirmed=True).exists()
+    assert not BackupCode.objects.filter(device__user=admin_a).exists()
+    assert AuditEntry.objects.count() == before
+
+
+def test_enrolling_an_authenticator_leaves_its_audit_entries(client, admin_a):
+    client.post("/accounts/login/", {"username": "admin_a", "password": PASSWORD})
+    client.get("/accounts/two-factor/")
+    client.get("/accounts/two-factor/")  # the same waiting authenticator, not a second one
+    device = SealedTOTPDevice.objects.get(user=admin_a, confirmed=False)
+    wrong = client.post("/accounts/two-factor/", {"code": "000000"}).content.decode()
+    assert "That code is not correct." in wrong
+    assert not SealedTOTPDevice.objects.filter(user=admin_a, confirmed=True).exists()
+    client.post("/accounts/two-factor/", {"code": current_code(device)})
+    events = list(
+        AuditEntry.objects.filter(person_id=admin_a.pk)
+        .order_by("id")
+        .values_list("event", flat=True)
+    )
+    assert events == [AuditEvent.TOTP_STARTED, AuditEvent.TOTP_CONFIRMED]
+    device.refresh_from_db()
+    assert device.confirmed
+
+
+def test_the_admin_cannot_edit_memberships_around_mark_person_left(
+    client, sign_in, superuser, resident, building_a
+):
+    """Leaving ends the person's consents and deletes their face data (`mark_person_left`);
+    an edit of `left_at` in the Django admin would skip both, so the inline is read-only."""
+    from portal.models import Membership
+
+    sign_in(superuser)
+    url = f"/django-admin/portal/user/{resident.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "memberships-0-left_at" not in page and "memberships-0-role" not in page
+    membership = Membership.objects.get(user=resident)
+    client.post(
+        url,
+        {
+            "username": resident.username,
+            "birth_date": "2000-01-01",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": str(membership.pk),
+            "memberships-0-user": str(resident.pk),
+            "memberships-0-building": str(building_a.pk),
+            "memberships-0-role": "admin",
+            "memberships-0-left_at_0": "2026-01-01",
+            "memberships-0-left_at_1": "00:00:00",
+        },
+    )
+    membership.refresh_from_db()
+    resident.refresh_from_db()
+    assert membership.left_at is None and membership.role == "resident"
+    assert resident.birth_date is None  # written by record_age, with its entry
+    assert client.get("/django-admin/portal/user/add/").status_code == 403

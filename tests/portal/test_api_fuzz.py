@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 
 from consent import rules as consent_rules
 from portal.wsgi import application
-from tests.recognition.conftest import grant, make_active_purpose, make_door
+from tests.factories import grant, make_active_purpose, make_door
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -62,8 +62,8 @@ def schema():
 
 @pytest.fixture
 def world(celery_worker_process, building_a, resident, admin_a):
-    purpose = make_active_purpose(building_a)
-    door = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
+    door = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     grant(resident, purpose)
     _device, key = make_door(building_a, door)
     return {"purpose": purpose, "key": key}

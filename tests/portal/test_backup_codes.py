@@ -6,8 +6,7 @@ from django.db import connection
 
 from portal import backup_codes
 from portal.models import BackupCode
-from tests.conftest import PASSWORD, add_totp
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import PASSWORD, add_totp, device_headers, make_door
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +115,7 @@ def test_codes_kept_in_clear_before_are_hashed_by_the_migration(client, resident
     from django.apps import apps
     from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-    from tests.conftest import add_totp
+    from tests.factories import add_totp
 
     add_totp(resident)
     static = StaticDevice.objects.create(user=resident, name="backup", confirmed=True)

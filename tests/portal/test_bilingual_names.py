@@ -4,8 +4,8 @@ import pytest
 
 from consent.models import Purpose
 from recognition.models import Device, Location
-from tests.consent.conftest import ASSESSMENT, TEXTS
 from tests.consent.test_admin_pages import PURPOSE_FORM
+from tests.factories import ASSESSMENT, TEXTS
 
 pytestmark = pytest.mark.django_db
 

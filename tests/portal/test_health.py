@@ -20,9 +20,9 @@ from consent import audit
 from consent import rules as consent_rules
 from portal import health
 from recognition import jobs, tasks
-from tests.conftest import REPO
-from tests.recognition.conftest import make_active_purpose, photos  # noqa: F401 (fixture)
-from tests.reliability.conftest import PrivateRedis
+from tests.factories import make_active_purpose
+from tests.paths import REPO
+from tests.reliability.stack import PrivateRedis
 
 TOKEN = "metrics-" + "t" * 40
 
@@ -187,7 +187,7 @@ def test_request_latency_is_counted_per_view_not_per_path(client, settings):
 
 @pytest.mark.django_db
 def test_the_audit_check_result_is_exported(client, settings, building_a):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     audit.check_chain("manual")
     text = scrape(client, settings)
     assert sample(text, "portal_audit_chain_intact") == 1

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.paths import REPO
 
 GOOD_KEY = "kIjqZ8vYbM7w2wQ1n3hJmVQeYcX1rT5uP0aLsDfGhJk="
 

@@ -12,13 +12,9 @@ import re
 import polib
 import pytest
 
-from tests.conftest import ARTIFACTS, REPO
-from tests.recognition.conftest import (  # noqa: F401 (sign_in_purpose is a fixture)
-    grant,
-    make_active_purpose,
-    make_door,
-    sign_in_purpose,
-)
+from consent import rules as consent_rules
+from tests.factories import grant, make_active_purpose, make_door
+from tests.paths import ARTIFACTS, REPO
 
 pytestmark = pytest.mark.django_db
 CATALOGUE = REPO / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -54,7 +50,7 @@ def _english_in(text: str) -> list[str]:
 
 @pytest.fixture
 def world(building_a, resident, staff, admin_a, sign_in_purpose):  # noqa: F811
-    door = make_active_purpose(building_a, "identification")
+    door = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     make_door(building_a, door)
     grant(resident, door)
     grant(staff, sign_in_purpose)

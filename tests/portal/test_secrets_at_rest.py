@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from portal.models import SealedTOTPDevice
-from tests.conftest import PASSWORD, add_totp, current_code
+from tests.factories import PASSWORD, add_totp, current_code
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from portal import backup_codes
 from portal.models import BackupCode, SealedTOTPDevice, User
-from tests.conftest import PASSWORD, add_totp, current_code, trust_browser
+from tests.factories import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,9 @@ import requests
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from portal import rules
-from tests.conftest import ARTIFACTS, PASSWORD, REPO, add_totp, current_code, make_person
+from tests.factories import PASSWORD, add_totp, current_code, make_person
 from tests.launcher import gunicorn
+from tests.paths import ARTIFACTS, REPO
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from portal import rules, trusted
-from tests.conftest import PASSWORD, add_totp, current_code, trust_browser
+from tests.factories import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
 
@@ -203,11 +203,11 @@ def test_a_locked_face_route_of_a_shared_address_never_stops_the_trusted_browser
 def test_a_code_used_at_the_door_is_called_used_on_the_web_not_wrong(client, resident, settings):
     from consent import rules as consent_rules
     from recognition import door
-    from tests.recognition.conftest import make_active_purpose, make_door
+    from tests.factories import make_active_purpose, make_door
 
     device = add_totp(resident)
     building = resident.memberships.get().building
-    purpose = make_active_purpose(building, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building, demo=consent_rules.IDENTIFICATION)
     door_device, _key = make_door(building, purpose)
     code = current_code(device)
     assert door.open_with_code(door_device, code, resident.pk)["open"] is True

@@ -8,7 +8,7 @@ from consent.models import AuditEntry
 from recognition import policy
 from recognition.models import Attempt, Device, Location
 from recognition.services import log_attempt
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import device_headers, make_door
 
 pytestmark = pytest.mark.django_db
 
@@ -152,14 +152,14 @@ def test_the_device_list_shows_last_contact_and_attempt_counts(
 def test_a_device_purpose_must_be_of_the_location_building(
     client, sign_in, admin_a, building_a, building_b
 ):
-    from tests.recognition.conftest import make_active_purpose
+    from tests.factories import make_active_purpose
 
     location = _location(building_a)
     # An admin of both buildings, with a purpose of B chosen for a location of A.
     from portal.models import Membership
 
     Membership.objects.create(user=admin_a, building=building_b, role="admin")
-    purpose_b = make_active_purpose(building_b, "identification")
+    purpose_b = make_active_purpose(building_b, demo="identification")
     sign_in(admin_a)
     shown = page(
         client.post(

@@ -11,11 +11,11 @@ from django.db import DatabaseError, connection
 
 from consent import audit
 from consent import dashboard as consent_dashboard
+from consent import rules as consent_rules
 from recognition import headcount
 from recognition.models import FaceHeadcount
 from recognition.services import store_template
-from tests.conftest import make_person
-from tests.recognition.conftest import grant, make_active_purpose, withdraw
+from tests.factories import grant, make_active_purpose, make_person, withdraw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def test_every_count_trigger_takes_the_audit_lock_first():
 
 
 def test_enrolments_withdrawals_and_decisions_at_once_never_deadlock(building_a):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     people = [make_person(f"c{n}", building_a, "resident") for n in range(6)]
     errors: list[Exception] = []
 

@@ -4,7 +4,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from recognition import crypto, datakeys
 from recognition.models import FaceDataKey
-from tests.conftest import make_person
+from tests.factories import make_person
 
 pytestmark = pytest.mark.django_db
 

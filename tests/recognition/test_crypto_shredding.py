@@ -15,8 +15,7 @@ from django.db import connection
 
 from recognition import crypto, datakeys, services
 from recognition.models import FaceDataKey, FaceTemplate
-from tests.conftest import make_person
-from tests.recognition.conftest import grant, withdraw
+from tests.factories import grant, make_person, withdraw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,6 +15,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from consent import rules as consent_rules
 from consent import services as consent_services
 from consent.models import AuditCheck, AuditEntry
 from portal.models import Membership
@@ -22,9 +23,19 @@ from recognition import crypto, filing, headcount
 from recognition.models import Attempt, FaceTemplate, ThresholdCrossing
 from recognition.purge import purge_lapsed_templates
 from recognition.services import log_attempt, store_template
-from tests.conftest import PASSWORD, add_totp, current_code, make_person
-from tests.consent.conftest import ASSESSMENT, TEXTS, purpose_fields
-from tests.recognition.conftest import grant, make_active_purpose, make_door, withdraw
+from tests.factories import (
+    ASSESSMENT,
+    PASSWORD,
+    TEXTS,
+    add_totp,
+    current_code,
+    grant,
+    make_active_purpose,
+    make_door,
+    make_person,
+    purpose_fields,
+    withdraw,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +55,8 @@ def enrol(person, purpose, seed: int):
 @pytest.fixture
 def two_buildings(building_a, building_b, admin_a, admin_b, resident):
     """A face purpose in each building; the resident lives in both and is enrolled in both."""
-    purpose_a = make_active_purpose(building_a, kind="door_access")
-    purpose_b = make_active_purpose(building_b, kind="door_access")
+    purpose_a = make_active_purpose(building_a, demo=consent_rules.VERIFICATION, kind="door_access")
+    purpose_b = make_active_purpose(building_b, demo=consent_rules.VERIFICATION, kind="door_access")
     Membership.objects.create(user=resident, building=building_b, role="resident")
     enrol(resident, purpose_a, 1)
     enrol(resident, purpose_b, 2)
@@ -184,7 +195,7 @@ def test_data_that_predates_the_record_is_recorded_by_the_purge_run(
 def test_purposes_missing_an_assessment_or_a_notice_are_listed(
     client, sign_in, admin_a, building_a, resident
 ):
-    ready = make_active_purpose(building_a)
+    ready = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     grant(resident, ready)
     bare = consent_services.create_purpose(
         building_a, actor=admin_a, **purpose_fields(name="No assessment yet")
@@ -207,7 +218,7 @@ def test_purposes_missing_an_assessment_or_a_notice_are_listed(
 
 
 def test_consent_figures_per_purpose(client, sign_in, admin_a, building_a, admin_b, building_b):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     people = [make_person(f"p{n}", building_a, "resident") for n in range(6)]
     for person in people[:4]:
         grant(person, purpose)
@@ -215,6 +226,7 @@ def test_consent_figures_per_purpose(client, sign_in, admin_a, building_a, admin
     consent_services.refuse_consent(
         people[4],
         purpose,
+        actor=people[4],
         channel="web",
         ip=None,
         user_agent="",
@@ -227,7 +239,7 @@ def test_consent_figures_per_purpose(client, sign_in, admin_a, building_a, admin
         texts=TEXTS,
         data_collected="Two templates.",  # a material change: renewal needed
     )
-    other = make_active_purpose(building_b)
+    other = make_active_purpose(building_b, demo=consent_rules.VERIFICATION)
     grant(make_person("b1", building_b, "resident"), other)
     sign_in(admin_a)
     d, _shown = figures(client)
@@ -332,10 +344,10 @@ def test_parity_counts_every_way_in(client, sign_in, admin_a, staff, resident, b
     )  # a resident without a second factor: password only
     client.post("/accounts/logout/")
     log_attempt(channel=Attempt.SIGN_IN, method=Attempt.PASSKEY, result=Attempt.MATCH)
-    cards.issue_card(resident, building_a, "12345678", acting_user=admin_a)
+    cards.issue_card(resident, building_a, "12345678", actor=admin_a)
     assert cards.open_with_card(door, "12345678")["open"]
     assert not cards.open_with_card(door, "87654321")["open"]
-    reception.open_for_person(staff, door, resident, "id_document")
+    reception.open_for_person(door, resident, "id_document", actor=staff)
     sign_in(admin_a)
     d, shown = figures(client)
     got = _parity(d)
@@ -394,7 +406,7 @@ def test_the_beat_task_tallies(building_a, staff):
 def test_purges_show_the_last_and_next_run_and_counts_per_reason(
     client, sign_in, admin_a, resident, building_a
 ):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     enrol(resident, purpose, 5)
     withdraw(resident, purpose)  # deleted at once: a purge record, reason withdrawn
     sign_in(admin_a)
@@ -410,7 +422,7 @@ def test_purges_show_the_last_and_next_run_and_counts_per_reason(
 
 
 def test_the_audit_chain_is_checked_on_request_and_shown(client, sign_in, admin_a, building_a):
-    make_active_purpose(building_a)
+    make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     sign_in(admin_a)
     d, shown = figures(client)
     assert d.audit.check is None and "not been checked yet" in shown
@@ -429,7 +441,7 @@ def test_the_scheduled_and_manual_checks_keep_their_result(building_a, admin_a):
 
     from consent.tasks import check_audit_chain
 
-    make_active_purpose(building_a)
+    make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     assert check_audit_chain()["intact"] is True
     call_command("verify_audit_chain")
     assert list(AuditCheck.objects.order_by("id").values_list("trigger", flat=True)) == [
@@ -450,14 +462,16 @@ def _dashboard_queries(client) -> int:
 def test_the_dashboard_costs_a_fixed_number_of_queries(
     client, sign_in, admin_a, building_a, building_b, resident
 ):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     enrol(resident, purpose, 6)
     sign_in(admin_a)
     client.get(DASHBOARD)  # warm: the crossing check and the session are as later
     small = _dashboard_queries(client)
 
     for n in range(6):
-        extra = make_active_purpose(building_a, name=f"Purpose {n}")
+        extra = make_active_purpose(
+            building_a, demo=consent_rules.VERIFICATION, name=f"Purpose {n}"
+        )
         for m in range(3):
             person = make_person(f"p{n}-{m}", building_a, "resident")
             enrol(person, extra, 100 + 10 * n + m)
@@ -604,8 +618,8 @@ def test_the_counts_kept_by_the_database_match_a_live_count(admin_a, building_a,
     from consent import dashboard as consent_dashboard
     from consent.models import Consent, ConsentCount
 
-    purpose = make_active_purpose(building_a)
-    other = make_active_purpose(building_b)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
+    other = make_active_purpose(building_b, demo=consent_rules.VERIFICATION)
     people = [make_person(f"c{n}", building_a, "resident") for n in range(8)]
     for person in people:
         grant(person, purpose)

@@ -15,15 +15,17 @@ from consent import mydata
 from consent import rules as consent_rules
 from recognition import devices, doorcodes, jobs, tasks
 from recognition.models import Attempt, FaceTemplate
-from tests.conftest import add_totp, current_code, make_person
-from tests.recognition.conftest import (
-    SHARED_FACES,
+from tests.factories import (
+    add_totp,
+    current_code,
     device_headers,
     grant,
     make_active_purpose,
     make_door,
+    make_person,
     withdraw,
 )
+from tests.paths import SHARED_FACES
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -171,7 +173,7 @@ def test_a_revoked_key_is_refused(client, enrolled, resident, photos):
 def test_another_buildings_device_opens_nothing_here(
     client, enrolled, building_b, resident, photos
 ):
-    b_purpose = make_active_purpose(building_b, consent_rules.IDENTIFICATION)
+    b_purpose = make_active_purpose(building_b, demo=consent_rules.IDENTIFICATION)
     _device, b_key = make_door(building_b, b_purpose, name="B door")
     identified = _identify(client, b_key, photos["a2"]).json()
     assert identified["open"] is False and identified["person_id"] is None

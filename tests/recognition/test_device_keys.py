@@ -6,8 +6,7 @@ import pytest
 from consent.models import AuditEntry
 from recognition import devices
 from recognition.models import Device, Location
-from tests.conftest import make_person
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import device_headers, make_door, make_person
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from portal import clock, throttle
 from portal.models import Membership
 from recognition import door, doorcodes
 from recognition.models import Attempt, DoorCode
-from tests.conftest import add_totp, current_code, make_person
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import add_totp, current_code, device_headers, make_door, make_person
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recognition import jobs, tasks
 from recognition.models import Attempt
-from tests.recognition.conftest import device_headers, grant
+from tests.factories import device_headers, grant
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

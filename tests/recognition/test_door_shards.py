@@ -12,9 +12,9 @@ from portal import rules
 from portal.models import Building
 from recognition import jobs, shards, tasks
 from recognition.models import Attempt
-from tests.conftest import ARTIFACTS, make_person
+from tests.factories import device_headers, grant, make_active_purpose, make_door, make_person
 from tests.launcher import start_worker, stop_worker
-from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
+from tests.paths import ARTIFACTS
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def shard_workers(celery_worker_process, photos, settings):
     towers = two_buildings_on_two_shards()
     doors, people = [], []
     for tower, photo in zip(towers, ("a1", "b1"), strict=True):
-        purpose = make_active_purpose(tower, consent_rules.IDENTIFICATION)
+        purpose = make_active_purpose(tower, demo=consent_rules.IDENTIFICATION)
         person = make_person(f"resident-{tower.pk}", tower, rules.RESIDENT)
         grant(person, purpose)
         answer = jobs.run(tasks.enrol_face, person.pk, purpose.pk, image=photos[photo])

@@ -8,8 +8,7 @@ from django.conf import settings
 
 from portal.models import Throttle
 from recognition import door, doorcodes
-from tests.conftest import PASSWORD, add_totp, current_code
-from tests.recognition.conftest import device_headers, make_door
+from tests.factories import PASSWORD, add_totp, current_code, device_headers, make_door
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from consent.models import AuditEntry
 from recognition import crypto
 from recognition.models import Attempt, FaceTemplate
+from tests.factories import grant, withdraw
 from tests.liveness_frames import ENROL, fit_frame, jpeg, live_post, still
-from tests.recognition.conftest import grant, withdraw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

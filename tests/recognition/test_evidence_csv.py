@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from recognition import evidence
-from tests.consent.conftest import make_active_purpose
+from tests.factories import make_active_purpose
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.models import SealedTOTPDevice
 from recognition import liveness
 from recognition.models import Attempt, FaceTemplate
-from tests.conftest import current_code, trust_browser
+from tests.factories import current_code, grant, trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, burst, data_urls, live_post, still
-from tests.recognition.conftest import grant
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -3,9 +3,8 @@
 import pytest
 
 from recognition.models import Attempt, FaceTemplate
-from tests.conftest import add_totp, current_code
+from tests.factories import add_totp, current_code, grant, withdraw
 from tests.liveness_frames import ENROL, SIGN_IN, live_post
-from tests.recognition.conftest import grant, withdraw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +71,7 @@ def test_throttled_face_route_never_blocks_the_code_route(client, enrolled_staff
     locked = _face_sign_in(client, "staff", photos["a2"])
     assert "Too many failed attempts" in locked.content.decode()
     device = add_totp(enrolled_staff)
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
 
     client.post("/accounts/login/", {"username": "staff", "password": PASSWORD})
     assert client.post("/accounts/login/code/", {"code": current_code(device)}).status_code == 302

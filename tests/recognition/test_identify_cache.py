@@ -10,7 +10,7 @@ from portal.models import Membership
 from recognition import crypto, identify, services
 from recognition.identify import Gallery
 from recognition.models import FaceTemplate, GalleryGeneration
-from tests.recognition.conftest import grant, withdraw
+from tests.factories import grant, withdraw
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +132,7 @@ def test_withdrawal_makes_the_very_next_identification_miss(door_purpose, reside
 def test_a_new_enrolment_is_found_by_the_next_identification(door_purpose, resident):
     _enrol(resident, door_purpose)
     assert len(identify.gallery_for(door_purpose.building_id, door_purpose.pk, MODEL)) == 1
-    from tests.conftest import make_person
+    from tests.factories import make_person
 
     newcomer = make_person("newcomer", door_purpose.building, "resident")
     face = _enrol(newcomer, door_purpose)
@@ -254,7 +254,7 @@ def test_the_one_statement_check_agrees_with_the_consent_rules(door_purpose, bui
     from datetime import date, timedelta
 
     from consent.models import Purpose
-    from tests.conftest import make_person
+    from tests.factories import make_person
 
     now = clock.now()
     people = {}

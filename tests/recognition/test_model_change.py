@@ -9,7 +9,7 @@ from recognition import services
 from recognition.engine import DeepFaceEngine
 from recognition.models import Attempt
 from recognition.weights import prepare_weights
-from tests.recognition.conftest import grant
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from recognition.engine import (
     SFACE_IMPOSTOR_FIT,
     DeepFaceEngine,
 )
-from tests.recognition.conftest import grant
+from tests.factories import grant
 
 MODEL = "test-model@v1"
 FIT = operating.ImpostorFit(mean=0.158, sd=0.031, pairs=721)

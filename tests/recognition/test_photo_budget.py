@@ -18,8 +18,8 @@ from PIL import Image
 
 from recognition import facework, imaging, jobs, liveness, tasks
 from recognition.models import Attempt
+from tests.factories import device_headers, grant
 from tests.liveness_frames import SIGN_IN, live_post
-from tests.recognition.conftest import device_headers, grant
 
 JAM_SIDE = 6000
 

@@ -129,9 +129,9 @@ def test_a_template_past_its_own_retention_serves_neither_a_door_nor_a_sign_in(
     from portal import clock
     from recognition import identify
     from recognition.services import store_template, verification_templates
-    from tests.recognition.conftest import grant, make_active_purpose
+    from tests.factories import grant, make_active_purpose
 
-    door = make_active_purpose(building_a, consent_rules.IDENTIFICATION, kind="door_access")
+    door = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION, kind="door_access")
     vector = np.ones(128, dtype=np.float32)
     for purpose in (sign_in_purpose, door):
         grant(staff, purpose)

@@ -8,7 +8,7 @@ from django.db import transaction
 from consent.models import AuditEntry, Purpose
 from recognition import devices, policy
 from recognition.models import Device, Location
-from tests.recognition.conftest import device_headers, make_active_purpose, make_door
+from tests.factories import device_headers, make_active_purpose, make_door
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_the_rule():
 
 
 def test_a_public_area_device_for_another_purpose_is_refused(building_a):
-    door = make_active_purpose(building_a, "identification")
+    door = make_active_purpose(building_a, demo="identification")
     with pytest.raises(devices.DeviceRefused) as refused, transaction.atomic():
         make_door(building_a, door, **SQUARE)
     assert refused.value.code == "public_security_only"
@@ -37,20 +37,20 @@ def test_a_public_area_device_for_another_purpose_is_refused(building_a):
 
 
 def test_a_public_security_purpose_may_run_there(building_a, client):
-    checkpoint = make_active_purpose(building_a, "identification", public_security=True)
+    checkpoint = make_active_purpose(building_a, demo="identification", public_security=True)
     device, key = make_door(building_a, checkpoint, **SQUARE)
     body = client.get(ME, **device_headers(key)).json()
     assert body["identify"] is True
 
 
 def test_the_same_purpose_at_an_entrance_is_fine(building_a):
-    door = make_active_purpose(building_a, "identification")
+    door = make_active_purpose(building_a, demo="identification")
     device, _key = make_door(building_a, door)
     assert device.pk
 
 
 def test_a_device_that_came_to_stand_in_a_public_area_offers_no_face(building_a, client):
-    door = make_active_purpose(building_a, "identification")
+    door = make_active_purpose(building_a, demo="identification")
     device, key = make_door(building_a, door)
     Location.objects.filter(pk=device.location_id).update(**SQUARE)
     body = client.get(ME, **device_headers(key)).json()
@@ -60,7 +60,7 @@ def test_a_device_that_came_to_stand_in_a_public_area_offers_no_face(building_a,
 
 
 def test_a_purpose_no_longer_for_public_security_offers_no_face(building_a, client):
-    checkpoint = make_active_purpose(building_a, "identification", public_security=True)
+    checkpoint = make_active_purpose(building_a, demo="identification", public_security=True)
     device, key = make_door(building_a, checkpoint, **SQUARE)
     Purpose.objects.filter(pk=checkpoint.pk).update(public_security=False)
     body = client.get(ME, **device_headers(key)).json()
@@ -68,7 +68,7 @@ def test_a_purpose_no_longer_for_public_security_offers_no_face(building_a, clie
 
 
 def test_the_admin_page_says_why(client, sign_in, admin_a, building_a):
-    door = make_active_purpose(building_a, "identification")
+    door = make_active_purpose(building_a, demo="identification")
     location = Location.objects.create(building=building_a, name="Square", **SQUARE)
     sign_in(admin_a)
     response = client.post(

@@ -41,8 +41,8 @@ from recognition.purge import (
     upcoming_lapses,
 )
 from recognition.signals import templates_deleted
-from tests.conftest import ARTIFACTS, REPO, make_person
-from tests.recognition.conftest import grant, make_active_purpose
+from tests.factories import grant, make_active_purpose, make_person
+from tests.paths import ARTIFACTS, REPO
 
 VECTOR = np.random.default_rng(7).standard_normal(128).astype(np.float32)
 ALL_REASONS = (*policy.LAPSE_REASONS, PurgeRecord.ATTEMPT_LOGS)
@@ -77,7 +77,7 @@ def change_notice(purpose, admin) -> None:
 def door(building_a, admin_a):
     """Door identification kept 30 days at most."""
     return make_active_purpose(
-        building_a, consent_rules.IDENTIFICATION, name="Lobby door", retention_days=30
+        building_a, demo=consent_rules.IDENTIFICATION, name="Lobby door", retention_days=30
     )
 
 
@@ -85,7 +85,7 @@ def door(building_a, admin_a):
 def staff_sign_in(building_a, admin_a):
     """Face sign-in kept until the person withdraws or leaves, no fixed number of days."""
     return make_active_purpose(
-        building_a, consent_rules.VERIFICATION, retention_days=None, until_person_leaves=True
+        building_a, demo=consent_rules.VERIFICATION, retention_days=None, until_person_leaves=True
     )
 
 
@@ -635,7 +635,7 @@ def test_admins_see_upcoming_and_past_purges_of_their_buildings_only(
 ):
     enrol(resident, door)
     stranger = make_person("stranger", building_b, "resident")
-    other_door = make_active_purpose(building_b, consent_rules.IDENTIFICATION, name="B door")
+    other_door = make_active_purpose(building_b, demo=consent_rules.IDENTIFICATION, name="B door")
     enrol(stranger, other_door)
     consent_services.withdraw_consent(stranger, other_door, actor=stranger)
     Consent.objects.filter(person=resident).update(status=consent_rules.WITHDRAWN)

@@ -14,8 +14,8 @@ from consent import rules as consent_rules
 from consent import services as consent_services
 from recognition import devices, jobs, tasks
 from recognition.models import Attempt, Device, FaceTemplate
+from tests.factories import device_headers, grant, make_active_purpose, make_door
 from tests.liveness_frames import SIGN_IN, live_post
-from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ def card_door(building_a):
     """A door-access purpose checked 1:1 (the card names the person), and its door."""
     purpose = make_active_purpose(
         building_a,
-        consent_rules.VERIFICATION,
+        demo=consent_rules.VERIFICATION,
         kind=consent_rules.KIND_DOOR,
         name="Lobby door by card and face",
     )
@@ -133,7 +133,7 @@ def test_a_door_bound_to_a_sign_in_purpose_before_the_rule_uses_no_face(
 def test_face_sign_in_only_in_a_role_the_purpose_is_for(
     client, sign_in, celery_worker_process, resident, building_a, photos
 ):
-    purpose = make_active_purpose(building_a, consent_rules.VERIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     assert purpose.audience == consent_rules.AUDIENCE_BOTH
     assert _enrol(resident, purpose, photos["a1"])["ok"]
     _trust_this_browser(client, sign_in, resident)
@@ -174,7 +174,7 @@ def test_withdrawing_only_the_separate_consent_stops_the_door_at_once(
 
 def test_a_device_only_purpose_sends_no_face_to_the_portal(client, building_a):
     purpose = make_active_purpose(
-        building_a, consent_rules.IDENTIFICATION, storage=consent_rules.STORAGE_DEVICE
+        building_a, demo=consent_rules.IDENTIFICATION, storage=consent_rules.STORAGE_DEVICE
     )
     _device, key = make_door(building_a, purpose)
     me = client.get("/api/v1/devices/me/", **device_headers(key)).json()

@@ -13,8 +13,7 @@ from django.test import override_settings
 from consent.models import AuditEntry
 from recognition import crypto, services
 from recognition.models import FaceTemplate
-from tests.conftest import make_person
-from tests.recognition.conftest import grant
+from tests.factories import grant, make_person
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from recognition import shards
-from tests.conftest import REPO
+from tests.paths import REPO
 
 
 def test_one_shard_keeps_door_work_on_the_latency_queue():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.paths import REPO
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,15 @@ from portal import throttle
 from portal.models import Throttle
 from recognition import door, doorcodes
 from recognition.models import Attempt
-from tests.conftest import PASSWORD, add_totp, current_code, make_person
-from tests.recognition.conftest import device_headers, make_active_purpose, make_door
+from tests.factories import (
+    PASSWORD,
+    add_totp,
+    current_code,
+    device_headers,
+    make_active_purpose,
+    make_door,
+    make_person,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +106,7 @@ def test_a_locked_face_route_leaves_password_and_code_open(client, staff, kiosk)
 def test_a_device_key_locked_for_faces_still_opens_with_codes_and_locks_no_other_device(
     private_face_stack, client, resident, building_a, photos
 ):
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     front, front_key = make_door(building_a, purpose)
     _back, back_key = make_door(building_a, purpose, name="Back door")
     for _ in range(door.device_free_failures()):
@@ -129,7 +136,7 @@ def test_a_device_key_locked_for_faces_still_opens_with_codes_and_locks_no_other
 def test_a_person_locked_for_faces_at_one_door_is_not_locked_at_the_next(
     private_face_stack, client, resident, building_a, photos
 ):
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     front, front_key = make_door(building_a, purpose)
     _back, back_key = make_door(building_a, purpose, name="Back door")
     for _ in range(settings.SIGNIN_FREE_FAILURES):

@@ -7,11 +7,11 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from consent import services
+from consent import rules as consent_rules
 from consent.models import Consent, Purpose
+from consent.services import decisions
 from portal.models import User
-from tests.conftest import make_person
-from tests.recognition.conftest import grant, make_active_purpose, withdraw
+from tests.factories import grant, make_active_purpose, make_person, withdraw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,10 +34,10 @@ def _in_thread(work) -> list:
 
 
 def test_locking_a_consent_leaves_its_purpose_and_person_free(building_a, resident):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     grant(resident, purpose)
     with transaction.atomic():
-        assert services._locked_consent(resident, purpose) is not None
+        assert decisions._locked_consent(resident, purpose) is not None
 
         def lock_the_others():
             with transaction.atomic():
@@ -49,7 +49,7 @@ def test_locking_a_consent_leaves_its_purpose_and_person_free(building_a, reside
 
 
 def test_many_people_granting_and_withdrawing_at_once_never_deadlock(building_a):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     people = [make_person(f"p{i}", building_a, "resident") for i in range(6)]
     errors: list[Exception] = []
 

@@ -16,9 +16,8 @@ from django.db import connection
 
 from recognition import crypto
 from recognition.models import FaceTemplate
-from tests.conftest import trust_browser
+from tests.factories import grant, trust_browser, withdraw
 from tests.liveness_frames import ENROL, SIGN_IN, burst, live_post
-from tests.recognition.conftest import grant, withdraw
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -16,12 +16,13 @@ from datetime import datetime
 import pytest
 import requests
 
+from consent import rules as consent_rules
 from consent.audit import Break, verify_chain
 from consent.models import AuditEntry, Consent, ConsentEvent
-from tests.conftest import ARTIFACTS, PASSWORD, make_person
+from tests.factories import PASSWORD, make_active_purpose, make_person
 from tests.launcher import gunicorn
-from tests.recognition.conftest import make_active_purpose
-from tests.reliability.conftest import free_port, test_database_url
+from tests.paths import ARTIFACTS
+from tests.reliability.stack import free_port, test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -189,7 +190,7 @@ class Client(threading.Thread):
 
 def test_database_outage_fails_cleanly_recovers_and_loses_nothing(portal_behind_proxy, building_a):
     base, proxy = portal_behind_proxy
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     people = [make_person(f"tenant{i}", building_a, "resident") for i in range(CLIENTS)]
     stop = threading.Event()
     clients = [Client(base, _signed_in(base, p.username), purpose, stop) for p in people]

@@ -19,9 +19,9 @@ from recognition.engine import engine_from_settings
 from recognition.models import FaceTemplate
 from recognition.purge import purge_lapsed_templates
 from recognition.services import store_template
-from tests.conftest import ARTIFACTS, REPO, make_person
-from tests.recognition.conftest import grant, withdraw
-from tests.reliability.conftest import PrivateRedis, celery_pointed_at, test_database_url
+from tests.factories import grant, make_person, withdraw
+from tests.paths import ARTIFACTS, REPO
+from tests.reliability.stack import PrivateRedis, celery_pointed_at, test_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

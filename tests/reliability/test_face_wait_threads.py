@@ -17,11 +17,11 @@ import pytest
 import requests
 
 from recognition import doorcodes
-from tests.conftest import ARTIFACTS, REPO
+from tests.factories import grant, make_active_purpose, make_door
 from tests.launcher import gunicorn
 from tests.liveness_frames import SIGN_IN, burst, data_urls, warm_turns
-from tests.recognition.conftest import grant, make_active_purpose, make_door
-from tests.reliability.conftest import test_database_url
+from tests.paths import ARTIFACTS, REPO
+from tests.reliability.stack import test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +86,7 @@ def test_face_waits_on_a_slow_worker_do_not_hold_up_the_sign_in_page_or_the_door
     from consent import rules as consent_rules
 
     base = portal_on_paused_worker
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     grant(resident, purpose)
     _device, key = make_door(building_a, purpose)
     warm_turns(photos["a1"])

@@ -24,14 +24,8 @@ from consent import rules as consent_rules
 from portal.models import Throttle
 from recognition.liveness import MAX_FRAME_BYTES
 from recognition.models import FaceTemplate
-from tests.conftest import trust_browser
-from tests.recognition.conftest import (
-    SHARED_FACES,
-    device_headers,
-    grant,
-    make_active_purpose,
-    make_door,
-)
+from tests.factories import device_headers, grant, make_active_purpose, make_door, trust_browser
+from tests.paths import SHARED_FACES
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -198,7 +192,7 @@ def test_face_sign_in_page_refuses_each_hostile_upload_clearly_and_signs_nobody_
 def test_device_api_refuses_each_hostile_upload_clearly_and_stores_nothing(
     private_face_stack, client, resident, building_a, corpus, path
 ):
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     _device, key = make_door(building_a, purpose)
     grant(resident, purpose)
     extra = {"person": resident.pk} if path.endswith("verify/") else {}

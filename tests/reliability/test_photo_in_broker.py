@@ -18,15 +18,11 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recognition import broker, doorcodes
-from tests.conftest import ARTIFACTS
+from tests.factories import grant, make_active_purpose, make_door
 from tests.launcher import gunicorn
 from tests.liveness_frames import SIGN_IN, burst, data_urls, live_post, warm_turns
-from tests.recognition.conftest import grant, make_active_purpose, make_door
-from tests.reliability.conftest import (
-    PrivateRedis,
-    celery_pointed_at,
-    test_database_url,
-)
+from tests.paths import ARTIFACTS
+from tests.reliability.stack import PrivateRedis, celery_pointed_at, test_database_url
 from tests.reliability.test_data_at_rest import _markers, _redis_values, _scan_redis, _strings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +68,7 @@ def test_a_photo_sent_to_a_dead_worker_is_sealed_and_gone_after_the_deadline(
 
     settings.FACE_VERIFY_DEADLINE = 12
     settings.FACE_SIGNIN_ANY_BROWSER = True  # a shared kiosk: anyone may try a face
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     _device, key = make_door(building_a, purpose)
     frames: list[bytes] = []
 
@@ -139,7 +135,7 @@ def test_with_no_worker_beating_face_routes_answer_at_once_and_send_nothing(
 
     settings.FACE_VERIFY_DEADLINE = 10
     settings.FACE_SIGNIN_ANY_BROWSER = True  # a shared kiosk: anyone may try a face
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     _device, key = make_door(building_a, purpose)
     headers = {"HTTP_AUTHORIZATION": f"Device {key}"}
     warm_turns(photos["a1"])
@@ -202,7 +198,7 @@ def test_face_requests_to_a_dead_worker_do_not_slow_the_sign_in_page_or_the_door
     from consent import rules as consent_rules
 
     base = portal_without_workers
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     grant(resident, purpose)
     _device, key = make_door(building_a, purpose)
     stop = threading.Event()

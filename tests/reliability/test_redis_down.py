@@ -9,12 +9,20 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from consent import rules as consent_rules
 from consent.models import Consent
 from recognition import doorcodes, jobs
 from recognition.models import FaceTemplate
-from tests.conftest import PASSWORD, add_totp, current_code
+from tests.factories import (
+    PASSWORD,
+    add_totp,
+    current_code,
+    device_headers,
+    grant,
+    make_active_purpose,
+    make_door,
+)
 from tests.liveness_frames import ENROL, SIGN_IN, live_post, warm_turns
-from tests.recognition.conftest import device_headers, grant, make_active_purpose, make_door
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -46,8 +54,8 @@ def enrolled_staff(private_face_stack, client, sign_in, staff, sign_in_purpose, 
 def test_password_and_code_sign_in_and_every_consent_action_work_without_redis(
     private_face_stack, client, resident, building_a
 ):
-    purpose = make_active_purpose(building_a)
-    other = make_active_purpose(building_a, name="Second purpose")
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
+    other = make_active_purpose(building_a, demo=consent_rules.VERIFICATION, name="Second purpose")
     device = add_totp(resident)
     private_face_stack.redis.stop()
 
@@ -105,7 +113,7 @@ def test_door_face_routes_answer_503_fast_and_the_code_route_opens_without_redis
 ):
     from consent import rules as consent_rules
 
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     _device, key = make_door(building_a, purpose)
     _door_code, code = doorcodes.issue_door_code(resident)
     private_face_stack.redis.stop()
@@ -155,7 +163,7 @@ def test_polling_a_door_job_while_redis_is_down_answers_unavailable(
 ):
     from consent import rules as consent_rules
 
-    purpose = make_active_purpose(building_a, consent_rules.IDENTIFICATION)
+    purpose = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
     _device, key = make_door(building_a, purpose)
     private_face_stack.pause("before")  # the job stays unanswered
     started = client.post(

@@ -15,9 +15,8 @@ from django.db import connection
 from consent.models import AuditEntry
 from recognition import broker, jobs, tasks
 from recognition.models import Attempt, FaceTemplate
-from tests.conftest import trust_browser
+from tests.factories import grant, trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, live_post, warm_turns
-from tests.recognition.conftest import grant
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -6,21 +6,21 @@ import numpy as np
 import pytest
 from django.test import Client
 
+from consent import rules as consent_rules
 from consent.models import AuditEntry, Consent, ConsentEvent
 from portal.models import Membership, User
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.rights import services
 from recognition.rights.models import RightsRequest
 from recognition.services import log_attempt, store_template
-from tests.conftest import make_person
-from tests.recognition.conftest import grant, make_active_purpose
+from tests.factories import grant, make_active_purpose, make_person
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def enrolled(resident, building_a):
-    purpose = make_active_purpose(building_a)
+    purpose = make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     grant(resident, purpose)
     vector = np.random.default_rng(3).standard_normal(128).astype(np.float32)
     store_template(resident, purpose, vector, "test-model")

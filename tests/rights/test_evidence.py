@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal import clock
 from recognition.rights import services
-from tests.consent.conftest import grant, make_active_purpose
+from tests.factories import grant, make_active_purpose
 from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db

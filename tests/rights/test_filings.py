@@ -14,7 +14,7 @@ from consent.models import AuditEntry
 from portal import clock
 from recognition.rights import rules, services
 from recognition.rights.models import Filing
-from tests.consent.conftest import make_active_purpose
+from tests.factories import make_active_purpose
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ from consent.models import AuditEntry
 from portal import clock
 from recognition.rights import services
 from recognition.rights.models import AffectedPerson, Incident
-from tests.conftest import make_person
-from tests.consent.conftest import grant, make_active_purpose, refuse
+from tests.factories import grant, make_active_purpose, make_person, refuse
 from tests.rights.data import INCIDENT_FIELDS
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ from consent import services
 from consent.models import AuditEntry, Consent, Notification
 from portal import clock
 from portal.models import User
-from tests.conftest import make_person
-from tests.consent.conftest import TEXTS, grant, make_active_purpose
+from tests.factories import TEXTS, grant, make_active_purpose, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +59,7 @@ def test_a_guardian_receives_the_wards_renewal_message(
         guardian=resident,
         birth_date=clock.now().date() - timedelta(days=365 * 9),
     )
-    grant(ward, purpose, acting_guardian=resident)
+    grant(ward, purpose, actor=resident)
     services.publish_notice(
         purpose, actor=admin_a, texts=TEXTS, data_collected="One template and its photo."
     )

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from consent import services as consent_services
-from tests.consent.conftest import grant, make_active_purpose, purpose_fields
+from tests.factories import grant, make_active_purpose, purpose_fields
 
 pytestmark = pytest.mark.django_db
 
