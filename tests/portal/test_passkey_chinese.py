@@ -22,7 +22,8 @@ LIBRARY = Path(django_otp_webauthn.__file__).parent
 OURS = REPO / "locale" / "django_otp_webauthn" / "zh_Hans" / "LC_MESSAGES"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 JS_CALL = re.compile(r'gettext\("((?:[^"\\]|\\.)*)"\)')
-PY_CALL = re.compile(r'\b_\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)')
+STRING = r'"(?:[^"\\]|\\.)*"'
+PY_CALL = re.compile(rf"\b_\(\s*((?:{STRING}\s*)+)\)")
 
 
 def _script_strings() -> set[str]:
@@ -38,7 +39,7 @@ def _python_strings() -> set[str]:
         if "migrations" in module.parts:
             continue
         for literal in PY_CALL.findall(module.read_text()):
-            found.add("".join(json.loads(part) for part in re.findall(r'"(?:[^"\\]|\\.)*"', literal)))
+            found.add("".join(json.loads(part) for part in re.findall(STRING, literal)))
     return found
 
 
