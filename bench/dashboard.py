@@ -63,10 +63,12 @@ def setup_django() -> None:
 
 
 def make_purposes(operator):
-    """Buildings, one admin of the first and `operator` admin of all; purposes through the
-    services (half 1:1 verification, half door identification), all active."""
+    """Buildings, one admin of the first and `operator` admin of all, with a card issued in
+    each; purposes through the services (half 1:1 verification, half door identification),
+    all active."""
     from consent import rules, services
     from portal.models import Building, Membership
+    from recognition.entry.cards import issue_card
     from tests.factories import ASSESSMENT, TEXTS
 
     buildings = Building.objects.bulk_create(
@@ -77,6 +79,8 @@ def make_purposes(operator):
         Membership(user=operator, building=building, role="admin") for building in buildings
     )
     for building in buildings:
+        # A notice may promise cards only where the building has issued one.
+        issue_card(operator, building, f"BENCH{building.pk:06d}", acting_user=operator)
         for n in range(PURPOSES_PER_BUILDING):
             purpose = services.create_purpose(
                 building,
@@ -177,7 +181,7 @@ LOAD = [
     # Attempts over 60 days: door face and code at the devices, portal sign-ins face and code.
     """
     INSERT INTO recognition_attempt (person_id, building_id, purpose_id, device_id, channel,
-                                     method, result, distance, detail, created_at)
+                                     method, result, distance, detail, liveness, created_at)
     SELECT u.id,
            CASE WHEN n %% 2 = 0 THEN d.building_id END,
            NULL,
@@ -186,7 +190,7 @@ LOAD = [
            CASE WHEN n %% 3 = 0 THEN 'code' ELSE 'face' END,
            CASE WHEN n %% 11 = 0 THEN 'no_match' WHEN n %% 97 = 0 THEN 'throttled'
                 ELSE 'match' END,
-           NULL, '', now() - interval '1 second' * (n * 5184000.0 / %(attempts)s)
+           NULL, '', '', now() - interval '1 second' * (n * 5184000.0 / %(attempts)s)
     FROM generate_series(1, %(attempts)s) AS n
     JOIN portal_user u ON u.username = 'r' || (1 + n %% %(people)s)
     JOIN recognition_device d ON d.id = (SELECT min(id) FROM recognition_device)

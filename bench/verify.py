@@ -180,7 +180,7 @@ def main() -> None:
     from portal import trusted
     from tests.liveness_frames import burst, data_urls
 
-    trusted_cookie = trusted.signed({str(staff.pk): "bench"})  # face sign-in's browser
+    trusted_cookie = trusted.cookie_for(staff, "bench")  # face sign-in's browser
 
     def sign_in_once(session: requests.Session, base: str) -> float:
         """One face sign-in as the page makes it: a challenge, then the burst answering it.

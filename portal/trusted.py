@@ -2,6 +2,12 @@
 for an account holds a signed cookie naming the account and a random nonce. Failures from that
 browser are counted under (account, nonce), apart from every other client, so an attacker who
 locks the account's untrusted counters never locks its owner's browser out.
+
+Each entry is bound to the account's password as it was when the browser earned its trust (a
+keyed hash of the stored password hash, as Django binds sessions): a password change or reset
+voids every browser trusted before it, with no list to keep. An account that is disabled or
+deleted has no trusted browser; one deleted and made again under the same id has another
+password hash, so the old cookies stay void.
 """
 
 import secrets
@@ -9,9 +15,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from portal.models import User
 
 COOKIE = "portal_trusted"
 _SALT = "portal.trusted-device"
+_BINDING_SALT = "portal.trusted-device.password"
 MAX_ACCOUNTS = 5  # accounts one browser remembers (a shared family computer, say)
 
 
@@ -19,8 +29,19 @@ def _max_age() -> int:
     return int(timedelta(days=settings.TRUSTED_DEVICE_DAYS).total_seconds())
 
 
-def entries(request) -> dict[str, str]:
-    """Account id -> nonce for every account this browser is trusted for ({} when forged)."""
+def binding(user) -> str:
+    """Changes whenever the account's password does (its hash carries a fresh salt)."""
+    return salted_hmac(_BINDING_SALT, f"{user.pk}:{user.password}", algorithm="sha256").hexdigest()
+
+
+def entry(user, nonce: str) -> str:
+    """One account's value in the cookie: the nonce and the password binding."""
+    return f"{nonce}:{binding(user)}"
+
+
+def _signed_entries(request) -> dict[str, str]:
+    """Account id -> entry as signed ({} when forged or expired); not yet checked against the
+    accounts as they are now."""
     raw = request.COOKIES.get(COOKIE)
     if not raw:
         return {}
@@ -31,6 +52,28 @@ def entries(request) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
     return {str(key): str(value) for key, value in data.items()}
+
+
+def _valid_entries(request) -> dict[str, str]:
+    """The signed entries whose account is active and whose password is the one they were
+    bound to (one query)."""
+    signed_entries = _signed_entries(request)
+    ids = [int(key) for key in signed_entries if key.isdigit()]
+    if not ids:
+        return {}
+    users = {str(user.pk): user for user in User.objects.filter(pk__in=ids, is_active=True)}
+    valid = {}
+    for key, value in signed_entries.items():
+        nonce, _sep, bound = value.rpartition(":")
+        user = users.get(key)
+        if user is not None and nonce and constant_time_compare(bound, binding(user)):
+            valid[key] = value
+    return valid
+
+
+def entries(request) -> dict[str, str]:
+    """Account id -> nonce for every account this browser is still trusted for."""
+    return {key: value.rpartition(":")[0] for key, value in _valid_entries(request).items()}
 
 
 def nonce_for(request, user_id: int | None) -> str | None:
@@ -44,14 +87,23 @@ def is_trusted(request, user_id: int | None) -> bool:
 
 
 def signed(known: dict[str, str]) -> str:
+    """The cookie's value for account id -> `entry(...)`."""
     return signing.dumps(known, salt=_SALT, compress=True)
 
 
-def remember(request, response, user_id: int) -> None:
-    """Marks this browser as trusted for the account (keeps the nonce it already had)."""
-    known = entries(request)
-    nonce = known.pop(str(user_id), None) or secrets.token_urlsafe(16)
-    known[str(user_id)] = nonce
+def cookie_for(user, nonce: str) -> str:
+    """The cookie a password + second factor sign-in of `user` leaves (for tests and benches
+    that start from a trusted browser)."""
+    return signed({str(user.pk): entry(user, nonce)})
+
+
+def remember(request, response, user) -> None:
+    """Marks this browser as trusted for the account (keeps the nonce it already had while its
+    entry is still valid; entries no longer valid are dropped)."""
+    known = _valid_entries(request)
+    held = known.pop(str(user.pk), None)
+    nonce = held.rpartition(":")[0] if held else secrets.token_urlsafe(16)
+    known[str(user.pk)] = entry(user, nonce)
     kept = dict(list(known.items())[-MAX_ACCOUNTS:])
     response.set_cookie(
         COOKIE,

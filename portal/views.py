@@ -79,7 +79,7 @@ def login_code(request):
         if device is not None:
             signin.finish(request, user, device)
             response = redirect(next_url or "portal:home")
-            trusted.remember(request, response, user.pk)
+            trusted.remember(request, response, user)
             return response
         form.add_error("code", error)
     return render(

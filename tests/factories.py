@@ -43,23 +43,21 @@ def current_code(device: SealedTOTPDevice, offset_steps: int = 0) -> str:
 
 def trust_browser(the_client, user: User) -> str:
     """Gives a test client the trusted-device cookie a real password + code sign-in leaves
-    (see portal.trusted); returns the nonce."""
+    (see portal.trusted), beside the accounts it already trusts; returns the nonce."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
     from portal import trusted
 
-    known = trusted.entries(
-        type(
-            "Request",
-            (),
-            {
-                "COOKIES": {trusted.COOKIE: the_client.cookies[trusted.COOKIE].value}
-                if trusted.COOKIE in the_client.cookies
-                else {}
-            },
-        )()
-    )
-    nonce = known.get(str(user.pk)) or f"test-{user.pk}"
-    known[str(user.pk)] = nonce
-    the_client.cookies[trusted.COOKIE] = trusted.signed(known)
+    request = RequestFactory().get("/")
+    if trusted.COOKIE in the_client.cookies:
+        request.COOKIES[trusted.COOKIE] = the_client.cookies[trusted.COOKIE].value
+    response = HttpResponse()
+    trusted.remember(request, response, user)
+    request.COOKIES[trusted.COOKIE] = response.cookies[trusted.COOKIE].value
+    the_client.cookies[trusted.COOKIE] = request.COOKIES[trusted.COOKIE]
+    nonce = trusted.nonce_for(request, user.pk)
+    assert nonce is not None
     return nonce
 
 

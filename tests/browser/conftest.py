@@ -215,7 +215,7 @@ def trust_page(page, live_server, user) -> None:
         [
             {
                 "name": trusted.COOKIE,
-                "value": trusted.signed({str(user.pk): "browser-test"}),
+                "value": trusted.cookie_for(user, "browser-test"),
                 "url": live_server.url,
             }
         ]

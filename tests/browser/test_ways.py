@@ -81,6 +81,24 @@ def test_passkey_is_registered_then_signs_in_alone(live_server, browser, residen
     ) == [("password", "match"), ("passkey", "match")]
 
 
+def test_passkey_registration_speaks_chinese(live_server, browser, resident):
+    """The passkey library's own status line comes from our Chinese catalogue."""
+    page = browser(language="zh-hans")
+    virtual_authenticator(page)
+    page.goto(live_server.url + "/accounts/login/")
+    page.locator("input[name=username]").fill("resident")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(live_server.url + "/accounts/two-factor/")
+    page.get_by_role("button", name="添加通行密钥").click()
+    expect(page.locator("#passkey-register-status-message")).to_have_text("添加成功！")
+    assert page.evaluate("gettext('Verification failed. A server error occurred.')") == (
+        "验证失败：服务器出错。"
+    )
+    shoot(page, "passkey-registered-zh-hans")
+
+
 def test_passkey_as_the_second_step_after_a_password(live_server, browser, staff):
     device = add_totp(staff)
     page = browser()

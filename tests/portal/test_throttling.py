@@ -142,7 +142,7 @@ def test_a_forged_or_foreign_device_cookie_is_an_untrusted_client(owner, other_r
     forged.cookies[trusted.COOKIE] = browser.cookies[trusted.COOKIE].value[:-3] + "abc"
     assert LOCKED in _password(forged, "resident").content.decode()
     foreign = Client()  # trusted, but for another account
-    foreign.cookies[trusted.COOKIE] = trusted.signed({str(other_resident.pk): "x"})
+    foreign.cookies[trusted.COOKIE] = trusted.cookie_for(other_resident, "x")
     assert LOCKED in _password(foreign, "resident").content.decode()
     stolen_format = Client()  # the right account id with a nonce the attacker made up is
     stolen_format.cookies[trusted.COOKIE] = f"{resident.pk}:guess"  # not signed: untrusted
