@@ -18,10 +18,6 @@ consent_renewal_needed = Signal()
 # kwargs: purpose, actor. The purpose is retired; its face data is no longer needed.
 purpose_retired = Signal()
 
-# kwargs: person, building, actor. The person left the building or job; their memberships there
-# have ended.
-person_left = Signal()
-
 # kwargs: person, purpose, consent, actor. The person withdrew (or did not renew) their separate
 # consent to face data leaving the device while the consent to the purpose stays: the face
 # data the portal holds for the purpose must go in the same transaction.

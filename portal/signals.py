@@ -19,3 +19,8 @@ code_sign_in = Signal()
 PASSWORD = "password"  # noqa: S105 (a method name, not a secret)
 PASSKEY = "passkey"
 signed_in_without_code = Signal()
+
+# kwargs: person, building, actor. The person left the building or job; their memberships there
+# have ended. Sent by `consent.services.mark_person_left` inside its transaction; consent ends
+# their consents there, recognition deletes their face data.
+person_left = Signal()

@@ -1,15 +1,11 @@
-"""Consent tells, recognition deletes: receivers run inside consent's own transaction."""
+"""Consent and portal tell, recognition deletes: receivers run in the sender's transaction."""
 
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from consent.mydata import collect_personal_data
-from consent.signals import (
-    consent_withdrawn,
-    person_left,
-    purpose_retired,
-    storage_consent_withdrawn,
-)
+from consent.signals import consent_withdrawn, purpose_retired, storage_consent_withdrawn
+from portal.signals import person_left
 from recognition import broker, identify
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.purge import face_template_items

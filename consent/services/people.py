@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
+from consent import audit, rules
 from consent.models import (
     Consent,
     ConsentEvent,
@@ -15,6 +15,7 @@ from consent.services.common import (
     evidence,
 )
 from portal import clock
+from portal import signals as portal_signals
 from portal.models import Membership
 from portal.rules_query import current_member
 
@@ -62,7 +63,9 @@ def mark_person_left(person, building, *, actor) -> int:
         building=building,
         data={"consents_ended": [c.pk for c in consents]},
     )
-    signals.person_left.send(sender=Membership, person=person, building=building, actor=actor)
+    portal_signals.person_left.send(
+        sender=Membership, person=person, building=building, actor=actor
+    )
     return len(consents)
 
 

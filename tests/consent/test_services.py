@@ -8,6 +8,7 @@ from consent import rules, services, signals
 from consent.models import Consent, ConsentEvent, Notification
 from consent.services import ConsentError
 from portal import clock
+from portal import signals as portal_signals
 from tests.factories import (
     ASSESSMENT,
     TEXTS,
@@ -298,11 +299,11 @@ def test_outsider_cannot_consent(building_b, purpose):
 def test_person_left_ends_memberships_and_consents(resident, purpose, building_a, admin_a):
     grant(resident, purpose)
     seen = []
-    signals.person_left.connect(receiver := lambda **kw: seen.append(kw["building"]))
+    portal_signals.person_left.connect(receiver := lambda **kw: seen.append(kw["building"]))
     try:
         ended = services.mark_person_left(resident, building_a, actor=admin_a)
     finally:
-        signals.person_left.disconnect(receiver)
+        portal_signals.person_left.disconnect(receiver)
     assert ended == 1 and seen == [building_a]
     assert Consent.objects.active_for(resident, purpose) is None
     assert not resident.memberships.current().exists()
