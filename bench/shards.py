@@ -94,9 +94,9 @@ def load_people(per_building: int) -> None:
             """
             INSERT INTO consent_consent (person_id, purpose_id, building_id, notice_id,
                 notice_hash, status, decided_at, granted_at, channel, ip, user_agent,
-                receipt_id)
+                receipt_id, storage_consented_at)
             SELECT m.user_id, p.id, p.building_id, p.current_notice_id, n.text_hash,
-                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid()
+                   'granted', now(), now(), 'web', '127.0.0.1', 'bench', gen_random_uuid(), now()
             FROM portal_membership m
             JOIN consent_purpose p ON p.building_id = m.building_id
             JOIN consent_notice n ON n.id = p.current_notice_id
@@ -106,10 +106,11 @@ def load_people(per_building: int) -> None:
 
 
 def load_templates(purposes, mean, std, scale, real_at: dict[int, np.ndarray], model_id, rng):
-    """Encrypted templates through COPY, building by building (the service's encryption)."""
+    """Per-person data keys and encrypted templates through COPY, building by building (the
+    service's encryption, as in bench/identify.py)."""
     from django.db import connection, transaction
 
-    from recognition import crypto, identify
+    from recognition import crypto, datakeys, identify
 
     now = datetime.now(UTC)
     columns = "person_id, purpose_id, building_id, model_id, ciphertext, created_at"
@@ -122,11 +123,17 @@ def load_templates(purposes, mean, std, scale, real_at: dict[int, np.ndarray], m
                 [building_id],
             )
             people = [row[0] for row in cursor.fetchall()]
+            keys = {person_id: os.urandom(32) for person_id in people}
             vectors = (mean + rng.normal(size=(len(people), len(mean))) * std * scale).astype(
                 np.float32
             )
             if building_id in real_at:
                 vectors[len(people) // 2] = real_at[building_id]
+            with raw.copy(
+                f"COPY {datakeys.TABLE} (person_id, wrapped, created_at) FROM STDIN"
+            ) as copy:
+                for person_id, key in keys.items():
+                    copy.write_row((person_id, datakeys.wrap(key, person_id), now))
             with raw.copy(f"COPY recognition_facetemplate ({columns}) FROM STDIN") as copy:
                 for person_id, vector in zip(people, vectors, strict=True):
                     copy.write_row(
@@ -135,7 +142,7 @@ def load_templates(purposes, mean, std, scale, real_at: dict[int, np.ndarray], m
                             purpose_id,
                             building_id,
                             model_id,
-                            crypto.encrypt_embedding(vector),
+                            crypto.seal_embedding(vector, person_id, keys[person_id]),
                             now,
                         )
                     )
@@ -150,7 +157,6 @@ def build(args) -> dict:
     call_command("migrate", verbosity=0)
     call_command("prepare_face_model", verbosity=0)
     from portal.models import Building, Membership, User
-    from recognition import shards
     from recognition.engine import get_engine
 
     rng = np.random.default_rng(SEED)
@@ -169,11 +175,7 @@ def build(args) -> dict:
     )
     purposes = make_purposes(buildings, admin)
     load_people(args.per_building)
-    probes = {}
-    for building in buildings:
-        shard = shards.shard_of(building.pk, args.shards)
-        probes.setdefault(shard, building.pk)
-    real_at = {building_id: real["person_a_1"] for building_id in probes.values()}
+    real_at = {building_id: real["person_a_1"] for building_id in probes_of(args.shards).values()}
     load_templates(purposes, mean, std, scale, real_at, engine.model_id, rng)
     loaded = time.perf_counter() - started
     print(
@@ -181,7 +183,19 @@ def build(args) -> dict:
         f"and templates in {loaded:.0f} s",
         flush=True,
     )
-    return {str(k): v for k, v in probes.items()}
+    return probes_of(args.shards)
+
+
+def probes_of(shards_count: int) -> dict[str, int]:
+    """{shard: building id} of the building in each shard that holds the real face (the
+    first of the shard's buildings, by id)."""
+    from portal.models import Building
+    from recognition import shards
+
+    probes: dict[str, int] = {}
+    for building_id in Building.objects.order_by("pk").values_list("pk", flat=True):
+        probes.setdefault(str(shards.shard_of(building_id, shards_count)), building_id)
+    return probes
 
 
 def one_shard(shard: int, shards_count: int, probe_building: int, runs: int) -> dict:
@@ -242,6 +256,12 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--load-only", action="store_true", help="load and keep the database, measure nothing"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure again on the database a --keep run left"
+    )
     parser.add_argument("--shard", type=int, help=argparse.SUPPRESS)  # the child's own shard
     parser.add_argument("--probe-building", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,13 +271,22 @@ def main() -> None:
         result = one_shard(args.shard, args.shards, args.probe_building, args.runs)
         print(json.dumps(result))
         return
-    _stack.recreate_database(DB)
+    if not args.reuse:
+        _stack.recreate_database(DB)
     _stack.use_in_this_process(env)
     try:
-        probes = build(args)
+        if args.reuse:
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            probes = probes_of(args.shards)
+        else:
+            probes = build(args)
         from django.db import connections
 
         connections.close_all()
+        if args.load_only:
+            return
         rows = []
         for shard in range(args.shards):
             out = subprocess.run(
@@ -274,7 +303,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.load_only):
             _stack.drop_database(DB)
 
 
