@@ -18,7 +18,6 @@ the deleted rows from the galleries it holds, within a second.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -29,10 +28,10 @@ from functools import lru_cache
 
 import redis
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+from portal import keyring
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +82,8 @@ def channel() -> str:
 # -- photos in transit ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _photo_keys(ring: tuple[str, ...]) -> tuple[AESGCM, ...]:
-    keys = []
-    for entry in ring:
-        secret = base64.urlsafe_b64decode(entry.encode())
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PHOTO_KEY_INFO)
-        keys.append(AESGCM(derived.derive(secret)))
-    return tuple(keys)
-
-
 def photo_keys() -> tuple[AESGCM, ...]:
-    return _photo_keys(tuple(settings.FACE_ENCRYPTION_KEYS))
+    return keyring.derived(_PHOTO_KEY_INFO)
 
 
 def seal(image: bytes, reference: str) -> bytes:

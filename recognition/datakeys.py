@@ -15,14 +15,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import transaction
+
+from portal import keyring
 
 _WRAP_INFO = b"portal face data key wrap v1"
 _NONCE = 12
@@ -37,20 +36,8 @@ class KeyMissing(Exception):
 # -- wrapping ---------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _wrapping_keys(ring: tuple[str, ...]) -> tuple[AESGCM, ...]:
-    import base64
-
-    keys = []
-    for entry in ring:
-        secret = base64.urlsafe_b64decode(entry.encode())
-        kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO)
-        keys.append(AESGCM(kdf.derive(secret)))
-    return tuple(keys)
-
-
 def wrapping_keys() -> tuple[AESGCM, ...]:
-    return _wrapping_keys(tuple(settings.FACE_ENCRYPTION_KEYS))
+    return keyring.derived(_WRAP_INFO)
 
 
 def _aad(person_id: int) -> bytes:
