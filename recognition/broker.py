@@ -163,22 +163,41 @@ def workers_alive(queue: str | None = None) -> bool:
     return bool(client().exists(heartbeat_key(queue)))
 
 
-def _beat(queues: list[str], stop: threading.Event) -> None:
+def heartbeat(queue: str | None = None, connection: redis.Redis | None = None) -> dict | None:
+    """What the worker that beat last for `queue` says about itself ({"pid": ..., "model": ...,
+    "ready": bool}), or None when no worker beat within HEARTBEAT_TTL: a stale beat has
+    expired. Redis errors propagate."""
+    if in_process():
+        return {"pid": os.getpid(), "model": "", "ready": True}
+    value = (connection or client()).get(heartbeat_key(queue))
+    if value is None:
+        return None
+    try:
+        said = json.loads(value)
+    except ValueError:
+        said = None
+    return said if isinstance(said, dict) else {"pid": None, "model": "", "ready": False}
+
+
+def _beat(queues: list[str], value: str, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             pipe = client().pipeline(transaction=False)
             for queue in queues:
-                pipe.set(heartbeat_key(queue), os.getpid(), px=int(HEARTBEAT_TTL * 1000))
+                pipe.set(heartbeat_key(queue), value, px=int(HEARTBEAT_TTL * 1000))
             pipe.execute()
         except redis.RedisError:
             pass  # Redis away: no beat, so the web says "unavailable", as it should
         stop.wait(HEARTBEAT_EVERY)
 
 
-def start_heartbeat(queues: list[str]) -> threading.Event:
+def start_heartbeat(queues: list[str], about: dict | None = None) -> threading.Event:
+    """Beats for each queue in a thread of this process; `about` (the face model and whether
+    its weights are in place) travels in the beat for /readyz."""
     stop = threading.Event()
+    value = json.dumps({"pid": os.getpid(), **(about or {})}, sort_keys=True)
     threading.Thread(
-        target=_beat, args=(sorted(queues), stop), name="face-heartbeat", daemon=True
+        target=_beat, args=(sorted(queues), value, stop), name="face-heartbeat", daemon=True
     ).start()
     return stop
 

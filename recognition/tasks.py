@@ -73,7 +73,9 @@ def beat_and_listen(sender=None, **_kwargs) -> None:
     children with."""
     queues = {queue.name for queue in getattr(sender.task_consumer, "queues", [])}
     if queues:
-        broker.start_heartbeat(sorted(queues))
+        engine = engine_from_settings()
+        about = {"model": engine.model_id, "ready": not engine.missing_weights()}
+        broker.start_heartbeat(sorted(queues), about)
     broker.start_listener("parent")
 
 
