@@ -10,7 +10,7 @@ from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
-from recognition import crypto, datakeys, identify, policy
+from recognition import crypto, datakeys, identify, policy, snapshots
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.signals import templates_deleted
 
@@ -108,7 +108,7 @@ def store_template(
         # The audit chain's lock before the template and gallery rows, the order every writer
         # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
         audit._lock_chain()
-        template, _created = FaceTemplate.objects.update_or_create(
+        template, created = FaceTemplate.objects.update_or_create(
             person=person,
             purpose=purpose,
             defaults={
@@ -120,6 +120,8 @@ def store_template(
             },
         )
         identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
+        if not created:  # the replaced embedding leaves no copy in a gallery snapshot
+            snapshots.discard([(purpose.building_id, purpose.pk)])
         log_attempt(
             person=person,
             purpose=purpose,
@@ -347,6 +349,7 @@ def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
     waits for the batch and is never overwritten by an old ciphertext.
     """
     datakeys.rewrap_all(batch_size)
+    datakeys.rewrap_gallery_keys()  # door gallery snapshots open after the old key goes
     done = batches = 0
     last_id = 0
     while True:

@@ -181,6 +181,14 @@ def purge_lapsed() -> dict:
     return purge_lapsed_templates(trigger="schedule")
 
 
+@shared_task(name="recognition.tasks.compact_door_snapshots", acks_late=True)
+def compact_door_snapshots() -> dict:
+    """Brings every door gallery's snapshot up to its gallery (recognition.snapshots)."""
+    from recognition import snapshots
+
+    return snapshots.compact(engine_from_settings().model_id)
+
+
 def face_deadline() -> float:
     return settings.FACE_VERIFY_DEADLINE
 
