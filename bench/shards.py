@@ -198,8 +198,37 @@ def probes_of(shards_count: int) -> dict[str, int]:
     return probes
 
 
+def cold_from_templates(shard: int, shards_count: int) -> dict:
+    """A worker of this shard started with no snapshot: every template decrypted, as before
+    snapshots; then the shard's snapshots written from what it holds."""
+    from recognition import identify, shards, snapshots
+    from recognition.engine import engine_from_settings
+    from recognition.models import GallerySnapshot
+
+    model_id = engine_from_settings().model_id
+    mine = [
+        (b, p)
+        for b, p in GallerySnapshot.objects.values_list("building_id", "purpose_id")
+        if shards.shard_of(b, shards_count) == shard
+    ]
+    snapshots.discard(mine)
+    started = time.perf_counter()
+    held = identify.warm(
+        model_id,
+        keep=lambda b: shards.shard_of(b, shards_count) == shard,
+        write_snapshots=False,
+    )
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    for (building_id, purpose_id), gallery in list(identify._galleries.items()):
+        snapshots.save(building_id, purpose_id, gallery)
+    written = time.perf_counter() - started
+    return {"templates": held, "cold_templates_s": cold, "snapshots_written_s": written}
+
+
 def one_shard(shard: int, shards_count: int, probe_building: int, runs: int) -> dict:
-    """What a worker of this shard does before it forks, then door identification."""
+    """What a worker of this shard does before it forks (from its snapshots), then door
+    identification."""
     from recognition import identify, shards
     from recognition.engine import engine_from_settings, get_engine
     from recognition.models import FaceTemplate
@@ -264,11 +293,15 @@ def main() -> None:
     )
     parser.add_argument("--shard", type=int, help=argparse.SUPPRESS)  # the child's own shard
     parser.add_argument("--probe-building", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--from-templates", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     env = _stack.stack_env(DB, REDIS_DB)
     if args.shard is not None:
         _stack.use_in_this_process(env)
-        result = one_shard(args.shard, args.shards, args.probe_building, args.runs)
+        if args.from_templates:
+            result = cold_from_templates(args.shard, args.shards)
+        else:
+            result = one_shard(args.shard, args.shards, args.probe_building, args.runs)
         print(json.dumps(result))
         return
     if not args.reuse:
@@ -289,14 +322,14 @@ def main() -> None:
             return
         rows = []
         for shard in range(args.shards):
-            out = subprocess.run(
-                [sys.executable, __file__, "--shards", str(args.shards), "--shard", str(shard)]
-                + ["--probe-building", str(probes[str(shard)]), "--runs", str(args.runs)],
-                capture_output=True,
-                text=True,
-                check=True,
+            common = [sys.executable, __file__, "--shards", str(args.shards)]
+            common += ["--shard", str(shard)]
+            first = child(common + ["--from-templates"])
+            print(json.dumps(first), flush=True)
+            second = child(
+                common + ["--probe-building", str(probes[str(shard)]), "--runs", str(args.runs)]
             )
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            rows.append({**second, **{k: first[k] for k in first if k != "templates"}})
             print(json.dumps(rows[-1]), flush=True)
         report(rows)
     finally:
@@ -307,18 +340,29 @@ def main() -> None:
             _stack.drop_database(DB)
 
 
+def child(command: list[str]) -> dict:
+    """A fresh process (nothing held, as a restarted worker) and its JSON answer."""
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def report(rows) -> None:
     print()
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(
-        "| shard | buildings | templates | cold start s | worker memory before / after MB "
+        "| shard | buildings | templates | cold start from templates s | snapshots written s "
+        "| cold start from snapshots s | ratio | worker memory before / after MB "
         "| raw embed p50 ms | embed + identify p50 ms | identify alone p50 ms | ratio "
         "| probe identified |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['shard']} | {r['buildings']:,} | {r['templates']:,} | {r['cold_s']:.2f} "
+            f"| {r['shard']} | {r['buildings']:,} | {r['templates']:,} "
+            f"| {r['cold_templates_s']:.2f} | {r['snapshots_written_s']:.2f} | {r['cold_s']:.2f} "
+            f"| {r['cold_s'] / r['cold_templates_s']:.3f}x "
             f"| {r['memory_before_mb']:.0f} / {r['memory_after_mb']:.0f} "
             f"| {r['raw_p50_ms']:.1f} | {r['end_to_end_p50_ms']:.1f} "
             f"| {r['identify_p50_ms']:.2f} | {r['ratio']:.3f}x | {r['identified']} |"

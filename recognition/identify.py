@@ -241,7 +241,9 @@ def gallery_for(building_id: int, purpose_id: int, model_id: str) -> Gallery:
         return gallery
 
 
-def warm(model_id: str, keep: Callable[[int], bool] | None = None) -> int:
+def warm(
+    model_id: str, keep: Callable[[int], bool] | None = None, *, write_snapshots: bool = True
+) -> int:
     """Loads the gallery of every active identification purpose (of the buildings `keep`
     accepts: a door worker's shards, recognition.shards); returns the templates held.
 
@@ -270,7 +272,7 @@ def warm(model_id: str, keep: Callable[[int], bool] | None = None) -> int:
         with _lock:
             _galleries[(building_id, purpose_id)] = gallery
         held += len(gallery)
-        if gallery is not start:
+        if write_snapshots and gallery is not start:
             try:
                 snapshots.save(building_id, purpose_id, gallery)
             except DatabaseError as error:  # the gallery is held; only the snapshot waits
