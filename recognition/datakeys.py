@@ -308,20 +308,29 @@ def open_gallery_key(name: str, wrapped: bytes | None) -> bytes | None:
 
 def gallery_key(name: str) -> bytes | None:
     """The snapshot key of that name, or None when it was deleted."""
-    if separate():
-        row = (
-            _vault()
-            .execute(
-                f"SELECT wrapped FROM {GALLERY_TABLE} WHERE name = %s",  # noqa: S608
-                [name],
-            )
-            .fetchone()
-        )
-        return open_gallery_key(name, row[0] if row else None)
-    from recognition.models import GalleryKey
+    return gallery_keys([name]).get(name)
 
-    wrapped = GalleryKey.objects.filter(pk=name).values_list("wrapped", flat=True).first()
-    return open_gallery_key(name, wrapped)
+
+def gallery_keys(names: Iterable[str]) -> dict[str, bytes]:
+    """{name: snapshot key} of those of these names that still have a key (one query)."""
+    names = sorted(set(names))
+    if not names:
+        return {}
+    if separate():
+        rows = _vault().execute(
+            f"SELECT name, wrapped FROM {GALLERY_TABLE} WHERE name = ANY(%s)",  # noqa: S608
+            [names],
+        )
+    else:
+        from recognition.models import GalleryKey
+
+        rows = GalleryKey.objects.filter(pk__in=names).values_list("pk", "wrapped")
+    keys = {}
+    for name, wrapped in rows:
+        key = open_gallery_key(name, wrapped)
+        if key is not None:
+            keys[name] = key
+    return keys
 
 
 def _delete_gallery_keys(names: list[str]) -> None:

@@ -40,6 +40,8 @@ from recognition.operating import ImpostorFit
 # within the threshold; more would only ever matter for a threshold set far too loose.
 CANDIDATES = 8
 _FETCH_CHUNK = 2_000
+# Galleries read per round trip at a warm-up (a snapshot holds about 0.5 KB per template).
+WARM_CHUNK = 50
 log = logging.getLogger(__name__)
 
 
@@ -256,27 +258,37 @@ def warm(
     from consent.models import Purpose
     from recognition import snapshots
 
-    held = 0
-    for building_id, purpose_id in (
-        Purpose.objects.active()
+    galleries = [
+        (building_id, purpose_id)
+        for building_id, purpose_id in Purpose.objects.active()
         .filter(method=consent_rules.IDENTIFICATION, kind=consent_rules.KIND_DOOR)
         .values_list("building_id", "pk")
-    ):
-        if keep is not None and not keep(building_id):
-            continue
-        start = snapshots.starting_point(building_id, purpose_id, model_id)
-        generation = current_generation(building_id, purpose_id)
-        gallery = start
-        if start.generation != generation:
-            gallery = refresh(start, building_id, purpose_id, generation)
-        with _lock:
-            _galleries[(building_id, purpose_id)] = gallery
-        held += len(gallery)
-        if write_snapshots and gallery is not start:
-            try:
-                snapshots.save(building_id, purpose_id, gallery)
-            except DatabaseError as error:  # the gallery is held; only the snapshot waits
-                log.warning("door gallery snapshot not written: %s", error.__class__.__name__)
+        if keep is None or keep(building_id)
+    ]
+    held = 0
+    for first in range(0, len(galleries), WARM_CHUNK):
+        chunk = galleries[first : first + WARM_CHUNK]
+        # The snapshots first, the generations after: a deletion between the two moved the
+        # generation, so its gallery is brought up to date below.
+        starts = snapshots.load_many(chunk, model_id)
+        rows = GalleryGeneration.objects.filter(purpose_id__in=[p for _b, p in chunk])
+        generations = {
+            (b, p): v for b, p, v in rows.values_list("building_id", "purpose_id", "value")
+        }
+        for key in chunk:
+            start = starts.get(key) or Gallery(model_id=model_id)
+            generation = generations.get(key, 0)
+            gallery = start
+            if start.generation != generation:
+                gallery = refresh(start, key[0], key[1], generation)
+            with _lock:
+                _galleries[key] = gallery
+            held += len(gallery)
+            if write_snapshots and gallery is not start:
+                try:
+                    snapshots.save(key[0], key[1], gallery)
+                except DatabaseError as error:  # the gallery is held; only the snapshot waits
+                    log.warning("door gallery snapshot not written: %s", error.__class__.__name__)
     return held
 
 
