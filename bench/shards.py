@@ -1,19 +1,22 @@
 """Door galleries sharded across workers: 1,000,000 templates over 1,000 buildings, 4 shards.
 
 A scratch PostgreSQL database gets 1,000 buildings, each with one active identification
-purpose and 1,000 residents with granted consents and encrypted templates (synthetic
-embeddings spread like real faces, as in bench/identify.py). In four buildings, one per
-shard, one template is the real embedding of person_a_1.jpg.
+purpose and 1,000 residents with granted consents, per-person data keys and encrypted
+templates (synthetic embeddings spread like real faces, as in bench/identify.py). In four
+buildings, one per shard, one template is the real embedding of person_a_1.jpg.
 
-Then, for each shard, a fresh process does what a worker started with that shard's queue does
-before it forks (`identify.warm` of the shard's buildings, recognition/tasks.py), and reports:
-1. cold start: seconds to warm the shard's galleries, and the templates held;
-2. memory: resident memory before and after the warm-up (what the galleries cost a worker);
-3. door identification of person_a_2.jpg in that shard's real-face building: the raw
-   embedding of the probe and embedding + identification alternate under the same load,
-   p50 of each and their ratio (goal: within 1.05x).
+Then, for each shard, two fresh processes do what a worker started with that shard's queue
+does before it forks (`identify.warm` of the shard's buildings, recognition/tasks.py):
+1. with no snapshot: every template decrypted (as before snapshots), then the shard's
+   gallery snapshots written from what it holds (recognition/snapshots.py);
+2. a restart: the cold start from those snapshots, with the resident memory before and after,
+   then door identification of person_a_2.jpg in that shard's real-face building: the raw
+   embedding of the probe and embedding + identification alternate under the same load, p50
+   of each and their ratio (goal: within 1.05x).
 
     .venv/bin/python bench/shards.py [--buildings 1000] [--per-building 1000] [--shards 4]
+    .venv/bin/python bench/shards.py --load-only          # load and keep the database
+    .venv/bin/python bench/shards.py --reuse --keep       # measure on the kept database
 """
 
 import argparse
