@@ -40,8 +40,9 @@ from recognition.operating import ImpostorFit
 # within the threshold; more would only ever matter for a threshold set far too loose.
 CANDIDATES = 8
 _FETCH_CHUNK = 2_000
-# Galleries read per round trip at a warm-up (a snapshot holds about 0.5 KB per template).
-WARM_CHUNK = 50
+# Galleries read per round trip at a warm-up (a snapshot holds about 0.5 KB per template;
+# the blocks of one round trip are in memory at once, besides the galleries).
+WARM_CHUNK = 20
 log = logging.getLogger(__name__)
 
 

@@ -84,12 +84,13 @@ def unpack(data: bytes, model_id: str, generation: int) -> Gallery:
     people = np.frombuffer(view, dtype="<i8", count=rows, offset=8 * rows)
     stamps = np.frombuffer(view, dtype="<f8", count=rows, offset=16 * rows)
     matrix = np.frombuffer(view, dtype="<f4", count=rows * width, offset=24 * rows)
+    # Views into `data`, not copies (read-only: a gallery is replaced, never changed in place).
     return Gallery(
         model_id=model_id,
         generation=generation,
-        ids=ids.astype(np.int64),
-        people=people.astype(np.int64),
-        stamps=stamps.astype(np.float64),
+        ids=ids.astype(np.int64, copy=False),
+        people=people.astype(np.int64, copy=False),
+        stamps=stamps.astype(np.float64, copy=False),
         matrix=matrix.reshape(rows, width) if rows else np.zeros((0, 0), dtype=np.float32),
     )
 
@@ -157,7 +158,7 @@ def load(building_id: int, purpose_id: int, model_id: str) -> Gallery | None:
 
 def load_many(pairs, model_id: str) -> dict[tuple[int, int], Gallery]:
     """{(building id, purpose id): gallery} of those of these galleries whose snapshot is
-    there and opens; two queries however many (a cold start is round trips, not bytes)."""
+    there and opens, in two queries (a cold start is round trips, not bytes)."""
     pairs = {(int(b), int(p)) for b, p in pairs}
     if not pairs:
         return {}
