@@ -1,8 +1,11 @@
 """/healthz, /readyz and /metrics: what a load balancer, an orchestrator and Prometheus ask.
 
 /healthz answers as long as the process does (no database, no broker). /readyz checks the
-database, Redis, a live worker and its face model; the answer is kept a few seconds, so probes
-(or anyone) calling it often cost one check per process, not one per request. /metrics
+database, Redis, and the heartbeat that a worker consuming the face tasks' queue keeps in Redis
+(recognition.broker: refreshed every quarter second, gone a second after the worker stops),
+which also says whether its face model's weights are in place. The answer is kept a second, so
+probes (or anyone) calling it often cost one check per process per second, not one per
+request. /metrics
 answers only with METRICS_TOKEN as a bearer token, and not at all while that is unset.
 """
 
@@ -18,8 +21,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-READY_CACHE_SECONDS = 5
-WORKER_TIMEOUT = 1.0
+READY_CACHE_SECONDS = 1.0
 OK, FAILED = "ok", "failed"
 
 _ready_lock = threading.Lock()
@@ -35,33 +37,37 @@ def database_ok() -> bool:
         return False
 
 
-def redis_ok() -> bool:
+def _redis():
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def redis_ok(client=None) -> bool:
+    import redis
+
+    own = client is None
+    client = client or _redis()
     try:
         return bool(client.ping())
     except redis.RedisError:
         return False
     finally:
-        client.close()
+        if own:
+            client.close()
 
 
-def workers() -> dict[str, dict]:
-    """{worker name: {"model": ..., "ready": bool}} of the workers that answered in time.
+def worker_beat(client) -> dict | None:
+    """The heartbeat of a worker on the face tasks' queue, or None when none beat within the
+    heartbeat's lifetime (a stale beat has expired) or Redis cannot be read."""
+    import redis
 
-    Celery's own broadcast (an inspect command of portal.worker); a worker heartbeat kept in
-    Redis could answer the same question without the round trip."""
-    from kombu.exceptions import KombuError
-    from redis.exceptions import RedisError
-
-    from portal.celery import app
+    from recognition import broker
 
     try:
-        replies = app.control.broadcast("face_model", reply=True, timeout=WORKER_TIMEOUT)
-    except (KombuError, RedisError, OSError, RuntimeError):
-        return {}
-    return {name: info for reply in replies or [] for name, info in reply.items()}
+        return broker.heartbeat(connection=client)
+    except redis.RedisError:
+        return None
 
 
 def readiness() -> dict:
@@ -71,14 +77,17 @@ def readiness() -> dict:
     if not settings.REDIS_URL:
         checks.update(redis=OK, worker=OK, face_model=OK)
         return checks
-    if not redis_ok():
-        checks.update(redis=FAILED, worker=FAILED, face_model=FAILED)
-        return checks
-    answered = workers()
+    client = _redis()
+    try:
+        if not redis_ok(client):
+            checks.update(redis=FAILED, worker=FAILED, face_model=FAILED)
+            return checks
+        beat = worker_beat(client)
+    finally:
+        client.close()
     checks["redis"] = OK
-    checks["worker"] = OK if answered else FAILED
-    ready = any(isinstance(info, dict) and info.get("ready") for info in answered.values())
-    checks["face_model"] = OK if ready else FAILED
+    checks["worker"] = OK if beat is not None else FAILED
+    checks["face_model"] = OK if beat is not None and beat.get("ready") is True else FAILED
     return checks
 
 

@@ -310,6 +310,9 @@ if DEBUG and not AUDIT_CHECKPOINT_KEY:
     AUDIT_CHECKPOINT_KEY = "debug-checkpoint-" + SECRET_KEY
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
 ATTEMPT_TALLY_MINUTES = env_int("ATTEMPT_TALLY_MINUTES", 5, minimum=1)
+# How often each door gallery's snapshot is brought up to date (recognition.snapshots): a
+# worker restarted after enrolments decrypts at most what was enrolled in that time.
+DOOR_SNAPSHOT_MINUTES = env_int("DOOR_SNAPSHOT_MINUTES", 10, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "purge-lapsed-biometrics": {
         "task": "recognition.tasks.purge_lapsed",
@@ -321,6 +324,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recognition.tasks.tally_attempts",
         "schedule": timedelta(minutes=ATTEMPT_TALLY_MINUTES),
         "options": {"queue": "maintenance", "expires": ATTEMPT_TALLY_MINUTES * 60},
+    },
+    "compact-door-snapshots": {
+        "task": "recognition.tasks.compact_door_snapshots",
+        "schedule": timedelta(minutes=DOOR_SNAPSHOT_MINUTES),
+        "options": {"queue": "maintenance", "expires": DOOR_SNAPSHOT_MINUTES * 60},
     },
     "check-audit-chain": {
         "task": "consent.tasks.check_audit_chain",

@@ -1,5 +1,6 @@
-"""What a Celery worker reports about itself: task metrics (portal.metrics), its face model for
-/readyz, and an optional metrics port for workers on machines without a web process.
+"""What a Celery worker reports about itself: task metrics (portal.metrics) and an optional
+metrics port for workers on machines without a web process (its face model travels in its
+heartbeat for /readyz: recognition.tasks.beat_and_listen).
 
 Imported by portal.tasks, so every worker connects these handlers."""
 
@@ -16,7 +17,6 @@ from celery.signals import (
     worker_process_init,
     worker_process_shutdown,
 )
-from celery.worker.control import inspect_command
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,3 @@ def _serve_metrics(**_kwargs) -> None:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     start_http_server(settings.WORKER_METRICS_PORT, settings.WORKER_METRICS_ADDR, registry)
-
-
-@inspect_command()
-def face_model(state) -> dict:
-    """This worker's face model, for /readyz. A worker whose weights are missing stops at
-    start, and each pool child loads the model before it takes work, so a worker that answers
-    has its model in place."""
-    from recognition.engine import engine_from_settings
-
-    engine = engine_from_settings()
-    return {"model": engine.model_id, "ready": not engine.missing_weights()}

@@ -18,7 +18,6 @@ the deleted rows from the galleries it holds, within a second.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -29,10 +28,10 @@ from functools import lru_cache
 
 import redis
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+from portal import keyring
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +82,8 @@ def channel() -> str:
 # -- photos in transit ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _photo_keys(ring: tuple[str, ...]) -> tuple[AESGCM, ...]:
-    keys = []
-    for entry in ring:
-        secret = base64.urlsafe_b64decode(entry.encode())
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PHOTO_KEY_INFO)
-        keys.append(AESGCM(derived.derive(secret)))
-    return tuple(keys)
-
-
 def photo_keys() -> tuple[AESGCM, ...]:
-    return _photo_keys(tuple(settings.FACE_ENCRYPTION_KEYS))
+    return keyring.derived(_PHOTO_KEY_INFO)
 
 
 def seal(image: bytes, reference: str) -> bytes:
@@ -174,22 +163,41 @@ def workers_alive(queue: str | None = None) -> bool:
     return bool(client().exists(heartbeat_key(queue)))
 
 
-def _beat(queues: list[str], stop: threading.Event) -> None:
+def heartbeat(queue: str | None = None, connection: redis.Redis | None = None) -> dict | None:
+    """What the worker that beat last for `queue` says about itself ({"pid": ..., "model": ...,
+    "ready": bool}), or None when no worker beat within HEARTBEAT_TTL: a stale beat has
+    expired. Redis errors propagate."""
+    if in_process():
+        return {"pid": os.getpid(), "model": "", "ready": True}
+    value = (connection or client()).get(heartbeat_key(queue))
+    if value is None:
+        return None
+    try:
+        said = json.loads(value)
+    except ValueError:
+        said = None
+    return said if isinstance(said, dict) else {"pid": None, "model": "", "ready": False}
+
+
+def _beat(queues: list[str], value: str, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             pipe = client().pipeline(transaction=False)
             for queue in queues:
-                pipe.set(heartbeat_key(queue), os.getpid(), px=int(HEARTBEAT_TTL * 1000))
+                pipe.set(heartbeat_key(queue), value, px=int(HEARTBEAT_TTL * 1000))
             pipe.execute()
         except redis.RedisError:
             pass  # Redis away: no beat, so the web says "unavailable", as it should
         stop.wait(HEARTBEAT_EVERY)
 
 
-def start_heartbeat(queues: list[str]) -> threading.Event:
+def start_heartbeat(queues: list[str], about: dict | None = None) -> threading.Event:
+    """Beats for each queue in a thread of this process; `about` (the face model and whether
+    its weights are in place) travels in the beat for /readyz."""
     stop = threading.Event()
+    value = json.dumps({"pid": os.getpid(), **(about or {})}, sort_keys=True)
     threading.Thread(
-        target=_beat, args=(sorted(queues), stop), name="face-heartbeat", daemon=True
+        target=_beat, args=(sorted(queues), value, stop), name="face-heartbeat", daemon=True
     ).start()
     return stop
 

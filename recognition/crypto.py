@@ -12,15 +12,16 @@ newest first; every key decrypts (unwraps), only the newest encrypts (wraps).
 """
 
 import os
-from functools import lru_cache
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 
+from portal.keyring import fernet
 from recognition import datakeys
+
+__all__ = ["fernet"]  # the ring itself lives in portal.keyring
 
 PER_PERSON = b"\x02"  # a Fernet token starts with "g" (0x80, base64-encoded)
 _NONCE = 12
@@ -28,15 +29,6 @@ _NONCE = 12
 
 class Unreadable(InvalidToken):
     """The template cannot be decrypted: its person's key is gone, or it was tampered with."""
-
-
-@lru_cache(maxsize=4)
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    return MultiFernet([Fernet(key.encode()) for key in keys])
-
-
-def fernet() -> MultiFernet:
-    return _fernet(tuple(settings.FACE_ENCRYPTION_KEYS))
 
 
 def _aad(person_id: int) -> bytes:

@@ -8,6 +8,9 @@ FACE_KEY_DATABASE_URL set the keys live in a PostgreSQL database of their own th
 backed up with the portal's (losing it loses only templates, which people enrol again).
 Without it they live in the portal's database (table recognition_facedatakey), deleted in the
 same transaction as the last template, which shreds the live database and its replicas only.
+
+The keys of door gallery snapshots (recognition.snapshots) are kept in the same store, one per
+snapshot (table recognition_gallerykey), and deleted with the snapshot the same way.
 """
 
 from __future__ import annotations
@@ -15,19 +18,21 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
+from datetime import timedelta
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import transaction
+
+from portal import clock, keyring
 
 _WRAP_INFO = b"portal face data key wrap v1"
 _NONCE = 12
 _CHUNK = 10_000
 TABLE = "recognition_facedatakey"
+GALLERY_TABLE = "recognition_gallerykey"
+_GALLERY_WRAP_INFO = b"portal gallery snapshot key wrap v1"
 
 
 class KeyMissing(Exception):
@@ -37,20 +42,8 @@ class KeyMissing(Exception):
 # -- wrapping ---------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _wrapping_keys(ring: tuple[str, ...]) -> tuple[AESGCM, ...]:
-    import base64
-
-    keys = []
-    for entry in ring:
-        secret = base64.urlsafe_b64decode(entry.encode())
-        kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO)
-        keys.append(AESGCM(kdf.derive(secret)))
-    return tuple(keys)
-
-
 def wrapping_keys() -> tuple[AESGCM, ...]:
-    return _wrapping_keys(tuple(settings.FACE_ENCRYPTION_KEYS))
+    return keyring.derived(_WRAP_INFO)
 
 
 def _aad(person_id: int) -> bytes:
@@ -84,6 +77,12 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     wrapped bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 )"""
+_CREATE_GALLERY = f"""
+CREATE TABLE IF NOT EXISTS {GALLERY_TABLE} (
+    name varchar(64) PRIMARY KEY,
+    wrapped bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+)"""
 
 
 def separate() -> bool:
@@ -100,6 +99,7 @@ def _vault():
         return held[1]
     conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
     conn.execute(_CREATE)
+    conn.execute(_CREATE_GALLERY)
     _local.vault = ((os.getpid(), url), conn)
     return conn
 
@@ -264,3 +264,147 @@ def rewrap_all(batch_size: int = 1000) -> int:
             )
         done += len(updates)
     return done
+
+
+# -- gallery snapshot keys --------------------------------------------------------------------
+
+
+def _gallery_aad(name: str) -> bytes:
+    return b"gallery snapshot key:" + name.encode("ascii")
+
+
+def new_gallery_key() -> tuple[str, bytes]:
+    """(name, key) of a new snapshot key, stored wrapped (in a key database of its own at
+    once: one left by a snapshot that did not commit goes with the next `sweep`)."""
+    name = os.urandom(16).hex()
+    key = os.urandom(32)
+    nonce = os.urandom(_NONCE)
+    wrapped = nonce + keyring.derived(_GALLERY_WRAP_INFO)[0].encrypt(nonce, key, _gallery_aad(name))
+    if separate():
+        _vault().execute(
+            f"INSERT INTO {GALLERY_TABLE} (name, wrapped) VALUES (%s, %s)",  # noqa: S608
+            [name, wrapped],
+        )
+    else:
+        from recognition.models import GalleryKey
+
+        GalleryKey.objects.create(name=name, wrapped=wrapped)
+    return name, key
+
+
+def open_gallery_key(name: str, wrapped: bytes | None) -> bytes | None:
+    """The snapshot key of a wrapped one, or None when it is gone or no ring key opens it."""
+    if wrapped is None:
+        return None
+    wrapped = bytes(wrapped)
+    nonce, body = wrapped[:_NONCE], wrapped[_NONCE:]
+    for key in keyring.derived(_GALLERY_WRAP_INFO):
+        try:
+            return key.decrypt(nonce, body, _gallery_aad(name))
+        except InvalidTag:
+            continue
+    return None
+
+
+def gallery_key(name: str) -> bytes | None:
+    """The snapshot key of that name, or None when it was deleted."""
+    return gallery_keys([name]).get(name)
+
+
+def gallery_keys(names: Iterable[str]) -> dict[str, bytes]:
+    """{name: snapshot key} of those of these names that still have a key (one query)."""
+    names = sorted(set(names))
+    if not names:
+        return {}
+    if separate():
+        rows = _vault().execute(
+            f"SELECT name, wrapped FROM {GALLERY_TABLE} WHERE name = ANY(%s)",  # noqa: S608
+            [names],
+        )
+    else:
+        from recognition.models import GalleryKey
+
+        rows = GalleryKey.objects.filter(pk__in=names).values_list("pk", "wrapped")
+    keys = {}
+    for name, wrapped in rows:
+        key = open_gallery_key(name, wrapped)
+        if key is not None:
+            keys[name] = key
+    return keys
+
+
+def _delete_gallery_keys(names: list[str]) -> None:
+    if separate():
+        _vault().execute(
+            f"DELETE FROM {GALLERY_TABLE} WHERE name = ANY(%s)",  # noqa: S608
+            [names],
+        )
+        return
+    from recognition.models import GalleryKey
+
+    GalleryKey.objects.filter(pk__in=names).delete()
+
+
+def drop_gallery_keys(names: Iterable[str]) -> None:
+    """Deletes these snapshot keys: in the portal's database now, in the current transaction;
+    in a key database of its own once that transaction commits (as `shred`)."""
+    names = sorted(set(names))
+    if not names:
+        return
+    if separate():
+        transaction.on_commit(lambda: _delete_gallery_keys(names))
+    else:
+        _delete_gallery_keys(names)
+
+
+def sweep_gallery_keys() -> int:
+    """Deletes every snapshot key whose snapshot is gone (a key database that was away when
+    a snapshot was deleted, a snapshot that did not commit); returns how many."""
+    from recognition.models import GalleryKey, GallerySnapshot
+
+    used = set(GallerySnapshot.objects.values_list("key_name", flat=True))
+    # A key younger than this may belong to a snapshot being written right now.
+    before = clock.now() - timedelta(minutes=10)
+    if separate():
+        rows = _vault().execute(
+            f"SELECT name FROM {GALLERY_TABLE} WHERE created_at < %s",  # noqa: S608
+            [before],
+        )
+        stored = {row[0] for row in rows}
+    else:
+        stored = set(GalleryKey.objects.filter(created_at__lt=before).values_list("pk", flat=True))
+    orphans = sorted(stored - used)
+    for start in range(0, len(orphans), _CHUNK):
+        _delete_gallery_keys(orphans[start : start + _CHUNK])
+    return len(orphans)
+
+
+def rewrap_gallery_keys() -> int:
+    """Wraps every snapshot key with the newest key of the ring; returns how many."""
+    if separate():
+        rows = list(_vault().execute(f"SELECT name, wrapped FROM {GALLERY_TABLE}"))  # noqa: S608
+    else:
+        from recognition.models import GalleryKey
+
+        rows = list(GalleryKey.objects.values_list("pk", "wrapped"))
+    updates = []
+    for name, wrapped in rows:
+        key = open_gallery_key(name, wrapped)
+        if key is None:
+            continue  # no ring key opens it: its snapshot is rebuilt when next needed
+        nonce = os.urandom(_NONCE)
+        aead = keyring.derived(_GALLERY_WRAP_INFO)[0]
+        updates.append((nonce + aead.encrypt(nonce, key, _gallery_aad(name)), name))
+    if separate():
+        with _vault().cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {GALLERY_TABLE} SET wrapped = %s WHERE name = %s",  # noqa: S608
+                updates,
+            )
+    else:
+        from recognition.models import GalleryKey
+
+        GalleryKey.objects.bulk_update(
+            [GalleryKey(name=name, wrapped=w) for w, name in updates], ["wrapped"]
+        )
+    return len(updates)

@@ -17,6 +17,7 @@ The search itself is one matrix product over L2-normalised float32 rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -41,6 +42,10 @@ from recognition.operating import ImpostorFit
 # within the threshold; more would only ever matter for a threshold set far too loose.
 CANDIDATES = 8
 _FETCH_CHUNK = 2_000
+# Galleries read per round trip at a warm-up (a snapshot holds about 0.5 KB per template;
+# the blocks of one round trip are in memory at once, besides the galleries).
+WARM_CHUNK = 20
+log = logging.getLogger(__name__)
 
 
 def bump(pairs: Iterable[tuple[int, int]]) -> None:
@@ -227,35 +232,66 @@ _lock = threading.Lock()
 def gallery_for(building_id: int, purpose_id: int, model_id: str) -> Gallery:
     """This process's gallery of one building and purpose, reloaded first if its generation
     moved since it was loaded (one small query when it did not)."""
+    from recognition import snapshots
+
     generation = current_generation(building_id, purpose_id)
     key = (building_id, purpose_id)
     with _lock:
         gallery = _galleries.get(key)
         if gallery is None or gallery.model_id != model_id:
-            gallery = Gallery(model_id=model_id)
+            gallery = snapshots.starting_point(building_id, purpose_id, model_id)
         if gallery.generation != generation:
             gallery = refresh(gallery, building_id, purpose_id, generation)
             _galleries[key] = gallery
         return gallery
 
 
-def warm(model_id: str, keep: Callable[[int], bool] | None = None) -> int:
+def warm(
+    model_id: str, keep: Callable[[int], bool] | None = None, *, write_snapshots: bool = True
+) -> int:
     """Loads the gallery of every active identification purpose (of the buildings `keep`
     accepts: a door worker's shards, recognition.shards); returns the templates held.
 
     Run in the worker's parent process before it forks: every child then starts with the
     galleries (shared copy-on-write) and only catches up with what changed since, instead of
-    decrypting every template on its first door request."""
+    decrypting every template on its first door request. Each gallery starts from its
+    snapshot (one block, one decryption: recognition.snapshots) and decrypts only the
+    templates enrolled since; a gallery that had to decrypt any is written back as its
+    snapshot, so the next cold start reads one block."""
     from consent.models import Purpose
+    from recognition import snapshots
 
-    held = 0
-    for building_id, purpose_id in (
-        Purpose.objects.active()
+    galleries = [
+        (building_id, purpose_id)
+        for building_id, purpose_id in Purpose.objects.active()
         .filter(method=consent_rules.IDENTIFICATION, kind=consent_rules.KIND_DOOR)
         .values_list("building_id", "pk")
-    ):
-        if keep is None or keep(building_id):
-            held += len(gallery_for(building_id, purpose_id, model_id))
+        if keep is None or keep(building_id)
+    ]
+    held = 0
+    for first in range(0, len(galleries), WARM_CHUNK):
+        chunk = galleries[first : first + WARM_CHUNK]
+        # The snapshots first, the generations after: a deletion between the two moved the
+        # generation, so its gallery is brought up to date below.
+        starts = snapshots.load_many(chunk, model_id)
+        rows = GalleryGeneration.objects.filter(purpose_id__in=[p for _b, p in chunk])
+        generations = {
+            (b, p): v for b, p, v in rows.values_list("building_id", "purpose_id", "value")
+        }
+        for key in chunk:
+            start = starts.get(key) or Gallery(model_id=model_id)
+            generation = generations.get(key, 0)
+            gallery = start
+            if start.generation != generation:
+                gallery = refresh(start, key[0], key[1], generation)
+            with _lock:
+                _galleries[key] = gallery
+            held += len(gallery)
+            if write_snapshots and gallery is not start:
+                try:
+                    snapshots.save(key[0], key[1], gallery)
+                except DatabaseError as error:  # the gallery is held; only the snapshot waits
+                    log.warning("door gallery snapshot not written: %s", error.__class__.__name__)
     return held
 
 

@@ -353,6 +353,44 @@ class GalleryGeneration(models.Model):
         return f"gallery {self.building_id}/{self.purpose_id}: {self.value}"
 
 
+class GallerySnapshot(models.Model):
+    """One door gallery (building, purpose, face model) as one sealed block, so that a worker's
+    warm-up reads and decrypts one block per gallery instead of one template per row
+    (recognition.snapshots). Deleted with any template of its gallery, in the same transaction;
+    its key is kept in the key store beside the per-person data keys."""
+
+    building = models.ForeignKey("portal.Building", on_delete=models.CASCADE, related_name="+")
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.CASCADE, related_name="+")
+    model_id = models.CharField(max_length=64)
+    generation = models.PositiveBigIntegerField()
+    key_name = models.CharField(max_length=64)
+    templates = models.PositiveIntegerField()
+    block = models.BinaryField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building", "purpose", "model_id"], name="one_snapshot_per_gallery"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot of gallery {self.building_id}/{self.purpose_id} at {self.generation}"
+
+
+class GalleryKey(models.Model):
+    """The key of one gallery snapshot, wrapped by the key ring (recognition.datakeys). Used
+    when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"gallery snapshot key {self.name}"
+
+
 class ThresholdCrossing(models.Model):
     """The day stored face data first covered `threshold` distinct people: the filing duty
     (30 working days) runs from it. Kept for good, even if the count falls back later."""

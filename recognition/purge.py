@@ -293,6 +293,7 @@ def purge_lapsed_templates(trigger: str = PurgeRecord.MANUAL, *, portable=None) 
     with transaction.atomic():
         audit._lock_chain()  # an enrolment meanwhile keeps (or makes) its person's key
         datakeys.sweep()  # the purged people's data keys go with their last template
+        datakeys.sweep_gallery_keys()  # and snapshot keys whose snapshot is gone
     with transaction.atomic():
         # Face data that predates the record of the filing threshold (or a threshold reached
         # before it was kept) is recorded by the scheduled run, not by a page showing the count.

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from consent.mydata import collect_personal_data
 from consent.signals import consent_withdrawn, purpose_retired, storage_consent_withdrawn
 from portal.signals import person_left
-from recognition import broker, identify
+from recognition import broker, identify, snapshots
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.purge import face_template_items
 from recognition.services import delete_templates
@@ -61,9 +61,11 @@ def delete_on_leaving(sender, person, building, **kwargs) -> None:
 @receiver(templates_deleted, dispatch_uid="recognition.refresh_door_galleries")
 def refresh_door_galleries(sender, pairs, **kwargs) -> None:
     """Workers holding these templates for door identification reload before their next
-    answer: the generation moves in the deleting transaction; once it commits, every worker
-    process is told to drop the deleted rows at once."""
+    answer: the generation moves in the deleting transaction, which also deletes the
+    galleries' snapshots and their keys; once it commits, every worker process is told to drop
+    the deleted rows at once."""
     identify.bump(pairs)
+    snapshots.discard(pairs)  # and no snapshot holds them from the commit on
     broker.announce_deleted(pairs)  # every worker process drops them from memory
 
 

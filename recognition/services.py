@@ -11,7 +11,7 @@ from consent.models import Consent, Purpose
 from portal import clock
 from portal.models import Membership
 from portal.refusals import Refused
-from recognition import crypto, datakeys, headcount, identify, policy, policy_query
+from recognition import crypto, datakeys, headcount, identify, policy, policy_query, snapshots
 from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
 from recognition.signals import templates_deleted
 
@@ -118,6 +118,8 @@ def store_template(
         if created:  # a new person may be the one that reaches the filing threshold
             headcount.note_headcount(ThresholdCrossing.ENROLMENT)
         identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
+        if not created:  # the replaced embedding leaves no copy in a gallery snapshot
+            snapshots.discard([(purpose.building_id, purpose.pk)])
         log_attempt(
             person=person,
             purpose=purpose,
@@ -347,6 +349,7 @@ def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
     waits for the batch and is never overwritten by an old ciphertext.
     """
     datakeys.rewrap_all(batch_size)
+    datakeys.rewrap_gallery_keys()  # door gallery snapshots open after the old key goes
     done = batches = 0
     last_id = 0
     while True:

@@ -73,7 +73,9 @@ def beat_and_listen(sender=None, **_kwargs) -> None:
     children with."""
     queues = {queue.name for queue in getattr(sender.task_consumer, "queues", [])}
     if queues:
-        broker.start_heartbeat(sorted(queues))
+        engine = engine_from_settings()
+        about = {"model": engine.model_id, "ready": not engine.missing_weights()}
+        broker.start_heartbeat(sorted(queues), about)
     broker.start_listener("parent")
 
 
@@ -177,6 +179,14 @@ def purge_lapsed() -> dict:
     from recognition.purge import purge_lapsed_templates
 
     return purge_lapsed_templates(trigger="schedule")
+
+
+@shared_task(name="recognition.tasks.compact_door_snapshots", acks_late=True)
+def compact_door_snapshots() -> dict:
+    """Brings every door gallery's snapshot up to its gallery (recognition.snapshots)."""
+    from recognition import snapshots
+
+    return snapshots.compact(engine_from_settings().model_id)
 
 
 def face_deadline() -> float:

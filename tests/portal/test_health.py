@@ -19,8 +19,9 @@ from django.test import Client
 from consent import audit
 from consent import rules as consent_rules
 from portal import health
-from recognition import jobs, tasks
+from recognition import broker, jobs, tasks
 from tests.factories import make_active_purpose
+from tests.launcher import start_worker, stop_worker
 from tests.paths import REPO
 from tests.reliability.stack import PrivateRedis
 
@@ -112,6 +113,86 @@ def test_readyz_is_not_ready_without_a_worker_then_without_redis(tmp_path):
         private.stop()
     checks = _readiness_in_a_new_process(private.url, database_url)
     assert checks["redis"] == "failed" and checks["worker"] == "failed"
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+    return url + f"{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _ready_within(client, seconds: float, *, ready: bool):
+    """The /readyz answer once it is (or is no longer) ready, polled for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get("/readyz")
+        if (response.status_code == 200) == ready or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+def test_readyz_reads_the_heartbeat_and_turns_not_ready_when_the_worker_stops(
+    client, settings, tmp_path
+):
+    """No broadcast round trip: the worker's heartbeat in Redis is the answer, and once the
+    worker stops its beat goes stale (expires) and /readyz says so within about a second."""
+    private = PrivateRedis(tmp_path / "redis.log")
+    private.start()
+    settings.REDIS_URL = private.url
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        TEST_REDIS_URL=private.url,
+        TEST_DATABASE_URL=_database_url(),
+    )
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        response = _ready_within(client, 120, ready=True)
+        assert response.status_code == 200, (tmp_path / "worker.log").read_text()[-2000:]
+        beat = json.loads(private.client().get(broker.heartbeat_key()))
+        assert beat["ready"] is True and beat["model"] and beat["pid"] == worker.pid
+
+        stop_worker(worker)
+        stopped = time.monotonic()
+        response = _ready_within(client, 10, ready=False)
+        waited = time.monotonic() - stopped
+        assert response.status_code == 503
+        assert response.json()["checks"] == {
+            "database": "ok",
+            "redis": "ok",
+            "worker": "failed",
+            "face_model": "failed",
+        }
+        assert waited <= broker.HEARTBEAT_TTL + health.READY_CACHE_SECONDS + 1.0
+    finally:
+        stop_worker(worker)
+        private.stop()
+
+
+@pytest.mark.django_db
+def test_readyz_is_not_ready_while_the_beating_worker_lacks_its_model_weights(
+    client, settings, tmp_path
+):
+    private = PrivateRedis(tmp_path / "redis.log")
+    private.start()
+    settings.REDIS_URL = private.url
+    try:
+        beat = {"pid": 1, "model": "Dlib", "ready": False}
+        private.client().set(broker.heartbeat_key(), json.dumps(beat), px=60_000)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"]["worker"] == "ok"
+        assert response.json()["checks"]["face_model"] == "failed"
+        private.client().set(broker.heartbeat_key(), "not json", px=60_000)
+        health.forget_readiness()
+        assert client.get("/readyz").json()["checks"]["face_model"] == "failed"
+        private.client().set(broker.heartbeat_key(), json.dumps({**beat, "ready": True}))
+        health.forget_readiness()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        private.stop()
 
 
 @pytest.mark.django_db

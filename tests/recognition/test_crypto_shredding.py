@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from recognition import crypto, datakeys, services
-from recognition.models import FaceDataKey, FaceTemplate
+from recognition.models import FaceDataKey, FaceTemplate, GalleryKey
 from tests.factories import grant, make_person, withdraw
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -141,3 +141,48 @@ def test_key_rotation_rewraps_the_keys_in_their_own_database(
     settings.FACE_ENCRYPTION_KEYS = settings.FACE_ENCRYPTION_KEYS[:1]  # the old key dropped
     assert bytes(FaceTemplate.objects.get(person=person).ciphertext) == token  # unchanged
     assert np.array_equal(crypto.decrypt_embedding(token, person.pk), _vector(5))
+
+
+def test_a_dump_taken_before_withdrawal_holds_a_door_snapshot_that_no_longer_opens(
+    settings, scratch_databases, tmp_path, building_a, door_purpose
+):
+    """The door gallery's snapshot (one sealed block of everyone's embeddings) is in the
+    nightly dump too; its key is in the key database, deleted with the withdrawal, so the
+    dumped block opens no more, and a cold start after the withdrawal identifies nobody of it."""
+    from recognition import identify, snapshots
+    from recognition.models import GallerySnapshot
+
+    keys_db, restored_db = scratch_databases
+    base, _parts = _server()
+    settings.FACE_KEY_DATABASE_URL = f"{base}/{keys_db}"
+    leaving, staying = (make_person(n, building_a, "resident") for n in ("leaving", "staying"))
+    for seed, person in enumerate((leaving, staying)):
+        grant(person, door_purpose)
+        services.store_template(person, door_purpose, _vector(seed), "test-engine")
+    identify.forget_all()
+    identify.warm("test-engine")  # the cold start writes the gallery's snapshot
+    snapshot = GallerySnapshot.objects.get(purpose=door_purpose)
+    assert datakeys.gallery_key(snapshot.key_name) is not None
+    assert not GalleryKey.objects.exists()  # its key is in the key database, not the portal's
+
+    restore = _dump_and_restore(restored_db, tmp_path / "portal.dump")
+    withdraw(leaving, door_purpose)
+    assert not GallerySnapshot.objects.filter(purpose=door_purpose).exists()
+    assert datakeys.gallery_key(snapshot.key_name) is None  # gone once the withdrawal committed
+
+    restore()
+    with psycopg.connect(f"{base}/{restored_db}") as conn:
+        name, generation, block = conn.execute(
+            "SELECT key_name, generation, block FROM recognition_gallerysnapshot"
+        ).fetchone()
+    assert name == snapshot.key_name and bytes(block) == bytes(snapshot.block)  # in the backup
+    assert datakeys.gallery_key(name) is None  # ... and nothing opens it
+
+    identify.forget_all()
+    identify.warm("test-engine")
+    assert identify.held_people() == [staying.pk]
+    identify.forget_all()
+    snapshot = GallerySnapshot.objects.get(purpose=door_purpose)  # written again, without them
+    gallery = snapshots.load(building_a.pk, door_purpose.pk, "test-engine")
+    assert gallery is not None and gallery.people.tolist() == [staying.pk]
+    assert generation < snapshot.generation
