@@ -80,7 +80,7 @@ def make_purposes(operator):
     )
     for building in buildings:
         # A notice may promise cards only where the building has issued one.
-        issue_card(operator, building, f"BENCH{building.pk:06d}", acting_user=operator)
+        issue_card(operator, building, f"BENCH{building.pk:06d}", actor=operator)
         for n in range(PURPOSES_PER_BUILDING):
             purpose = services.create_purpose(
                 building,

@@ -73,6 +73,7 @@ FACE_TASKS = {
     "recognition.tasks.enrol_face",
     "recognition.tasks.verify_face",
     "recognition.tasks.identify_at_door",
+    "recognition.tasks.identify_at_door_live",
     "recognition.tasks.verify_at_door",
 }
 PURGE_TASK = "recognition.tasks.purge_lapsed"

@@ -360,6 +360,8 @@ FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
 )
 FACE_IDENTIFY_MARGIN = env_float("FACE_IDENTIFY_MARGIN", 0.01, minimum=0.0, maximum=1.0)
 FACE_ANONYMOUS_PER_MINUTE = env_int("FACE_ANONYMOUS_PER_MINUTE", 10, minimum=1)
+# Live face challenges one client (address, account or door device) may ask for per minute.
+FACE_CHALLENGES_PER_MINUTE = env_int("FACE_CHALLENGES_PER_MINUTE", 10, minimum=1)
 FACE_MIN_FACE_PX = env_int("FACE_MIN_FACE_PX", 64, minimum=16)
 FACE_VERIFY_DEADLINE = env_float("FACE_VERIFY_DEADLINE", 10.0, minimum=0.5)
 # Door codes: the non-face way through a door, shown on the person's door-code page.

@@ -36,7 +36,10 @@ def _task_finished(task_id=None, task=None, retval=None, state=None, **_kwargs) 
     if started is None or task is None:
         return
     metrics.observe_task(task.name, state or "", retval, time.perf_counter() - started)
-    if task.name == "recognition.tasks.identify_at_door":
+    if task.name in (
+        "recognition.tasks.identify_at_door",
+        "recognition.tasks.identify_at_door_live",
+    ):
         from recognition import identify
 
         metrics.observe_gallery(sum(identify.held().values()))

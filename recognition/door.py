@@ -123,7 +123,7 @@ def public_code(attempt: Attempt) -> str:
     return attempt.detail
 
 
-def _replayed(job_id: str) -> dict | None:
+def replayed(job_id: str) -> dict | None:
     """The answer already given for this task id (a redelivered task logs nothing twice)."""
     if not job_id:
         return None
@@ -175,9 +175,9 @@ def identify_at_door(
 ) -> dict:
     """1:N: the photo against every usable template of the device's building and purpose.
     ``liveness`` is the terminal's own liveness attestation, kept with the attempt."""
-    replayed = _replayed(job_id)
-    if replayed is not None:
-        return replayed
+    done = replayed(job_id)
+    if done is not None:
+        return done
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
     face = {"method": Attempt.FACE, "job_id": job_id or None, "liveness": liveness}
     if not face_offered(device, identification=True):
@@ -224,14 +224,25 @@ def identify_at_door(
     return answer(attempt, NOT_RECOGNISED)
 
 
+def refuse_live_face(device_id: int, code: str, message, *, job_id: str = "") -> dict:
+    """A kiosk burst that did not answer its challenge: logged and counted like a face that
+    was not recognised (a device probing with replays is slowed as one guessing faces)."""
+    device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
+    attempt = _door_attempt(
+        device, method=Attempt.FACE, result=Attempt.REJECTED, detail=code, job_id=job_id or None
+    )
+    _failed(device, FACE_DEVICE, FACE_PERSON, None, False)
+    return answer(attempt, message)
+
+
 def verify_at_door(
     device_id: int, person_id: int, image: bytes, engine, *, job_id="", liveness: str = ""
 ) -> dict:
     """1:1: is this the person the card or QR code claims? The same answer whether or not the
     person exists, belongs here, consented or enrolled, so it reveals nothing about them."""
-    replayed = _replayed(job_id)
-    if replayed is not None:
-        return replayed
+    done = replayed(job_id)
+    if done is not None:
+        return done
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
     member = is_member(person_id, device.building_id)
     face = {

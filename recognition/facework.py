@@ -27,12 +27,13 @@ def _hash(client: str) -> str:
     return hashlib.sha256(client.encode()).hexdigest()
 
 
-def take(client: str, limit: int | None = None) -> int:
-    """Count one photo of this client; 0 when it may be checked, else the seconds to wait."""
+def take(client: str, limit: int | None = None, *, scope: str = SCOPE) -> int:
+    """Count one photo of this client; 0 when it may be checked, else the seconds to wait.
+    Another ``scope`` counts something else per client the same way (live challenges)."""
     limit = limit if limit is not None else settings.FACE_ANONYMOUS_PER_MINUTE
     now = clock.now()
     with transaction.atomic():
-        row, _ = Throttle.objects.select_for_update().get_or_create(scope=SCOPE, key=_hash(client))
+        row, _ = Throttle.objects.select_for_update().get_or_create(scope=scope, key=_hash(client))
         if row.locked_until is None or row.locked_until <= now:
             Throttle.objects.filter(pk=row.pk).update(failures=1, locked_until=now + WINDOW)
             return 0
@@ -49,5 +50,16 @@ def busy_message(seconds: int) -> str:
         "with your password and code.",
         "Too many face checks from this device. Try again in %(minutes)d minutes, or sign in "
         "with your password and code.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def door_busy_message(seconds: int) -> str:
+    minutes = max(1, (seconds + 59) // 60)
+    return ngettext(
+        "Too many face checks at this door. Try again in %(minutes)d minute, or use your "
+        "door code.",
+        "Too many face checks at this door. Try again in %(minutes)d minutes, or use your "
+        "door code.",
         minutes,
     ) % {"minutes": minutes}

@@ -13,6 +13,23 @@ NO_BURST = _(
 DATA_URL_PREFIX = "data:image/jpeg;base64,"
 
 
+def frames_from_data_urls(values: list[str]) -> list[bytes]:
+    """The JPEG frames of a burst sent as data URLs (or bare base64); ValueError when one is
+    not base64, is empty or is larger than a frame may be."""
+    frames = []
+    for value in values:
+        if value.startswith(DATA_URL_PREFIX):
+            value = value[len(DATA_URL_PREFIX) :]
+        try:
+            frame = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not base64") from None
+        if not frame or len(frame) > liveness.MAX_FRAME_BYTES:
+            raise ValueError("empty or too large")
+        frames.append(frame)
+    return frames
+
+
 class LiveFaceForm(forms.Form):
     """The answer to a challenge: its nonce and the burst of camera frames (``frame`` fields,
     each a JPEG as a data URL). No file field: an uploaded photo is never looked at."""
@@ -26,19 +43,10 @@ class LiveFaceForm(forms.Form):
             raise forms.ValidationError(NO_BURST, code="no_burst")
         if len(values) > liveness.MAX_FRAMES:
             raise forms.ValidationError(liveness.message(liveness.FRAMES), code="frames")
-        frames = []
-        for value in values:
-            if value.startswith(DATA_URL_PREFIX):
-                value = value[len(DATA_URL_PREFIX) :]
-            try:
-                frame = base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                raise forms.ValidationError(
-                    liveness.message(liveness.FRAMES), code="frames"
-                ) from None
-            if not frame or len(frame) > liveness.MAX_FRAME_BYTES:
-                raise forms.ValidationError(liveness.message(liveness.FRAMES), code="frames")
-            frames.append(frame)
+        try:
+            frames = frames_from_data_urls(values)
+        except ValueError:
+            raise forms.ValidationError(liveness.message(liveness.FRAMES), code="frames") from None
         cleaned["frames"] = frames
         return cleaned
 

@@ -80,6 +80,29 @@ MESSAGES = {
     ),
 }
 
+# The same refusals at a door kiosk, where the way in without a face is the door code.
+DOOR_MESSAGES = {
+    NO_CHALLENGE: _(
+        "This face check was not started here or was already used. Start the face check "
+        "again, or use your door code."
+    ),
+    EXPIRED: _("The face check took too long. Start it again, or use your door code."),
+    FRAMES: _("The camera recording was incomplete. Start again, or use your door code."),
+    NO_MOVEMENT: _(
+        "No head movement was seen: a photo or a still picture cannot pass. Turn your head as "
+        "the prompts say, or use your door code."
+    ),
+    WRONG_ORDER: _(
+        "The head movements did not follow the prompts in order. Start again and follow them, "
+        "or use your door code."
+    ),
+    NO_FACE: _("No face was seen during the check. Face the camera, or use your door code."),
+    TWO_PEOPLE: _(
+        "More than one person was seen during the check. Step up one at a time, or use your "
+        "door code."
+    ),
+}
+
 PROMPTS = {
     FRONT: _("Look straight at the camera."),
     LEFT: _("Turn your head to your left."),
@@ -92,7 +115,7 @@ class Challenge:
     nonce: str
     steps: tuple[str, ...]
     issued_at: float  # seconds since the epoch, from the clock seam
-    scope: str  # "sign_in" or "enrolment": a challenge answers only where it was issued
+    scope: str  # "sign_in", "enrolment" or "door": a challenge answers only where it was issued
 
     def as_dict(self) -> dict:
         return {
@@ -228,3 +251,7 @@ def frames_to_embed(poses: Sequence[str | None]) -> tuple[int, list[int]]:
 
 def message(code: str):
     return MESSAGES[code]
+
+
+def door_message(code: str):
+    return DOOR_MESSAGES[code]

@@ -147,6 +147,21 @@ def identify_at_door(self, device_id: int, reference: str, liveness: str = "") -
     )
 
 
+@shared_task(name="recognition.tasks.identify_at_door_live", bind=True, **FACE_TASK)
+def identify_at_door_live(
+    self, device_id: int, challenge: dict | None, nonce: str, received_at: float, frames
+) -> dict:
+    return live.identify_at_door_live(
+        device_id,
+        challenge,
+        nonce,
+        received_at,
+        [photo(reference) for reference in frames],
+        get_engine(),
+        job_id=self.request.id or "",
+    )
+
+
 @shared_task(name="recognition.tasks.verify_at_door", bind=True, **FACE_TASK)
 def verify_at_door(
     self, device_id: int, person_id: int, reference: str, liveness: str = ""

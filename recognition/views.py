@@ -28,20 +28,20 @@ NOT_RECOGNISED = _(
 CHALLENGE_SESSION_KEY = "face_challenge"
 
 
-def _issue_challenge(request, scope: str) -> JsonResponse:
-    """A fresh challenge for this session, replacing any earlier one; the page prompts it."""
+def _issue_challenge(request, scope: str, client: str) -> JsonResponse:
+    """A fresh challenge for this session, replacing any earlier one; the page prompts it.
+    A client asking for too many in a minute is told to wait (429), with nothing changed."""
+    wait = live.challenge_wait(client)
+    if wait:
+        response = JsonResponse(
+            {"error": {"code": "throttled", "message": facework.busy_message(wait), "details": {}}},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
     challenge = liveness.new_challenge(clock.now().timestamp(), scope)
     request.session[CHALLENGE_SESSION_KEY] = challenge.as_dict()
-    return JsonResponse(
-        {
-            "nonce": challenge.nonce,
-            "steps": [
-                {"pose": step, "prompt": str(liveness.PROMPTS[step])} for step in challenge.steps
-            ],
-            "front": str(liveness.PROMPTS[liveness.FRONT]),
-            "expires_in": int(liveness.DEFAULT_TTL_SECONDS),
-        }
-    )
+    return JsonResponse(live.challenge_payload(challenge))
 
 
 def _take_challenge(request) -> dict | None:
@@ -52,14 +52,14 @@ def _take_challenge(request) -> dict | None:
 @never_cache
 @require_POST
 def login_face_challenge(request):
-    return _issue_challenge(request, live.SCOPE_SIGN_IN)
+    return _issue_challenge(request, live.SCOPE_SIGN_IN, "ip:" + signin.client_ip(request))
 
 
 @never_cache
 @require_POST
 @login_required
 def enrol_challenge(request):
-    return _issue_challenge(request, live.SCOPE_ENROLMENT)
+    return _issue_challenge(request, live.SCOPE_ENROLMENT, f"person:{request.user.pk}")
 
 
 def _after_face(request, person):

@@ -1,5 +1,7 @@
 """Device and staff routes of the ways in without a face: a card read at a door
-(`devices/card/`, device key) and a door opened by reception (`reception/open/`, staff session).
+(`devices/card/`, device key) and a door opened by reception (`reception/open/`, staff session);
+and the door kiosk's live face check: a challenge for its device (`devices/face/challenge/`)
+answered by a burst of camera frames (`devices/identify/live/`), as at face sign-in.
 """
 
 from django.shortcuts import get_object_or_404
@@ -10,11 +12,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import clock
 from portal.api import ErrorSerializer
+from recognition import door, facework, jobs, live, liveness, tasks
 from recognition import serializers as s
 from recognition.api import ERRORS, DeviceAPIView, door_response, error
-from recognition.entry import cards, reception
+from recognition.entry import cards, kiosk, reception
 from recognition.entry.models import AssistedOpening
+from recognition.forms import frames_from_data_urls
 from recognition.models import Device
 
 
@@ -35,6 +40,87 @@ class ReceptionOpenSerializer(serializers.Serializer):
         choices=AssistedOpening.CHECK_CHOICES,
         help_text=_("How the staff member checked who the person is, in person."),
     )
+
+
+class ChallengeStepSerializer(serializers.Serializer):
+    pose = serializers.ChoiceField(choices=liveness.TURNS)
+    prompt = serializers.CharField()
+
+
+class ChallengeSerializer(serializers.Serializer):
+    nonce = serializers.CharField()
+    steps = ChallengeStepSerializer(many=True)
+    front = serializers.CharField(help_text=_("The prompt to face the camera."))
+    expires_in = serializers.IntegerField(help_text=_("Seconds within which to answer."))
+
+
+class LiveBurstSerializer(serializers.Serializer):
+    nonce = serializers.CharField(max_length=64, help_text=_("The challenge's nonce."))
+    frames = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False),
+        min_length=1,
+        max_length=liveness.MAX_FRAMES,
+        help_text=_("The camera frames, in order: JPEG data URLs."),
+    )
+
+    def validate_frames(self, values) -> list[bytes]:
+        try:
+            return frames_from_data_urls(values)
+        except ValueError:
+            raise serializers.ValidationError(liveness.door_message(liveness.FRAMES)) from None
+
+
+class FaceChallengeView(DeviceAPIView):
+    @extend_schema(
+        summary="A live face challenge for this device's kiosk (head turns to prompt)",
+        request=None,
+        responses={200: ChallengeSerializer, **ERRORS},
+        tags=["devices"],
+    )
+    def post(self, request):
+        if not door.face_offered(self.device, identification=True):
+            return self.face_not_offered()
+        wait = live.challenge_wait(f"device:{self.device.pk}")
+        if wait:
+            return error(
+                "throttled",
+                facework.door_busy_message(wait),
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                {"retry_after": wait},
+                Retry_After=wait,
+            )
+        challenge = kiosk.issue_challenge(self.device)
+        return Response(ChallengeSerializer(live.challenge_payload(challenge)).data)
+
+
+class IdentifyLiveView(DeviceAPIView):
+    @extend_schema(
+        summary="Identify a face (1:N) from a burst answering this device's face challenge",
+        request=LiveBurstSerializer,
+        responses={200: s.DoorAnswerSerializer, **ERRORS},
+        tags=["devices"],
+    )
+    def post(self, request):
+        # Taken first, whatever the request holds: a challenge is answered at most once.
+        challenge = kiosk.take_challenge(self.device)
+        received_at = clock.now().timestamp()
+        form = LiveBurstSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if not door.face_offered(self.device, identification=True):
+            return self.face_not_offered()
+        try:
+            answer = jobs.run(
+                tasks.identify_at_door_live,
+                self.device.pk,
+                challenge,
+                form.validated_data["nonce"],
+                received_at,
+                image=form.validated_data["frames"],
+                queue=self.door_queue(),
+            )
+        except jobs.FaceUnavailable:
+            return self.face_unavailable()
+        return door_response(answer)
 
 
 class CardView(DeviceAPIView):

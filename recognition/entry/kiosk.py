@@ -1,9 +1,14 @@
-"""Pairing a door kiosk (a tablet at the door) with its device, once, by a short code.
+"""Pairing a door kiosk (a tablet at the door) with its device, once, by a short code; and
+the kiosk's live face challenges, bound to that device.
 
 An admin asks for a code on the devices page; it is shown once, kept only as a keyed hash,
 valid for PAIRING_MINUTES and used once. Typed on the tablet, it gives the tablet a fresh key
 of that device (the device's earlier key stops working, as with "New key"); the tablet keeps
 the key and calls the device API with it like any door terminal.
+
+The kiosk has no session: the challenge of its face check (recognition.liveness, as at face
+sign-in) is kept against its device, one at a time, and taken (removed) by the burst that
+answers it, so another device's key never finds it and it answers once.
 """
 
 import re
@@ -16,8 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import audit
 from portal import clock
-from recognition import devices
-from recognition.entry.models import KioskPairing
+from recognition import devices, live, liveness
+from recognition.entry.models import KioskChallenge, KioskPairing
 from recognition.models import Device
 
 PAIRING_MINUTES = 10
@@ -83,3 +88,23 @@ def pair_kiosk(code: str) -> tuple[Device, str] | None:
             return None
         key = devices.rotate_device_key(device, actor=None)
     return device, key
+
+
+def issue_challenge(device: Device) -> liveness.Challenge:
+    """A fresh challenge for this device's kiosk, replacing any earlier one."""
+    challenge = liveness.new_challenge(clock.now().timestamp(), live.SCOPE_DOOR)
+    KioskChallenge.objects.update_or_create(
+        device=device, defaults={"challenge": challenge.as_dict()}
+    )
+    return challenge
+
+
+def take_challenge(device: Device) -> dict | None:
+    """The device's challenge, removed: each challenge is answered at most once, and only by
+    the device it was issued to."""
+    with transaction.atomic():
+        found = KioskChallenge.objects.select_for_update().filter(device=device).first()
+        if found is None:
+            return None
+        found.delete()
+    return found.challenge

@@ -81,3 +81,16 @@ class KioskPairing(models.Model):
 
     def __str__(self) -> str:
         return f"pairing of device {self.device_id}"
+
+
+class KioskChallenge(models.Model):
+    """The live face challenge a paired kiosk was last given: one per device, replaced by the
+    next, removed when answered. Nothing personal: a nonce, the turns asked and the time."""
+
+    device = models.OneToOneField(
+        "recognition.Device", on_delete=models.CASCADE, related_name="kiosk_challenge"
+    )
+    challenge = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"face challenge of device {self.device_id}"

@@ -17,5 +17,7 @@ urlpatterns = [
 ]
 api_urlpatterns = [
     path("devices/card/", api.CardView.as_view(), name="device-card"),
+    path("devices/face/challenge/", api.FaceChallengeView.as_view(), name="device-challenge"),
+    path("devices/identify/live/", api.IdentifyLiveView.as_view(), name="device-identify-live"),
     path("reception/open/", api.ReceptionOpenView.as_view(), name="reception-open"),
 ]

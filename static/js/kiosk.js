@@ -1,6 +1,7 @@
 // The door kiosk: a paired tablet opens its door through the device API with its own key.
-// Face (the shared camera capture of camera.js), a keypad for door codes and one-time codes,
-// and a card field; one large answer. The key lives only in this tablet's local storage.
+// Face (the live challenge of face sign-in, liveness.js, asked for and answered with the
+// device key), a keypad for door codes and one-time codes, and a card field; one large answer.
+// The key lives only in this tablet's local storage.
 (function () {
   "use strict";
   var root = document.querySelector("[data-kiosk]");
@@ -85,20 +86,32 @@
     if (reply.status === 401) { lost(); return; }
     if (reply.status !== 200) { return; }
     root.querySelector("[data-door-name]").textContent = reply.data.name;
-    faceForm.hidden = !reply.data.identify;
+    faceForm.hidden = !(reply.data.identify && faceCheck);
   });
 
-  faceForm.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var photo = faceForm.querySelector('input[type="file"]');
-    if (!photo.files.length) { photo.focus(); return; }
-    var data = new FormData();
-    data.append("photo", photo.files[0]);
-    say(root.dataset.textWait, "", "");
-    call(root.dataset.identifyUrl, data).then(show, failed).then(function () {
-      faceForm.dispatchEvent(new Event("face:reset"));
+  // The face: a challenge for this device, a burst answering it, one answer; then the check
+  // is ready for the next person.
+  var faceCheck = null;
+  if (window.LiveFaceCheck && window.LiveFaceCheck.supported) {
+    faceCheck = window.LiveFaceCheck.setUp(faceForm, {
+      challenge: function () {
+        return call(root.dataset.challengeUrl, {}).then(function (reply) {
+          if (reply.status === 401) { lost(); }
+          if (reply.status !== 200) {
+            var problem = reply.data && reply.data.error;
+            throw new Error((problem && problem.message) || "");
+          }
+          return reply.data;
+        });
+      },
+      send: function (frames, nonce) {
+        say(root.dataset.textWait, "", "");
+        call(root.dataset.identifyUrl, { nonce: nonce, frames: frames })
+          .then(show, failed)
+          .then(function () { faceCheck.reset(); });
+      }
     });
-  });
+  }
 
   var codeInput = codeForm.querySelector("[name=code]");
   codeForm.querySelectorAll("[data-key]").forEach(function (button) {

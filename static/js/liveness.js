@@ -1,8 +1,12 @@
-// The live face check of sign-in and enrolment. The server issues a challenge (a random
-// sequence of head turns, single use, valid for a few seconds); the page prompts each turn,
-// records a short burst of camera frames and sends them once with the form, with the
+// The live face check of sign-in, enrolment and the door kiosk. The server issues a challenge
+// (a random sequence of head turns, single use, valid for a few seconds); the page prompts each
+// turn, records a short burst of camera frames and sends them once with the form, with the
 // challenge's nonce. There is no file input: a photo cannot be chosen instead of the camera.
 // Nothing is kept: the stream is stopped and the frames dropped once sent.
+// A page that asks for challenges and sends bursts itself (the kiosk, with its device key)
+// marks its form data-face-custom and calls LiveFaceCheck.setUp(form, {challenge, send}):
+// challenge() gives a promise of the issued challenge, send(frames, nonce) sends the burst;
+// the check is then ready again for the next person.
 (function () {
   "use strict";
   if (!window.gettext) {
@@ -19,7 +23,7 @@
     if (element) { element.hidden = !visible; }
   }
 
-  function setUp(form) {
+  function setUp(form, custom) {
     // The script runs: the note for browsers without it goes (shown by default, since a
     // browser with scripts turned off may still parse <noscript> as if they were on).
     Array.prototype.forEach.call(form.querySelectorAll("[data-needs-script]"), function (note) {
@@ -30,7 +34,7 @@
     var submit = form.querySelector('button[type="submit"]');
     var nonceInput = form.querySelector('input[name="nonce"]');
     var sent = false;
-    if (!box) { return; }
+    if (!box) { return null; }
     var begin = box.querySelector("[data-check-start]");
     var ready = box.querySelector("[data-camera-start]");
     var plan = box.querySelector("[data-plan]");
@@ -45,6 +49,9 @@
     if (submit) { submit.hidden = true; }
 
     function say(text) { status.textContent = text; }
+
+    // The page's own words where it has them (a door says "door code", not "password").
+    function text(name, fallback) { return form.getAttribute("data-text-" + name) || fallback; }
 
     function clearFrames() {
       form.querySelectorAll('input[name="frame"]').forEach(function (input) { input.remove(); });
@@ -109,6 +116,14 @@
     }
 
     function send(frames) {
+      prompt.textContent = "";
+      if (custom) {
+        say(gettext("Recording done. Sending it once; it is not kept."));
+        custom.send(frames, challenge.nonce);
+        frames.length = 0;
+        challenge = null;
+        return;
+      }
       clearFrames();
       frames.forEach(function (frame) {
         var input = document.createElement("input");
@@ -118,7 +133,6 @@
         form.appendChild(input);
       });
       nonceInput.value = challenge.nonce;
-      prompt.textContent = "";
       say(gettext("Recording done. Sending it once; it is not kept."));
       form.requestSubmit(submit || undefined);
     }
@@ -130,15 +144,7 @@
         empty.focus();
         return;
       }
-      var token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
-      fetch(form.getAttribute("data-challenge-url"), {
-        method: "POST",
-        headers: { "X-CSRFToken": token },
-        credentials: "same-origin"
-      }).then(function (response) {
-        if (!response.ok) { throw new Error("challenge"); }
-        return response.json();
-      }).then(function (issued) {
+      requestChallenge().then(function (issued) {
         challenge = issued;
         steps.textContent = "";
         issued.steps.forEach(function (step) {
@@ -150,10 +156,27 @@
         show(plan, true);
         say("");
         ready.focus();
-      }).catch(function () {
-        say(gettext("The face check could not be started. Try again, or use your password and code."));
+      }).catch(function (problem) {
+        say((problem && problem.message) || text("no-challenge",
+          gettext("The face check could not be started. Try again, or use your password and code.")));
       });
     });
+
+    // A challenge from the server: the session's (with the CSRF token), or the page's own.
+    function requestChallenge() {
+      if (custom) { return custom.challenge(); }
+      var token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+      return fetch(form.getAttribute("data-challenge-url"), {
+        method: "POST",
+        headers: { "X-CSRFToken": token },
+        credentials: "same-origin"
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) { throw new Error((body.error && body.error.message) || ""); }
+          return body;
+        });
+      });
+    }
 
     ready.addEventListener("click", function () {
       say(gettext("Starting the camera…"));
@@ -172,7 +195,8 @@
           }, 50);
         })
         .catch(function () {
-          say(gettext("The camera is not available. Use your password and code instead."));
+          say(text("no-camera",
+            gettext("The camera is not available. Use your password and code instead.")));
         });
     });
 
@@ -189,8 +213,26 @@
       show(progress, false);
     });
     window.addEventListener("pagehide", stopCamera);
+
+    // Ready for the next person (the kiosk, once its answer is shown).
+    return {
+      reset: function () {
+        stopCamera();
+        challenge = null;
+        sent = false;
+        show(plan, false);
+        prompt.textContent = "";
+        say("");
+      }
+    };
   }
 
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
-  document.querySelectorAll("[data-face-form]").forEach(setUp);
+  window.LiveFaceCheck = {
+    supported: Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia),
+    setUp: setUp
+  };
+  if (!window.LiveFaceCheck.supported) { return; }
+  document.querySelectorAll("[data-face-form]:not([data-face-custom])").forEach(function (form) {
+    setUp(form);
+  });
 })();

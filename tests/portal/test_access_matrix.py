@@ -212,6 +212,8 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     "api:device-verify": {"POST": DEVICES},
     "api:device-code": {"POST": DEVICES},
     "api:device-card": {"POST": DEVICES},
+    "api:device-challenge": {"POST": DEVICES},
+    "api:device-identify-live": {"POST": DEVICES},
     "api:reception-open": {"POST": RECEPTION},
     "entry:admin-cards": pages(ADMINS),
     "entry:admin-card-revoke": post_only(ADMIN_OF_A),

@@ -184,8 +184,9 @@ def test_every_page_is_served_with_its_static_files_by_gunicorn(
                 _check_asset(browser, url)
             seen_assets |= parser.found
     assert served >= 10
-    # The camera script and the stylesheet the issue found missing, by their hashed names.
-    assert any(re.search(r"/static/js/camera\.[0-9a-f]{12}\.js$", a) for a in seen_assets)
+    # The camera script (the live face check) and the stylesheet the issue found missing, by
+    # their hashed names.
+    assert any(re.search(r"/static/js/liveness\.[0-9a-f]{12}\.js$", a) for a in seen_assets)
     assert any(re.search(r"/static/css/portal\.[0-9a-f]{12}\.css$", a) for a in seen_assets)
 
 
