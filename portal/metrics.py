@@ -72,6 +72,8 @@ PURGE_SECONDS = Histogram(
 FACE_TASKS = {
     "recognition.tasks.enrol_face",
     "recognition.tasks.verify_face",
+    "recognition.tasks.verify_face_live",
+    "recognition.tasks.enrol_face_live",
     "recognition.tasks.identify_at_door",
     "recognition.tasks.identify_at_door_live",
     "recognition.tasks.verify_at_door",

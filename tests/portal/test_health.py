@@ -327,3 +327,21 @@ def test_a_face_task_a_purge_and_the_worker_show_in_the_metrics(
     assert memory and max(memory) > 50 * 1024 * 1024  # a child with the face model loaded
     for queue in ("latency", "maintenance"):
         assert f'portal_queue_depth{{queue="{queue}"}}' in after
+
+
+def test_every_face_task_is_timed_in_the_metrics():
+    """Each task declared with the face options (`**FACE_TASK`) shows in the face task
+    latency: a new face task left out of `metrics.FACE_TASKS` would go unmeasured."""
+    import ast
+
+    from portal import metrics
+
+    tree = ast.parse((REPO / "recognition" / "tasks.py").read_text())
+    face_tasks = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(
+            k.arg is None and getattr(k.value, "id", "") == "FACE_TASK" for k in node.keywords
+        ):
+            face_tasks |= {k.value.value for k in node.keywords if k.arg == "name"}
+    assert len(face_tasks) >= 7
+    assert face_tasks <= metrics.FACE_TASKS
