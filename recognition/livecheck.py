@@ -221,7 +221,7 @@ def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading) -> 
     probe, turns = liveness.frames_to_embed(poses)
     # One turn, drawn at random, must be the probe's person: a picture of that person cannot
     # turn, so somebody else would have to make every turn for them, and cannot know which
-    # one is looked at (docs/face-engine.md, "Time per attempt").
+    # one is looked at (docs/face-engine.md, "A live person, not a photo").
     checked = [_RANDOM.choice(turns)]
     reference = _describe(m, frames[probe], points_by_frame[probe], widths[probe])
     for index in checked:
