@@ -127,7 +127,7 @@ def main() -> None:
     frames, embedded = frames_read[0]
     print(
         f"time per attempt p50 {statistics.median(timings) * 1000:.0f} ms "
-        f"({frames} frames read, {embedded} identity passes + 1 probe embedding); "
+        f"({frames} frames read, {embedded} SFace passes + 1 probe embedding); "
         f"raw embedding p50 {statistics.median(raw_timings) * 1000:.0f} ms "
         f"= {statistics.median(timings) / statistics.median(raw_timings):.2f}x"
     )

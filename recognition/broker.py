@@ -136,6 +136,35 @@ def load_photo(reference: str) -> bytes:
     return unseal(sealed, reference)
 
 
+def pack_burst(frames: list[bytes]) -> bytes:
+    """A camera burst as one byte string (count, then each frame's length and bytes), so that
+    it is sealed and stored as one parcel: one round trip to Redis instead of one per frame.
+
+    >>> unpack_burst(pack_burst([b"ab", b"", b"c"]))
+    [b'ab', b'', b'c']
+    """
+    parts = [len(frames).to_bytes(4, "big")]
+    for frame in frames:
+        parts += [len(frame).to_bytes(4, "big"), frame]
+    return b"".join(parts)
+
+
+def unpack_burst(data: bytes) -> list[bytes]:
+    """The frames of pack_burst; ValueError for anything else (a parcel is authenticated, so
+    only a bug gets here)."""
+    count, offset, frames = int.from_bytes(data[:4], "big"), 4, []
+    for _ in range(count):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        offset += 4
+        if offset + size > len(data):
+            raise ValueError("truncated burst")
+        frames.append(data[offset : offset + size])
+        offset += size
+    if len(data) < 4 or offset != len(data):
+        raise ValueError("malformed burst")
+    return frames
+
+
 def discard_photo(reference: str) -> None:
     """Drops the sealed photo once its task is done (it would expire by itself anyway)."""
     if in_process():

@@ -29,20 +29,18 @@ class FaceUnavailable(Exception):
 def submit(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwargs):
     """Sends a face task without waiting: at once "unavailable" when no worker beats; else
     the photo is sealed in Redis until the deadline and the task, which names it, expires
-    unstarted at the same deadline. A camera burst (a list of frames) is sealed frame by frame
-    and the task names each. `queue` overrides the task's route (a building's door shard,
-    recognition.shards). The result's `photo` names what was sealed."""
+    unstarted at the same deadline. A camera burst (a list of frames) is packed and sealed as
+    one parcel (broker.pack_burst): one round trip to Redis, not one per frame. `queue`
+    overrides the task's route (a building's door shard, recognition.shards). The result's
+    `photo` names what was sealed."""
     deadline = settings.FACE_VERIFY_DEADLINE
     options = {"queue": queue} if queue else {}
     try:
         if not broker.workers_alive(queue):
             log.warning("face task not sent: no worker alive")
             raise FaceUnavailable
-        reference: str | list[str]
-        if isinstance(image, list):
-            reference = [broker.store_photo(frame, ttl=deadline) for frame in image]
-        else:
-            reference = broker.store_photo(image, ttl=deadline)
+        packed = broker.pack_burst(image) if isinstance(image, list) else image
+        reference = broker.store_photo(packed, ttl=deadline)
         result = task.apply_async(
             args=[*args, reference], kwargs=kwargs, expires=deadline, **options
         )
@@ -91,8 +89,7 @@ def run(task, *args, image: bytes | list[bytes], queue: str | None = None, **kwa
         raise FaceUnavailable from error
     finally:
         # Answered or given up: the sealed photo goes now rather than at its expiry.
-        for reference in result.photo if isinstance(result.photo, list) else [result.photo]:
-            broker.discard_photo(reference)
+        broker.discard_photo(result.photo)
         try:
             result.forget()
         except (*BROKER_ERRORS, RuntimeError, NotImplementedError):

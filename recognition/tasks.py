@@ -85,6 +85,14 @@ def photo(reference: str) -> bytes:
     return broker.load_photo(reference)
 
 
+def burst(frames: str | list[str]) -> list[bytes]:
+    """The frames of a camera burst: one sealed parcel (broker.pack_burst), or, from a task
+    queued before bursts were packed, one parcel per frame."""
+    if isinstance(frames, str):
+        return broker.unpack_burst(photo(frames))
+    return [photo(reference) for reference in frames]
+
+
 @shared_task(name="recognition.tasks.enrol_face", bind=True, **FACE_TASK)
 def enrol_face(self, person_id: int, purpose_id: int, reference: str) -> dict:
     image = photo(reference)
@@ -108,7 +116,7 @@ def verify_face_live(
         challenge,
         nonce,
         received_at,
-        [photo(reference) for reference in frames],
+        burst(frames),
         get_engine(),
         job_id=self.request.id or "",
     )
@@ -130,7 +138,7 @@ def enrol_face_live(
         challenge,
         nonce,
         received_at,
-        [photo(reference) for reference in frames],
+        burst(frames),
         get_engine(),
         job_id=self.request.id or "",
     )
