@@ -164,7 +164,7 @@ def identify_at_door_live(
         challenge,
         nonce,
         received_at,
-        [photo(reference) for reference in frames],
+        burst(frames),
         get_engine(),
         job_id=self.request.id or "",
     )
