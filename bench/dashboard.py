@@ -257,7 +257,7 @@ def load(args) -> None:
     from consent.audit import check_chain
     from consent.models import AuditCheck
     from portal.models import Membership, User
-    from recognition.tally import tally_attempts
+    from recognition.reporting.tally import tally_attempts
     from tests.factories import PASSWORD
 
     started = time.perf_counter()
@@ -286,7 +286,7 @@ def measure_pages(args) -> None:
     from bench.consent_pages import measure, signed_in_client
     from consent.models import Consent
     from portal.models import Building, SealedTOTPDevice, User
-    from recognition import headcount
+    from recognition.reporting import headcount
 
     SealedTOTPDevice.objects.all().delete()  # fresh devices: signed_in_client adds one each
     first = Building.objects.order_by("name").first()

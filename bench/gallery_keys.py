@@ -27,10 +27,10 @@ from bench.identify import DB, REDIS_DB  # noqa: E402
 
 
 def main_branch_decrypt(template_ids):
-    """recognition.identify._decrypt as on main before per-person keys."""
+    """recognition.doors.identify._decrypt as on main before per-person keys."""
     import numpy as np
 
-    from recognition import crypto
+    from recognition.lifecycle import crypto
     from recognition.models import FaceTemplate
 
     vectors = {}
@@ -42,7 +42,7 @@ def main_branch_decrypt(template_ids):
 
 
 def cold_load(building_id, purpose_id, model_id) -> float:
-    from recognition import identify
+    from recognition.doors import identify
 
     identify.forget_all()
     started = time.perf_counter()
@@ -56,7 +56,8 @@ def to_ring(purpose) -> None:
     """Every template of the purpose re-encrypted under the key ring, as main stored them."""
     from django.db import connection, transaction
 
-    from recognition import crypto, identify
+    from recognition.doors import identify
+    from recognition.lifecycle import crypto
     from recognition.models import FaceTemplate
 
     rows = list(
@@ -85,8 +86,9 @@ def main() -> None:
 
     django.setup()
     from consent.models import Purpose
-    from recognition import identify, services
+    from recognition.doors import identify
     from recognition.engine import engine_from_settings
+    from recognition.lifecycle import services
 
     model_id = engine_from_settings().model_id
     purpose = Purpose.objects.order_by("pk").last()

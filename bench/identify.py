@@ -10,7 +10,7 @@ gallery is the real embedding of person_a_1.jpg; the probe is person_a_2.jpg, th
 person_b_1.jpg.
 
 Measured in this process, with the real engine and the real database:
-1. identify: `recognition.identify.identify` with the gallery held in memory (one matrix
+1. identify: `recognition.doors.identify.identify` with the gallery held in memory (one matrix
    product, then one round trip for the generation and the candidates), p50/p95, and its
    two parts alone;
 2. raw embedding of the probe, and embedding + identification, alternating so that both see
@@ -22,7 +22,7 @@ Measured in this process, with the real engine and the real database:
 
 Target: identification adds under 20 ms at 100,000 templates.
 
-4. the operating point of each gallery (recognition.operating): the threshold that keeps a
+4. the operating point of each gallery (recognition.doors.operating): the threshold that keeps a
    stranger's estimated chance to open at FACE_IDENTIFY_MAX_FALSE_OPEN, and the expected
    false-open rate per stranger attempt at the 1:1 threshold and at that operating point.
 """
@@ -160,7 +160,7 @@ def load_templates(building, purpose, people, vectors, model_id: str) -> None:
     service's own)."""
     from django.db import connection
 
-    from recognition import crypto, datakeys
+    from recognition.lifecycle import crypto, datakeys
 
     now = datetime.now(UTC)
     keys = datakeys.keys_for_reading(people)
@@ -187,7 +187,7 @@ def load_templates(building, purpose, people, vectors, model_id: str) -> None:
         cursor.execute("ANALYZE")
     from django.db import transaction
 
-    from recognition import identify
+    from recognition.doors import identify
 
     with transaction.atomic():
         identify.bump([(building.pk, purpose.pk)])
@@ -224,7 +224,7 @@ def run(args, rng) -> None:
     from django.conf import settings
 
     from portal.models import Building, Membership, User
-    from recognition import identify, operating
+    from recognition.doors import identify, operating
     from recognition.engine import get_engine
 
     engine = get_engine()
@@ -316,7 +316,7 @@ def run(args, rng) -> None:
         )
         Membership.objects.create(user=newcomer, building=building, role="resident")
         from consent import services as consent_services
-        from recognition import services
+        from recognition.lifecycle import services
 
         consent_services.grant_consent(
             newcomer,
@@ -413,7 +413,7 @@ def run(args, rng) -> None:
 
 
 def _false_open(engine, threshold: float, size: int) -> float | None:
-    from recognition import operating
+    from recognition.doors import operating
 
     if engine.impostor_fit is None:
         return None

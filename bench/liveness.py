@@ -31,8 +31,11 @@ import django  # noqa: E402
 
 django.setup()
 
-from recognition import livecheck, liveness  # noqa: E402
-from recognition.engine import get_engine  # noqa: E402
+from recognition.engine import (  # noqa: E402
+    get_engine,  # noqa: E402
+    livecheck,
+    liveness,
+)
 from tests import liveness_frames as lf  # noqa: E402
 
 FRONT, TURN = 3, 3  # frames per pose, as the page records them (0.4 s apart)

@@ -214,8 +214,9 @@ def setup(photos_dir: Path, residents: int):
     from consent import services as consent_services
     from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
     from portal.models import Building, Membership, User
-    from recognition import devices, services
+    from recognition.doors import devices
     from recognition.engine import get_engine
+    from recognition.lifecycle import services
     from recognition.models import Location
 
     building = Building.objects.create(

@@ -102,7 +102,7 @@ def load(templates: int) -> None:
     import numpy as np
     from django.db import connection
 
-    from recognition import crypto
+    from recognition.lifecycle import crypto
 
     people = templates // PURPOSES_PER_BUILDING
     vector = np.random.default_rng(1).standard_normal(128).astype(np.float32)
@@ -236,7 +236,7 @@ def load(templates: int) -> None:
 
 def cutoff_params() -> dict:
     from portal import clock
-    from recognition.purge import Cutoffs
+    from recognition.lifecycle.purge import Cutoffs
 
     cutoffs = Cutoffs.at(clock.now())
     return cutoffs.params() | {"attempts_before": cutoffs.attempts_before}
@@ -298,7 +298,7 @@ def _time_batches(execute, sql, params, many, context):
 def time_ours() -> tuple[float, dict, float, float]:
     from django.db import connection
 
-    from recognition.purge import purge_lapsed_templates
+    from recognition.lifecycle.purge import purge_lapsed_templates
 
     before = peak_rss_mb()
     started = time.perf_counter()
@@ -322,7 +322,7 @@ def time_raw(cursor) -> float:
 def time_concurrent(runs: int) -> tuple[float, list[dict]]:
     from django.db import connection
 
-    from recognition.purge import purge_lapsed_templates
+    from recognition.lifecycle.purge import purge_lapsed_templates
 
     results, barrier = [], threading.Barrier(runs)
 

@@ -8,7 +8,7 @@ buildings, one per shard, one template is the real embedding of person_a_1.jpg.
 Then, for each shard, two fresh processes do what a worker started with that shard's queue
 does before it forks (`identify.warm` of the shard's buildings, recognition/tasks.py):
 1. with no snapshot: every template decrypted (as before snapshots), then the shard's
-   gallery snapshots written from what it holds (recognition/snapshots.py);
+   gallery snapshots written from what it holds (recognition/doors/snapshots.py);
 2. a restart: the cold start from those snapshots, with the resident memory before and after,
    then door identification of person_a_2.jpg in that shard's real-face building: the raw
    embedding of the probe and embedding + identification alternate under the same load, p50
@@ -113,7 +113,8 @@ def load_templates(purposes, mean, std, scale, real_at: dict[int, np.ndarray], m
     service's encryption, as in bench/identify.py)."""
     from django.db import connection, transaction
 
-    from recognition import crypto, datakeys, identify
+    from recognition.doors import identify
+    from recognition.lifecycle import crypto, datakeys
 
     now = datetime.now(UTC)
     columns = "person_id, purpose_id, building_id, model_id, ciphertext, created_at"
@@ -193,7 +194,7 @@ def probes_of(shards_count: int) -> dict[str, int]:
     """{shard: building id} of the building in each shard that holds the real face (the
     first of the shard's buildings, by id)."""
     from portal.models import Building
-    from recognition import shards
+    from recognition.doors import shards
 
     probes: dict[str, int] = {}
     for building_id in Building.objects.order_by("pk").values_list("pk", flat=True):
@@ -204,7 +205,7 @@ def probes_of(shards_count: int) -> dict[str, int]:
 def cold_from_templates(shard: int, shards_count: int) -> dict:
     """A worker of this shard started with no snapshot: every template decrypted, as before
     snapshots; then the shard's snapshots written from what it holds."""
-    from recognition import identify, shards, snapshots
+    from recognition.doors import identify, shards, snapshots
     from recognition.engine import engine_from_settings
     from recognition.models import GallerySnapshot
 
@@ -232,7 +233,7 @@ def cold_from_templates(shard: int, shards_count: int) -> dict:
 def one_shard(shard: int, shards_count: int, probe_building: int, runs: int) -> dict:
     """What a worker of this shard does before it forks (from its snapshots), then door
     identification."""
-    from recognition import identify, shards
+    from recognition.doors import identify, shards
     from recognition.engine import engine_from_settings, get_engine
     from recognition.models import FaceTemplate
 

@@ -8,7 +8,7 @@
 3. naive: DeepFace.verify(enrolled_photo, probe) with the same model and an accurate detector;
 4. throughput: concurrent face sign-ins against 2 worker processes vs 2 raw processes;
 5. payload: the photo's way through Redis (sealed with AES-GCM, stored under a key that
-   expires, read back and opened, as recognition.broker does for every face task) plus the
+   expires, read back and opened, as recognition.engine.broker does for every face task) plus the
    embedding, alternating with the raw embedding alone.
 
 Targets: end-to-end within 1.3x raw, at least 1.8x faster than naive, throughput >= 0.8x raw,
@@ -87,7 +87,7 @@ def main() -> None:
     engine.embed(probe)
 
     # 5. the payload's way through Redis, alternating with the raw embedding
-    from recognition import broker
+    from recognition.engine import broker
 
     def through_redis() -> bytes:
         reference = broker.store_photo(probe, ttl=10)
@@ -146,7 +146,7 @@ def main() -> None:
     from consent import services as consent_services
     from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
     from portal.models import Building, Membership, User
-    from recognition import services
+    from recognition.lifecycle import services
 
     building = Building.objects.create(
         name="Bench", handler_name="Bench Co.", handler_contact="bench@example.com"

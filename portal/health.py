@@ -2,7 +2,7 @@
 
 /healthz answers as long as the process does (no database, no broker). /readyz checks the
 database, Redis, and the heartbeat that a worker consuming the face tasks' queue keeps in Redis
-(recognition.broker: refreshed every quarter second, gone a second after the worker stops),
+(recognition.engine.broker: refreshed every quarter second, gone a second after the worker stops),
 which also says whether its face model's weights are in place. The answer is kept a second, so
 probes (or anyone) calling it often cost one check per process per second, not one per
 request. /metrics
@@ -62,7 +62,7 @@ def worker_beat(client) -> dict | None:
     heartbeat's lifetime (a stale beat has expired) or Redis cannot be read."""
     import redis
 
-    from recognition import broker
+    from recognition.engine import broker
 
     try:
         return broker.heartbeat(connection=client)

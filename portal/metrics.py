@@ -160,7 +160,7 @@ class ScrapeTimeCollector:
 
 
 def queue_names() -> list[str]:
-    from recognition import shards
+    from recognition.doors import shards
 
     return ["latency", "maintenance", *shards.door_queues(settings.DOOR_SHARDS)]
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import env_bool, env_dates, env_float, env_int, env_list, env_str
-from recognition import filing
+from recognition.reporting import filing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -310,7 +310,7 @@ if DEBUG and not AUDIT_CHECKPOINT_KEY:
     AUDIT_CHECKPOINT_KEY = "debug-checkpoint-" + SECRET_KEY
 AUDIT_CHECK_INTERVAL_HOURS = env_int("AUDIT_CHECK_INTERVAL_HOURS", 24, minimum=1)
 ATTEMPT_TALLY_MINUTES = env_int("ATTEMPT_TALLY_MINUTES", 5, minimum=1)
-# How often each door gallery's snapshot is brought up to date (recognition.snapshots): a
+# How often each door gallery's snapshot is brought up to date (recognition.doors.snapshots): a
 # worker restarted after enrolments decrypts at most what was enrolled in that time.
 DOOR_SNAPSHOT_MINUTES = env_int("DOOR_SNAPSHOT_MINUTES", 10, minimum=1)
 CELERY_BEAT_SCHEDULE = {
@@ -354,7 +354,7 @@ FACE_MAX_DECODE_BYTES = env_int("FACE_MAX_DECODE_BYTES", 64 * 1024 * 1024, minim
 # Face checks one anonymous client (IP address) may ask for per minute, whatever their outcome.
 # Door identification (1:N): the estimated chance that one stranger opens a door in one
 # attempt, which tightens the threshold as a gallery grows, and the margin by which the best
-# person must beat every other (recognition.operating).
+# person must beat every other (recognition.doors.operating).
 FACE_IDENTIFY_MAX_FALSE_OPEN = env_float(
     "FACE_IDENTIFY_MAX_FALSE_OPEN", 0.01, minimum=0.000001, maximum=1.0
 )
@@ -422,10 +422,10 @@ LOGGING = {
 ATTEMPT_RETENTION_DAYS = env_int("ATTEMPT_RETENTION_DAYS", 1095, minimum=1)
 RENEWAL_GRACE_DAYS = env_int("RENEWAL_GRACE_DAYS", 30, minimum=0)
 
-# Governance: impact assessment reviews and the filing duty (recognition/filing.py).
+# Governance: impact assessment reviews and the filing duty (recognition/reporting/filing.py).
 ASSESSMENT_REVIEW_DAYS = env_int("ASSESSMENT_REVIEW_DAYS", 365, minimum=1)
 # The Measures' numbers (art. 15), not tunable in production; tests lower them. Their one home
-# is recognition/filing.py, beside the rules that use them.
+# is recognition/reporting/filing.py, beside the rules that use them.
 FILING_THRESHOLD = filing.FILING_THRESHOLD
 FILING_WARNING_FROM = filing.FILING_WARNING_FROM
 FILING_HOLIDAYS = env_dates("FILING_HOLIDAYS", [])

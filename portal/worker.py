@@ -40,7 +40,7 @@ def _task_finished(task_id=None, task=None, retval=None, state=None, **_kwargs) 
         "recognition.tasks.identify_at_door",
         "recognition.tasks.identify_at_door_live",
     ):
-        from recognition import identify
+        from recognition.doors import identify
 
         metrics.observe_gallery(sum(identify.held().values()))
 
@@ -49,7 +49,7 @@ def _task_finished(task_id=None, task=None, retval=None, state=None, **_kwargs) 
 def _process_started(**_kwargs) -> None:
     """A child's memory and the door templates it inherited, before its first task."""
     from portal import metrics
-    from recognition import identify
+    from recognition.doors import identify
 
     metrics.WORKER_MEMORY.set(metrics.resident_memory())
     metrics.observe_gallery(sum(identify.held().values()))

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from recognition import devices
+from recognition.doors import devices
 from recognition.models import Device
 
 

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from consent import access
 from consent.dashboard import CONSENT_COLUMNS
 from portal.api import ErrorSerializer
-from recognition import dashboard
+from recognition.reporting import dashboard
 
 
 class FilingSerializer(serializers.Serializer):

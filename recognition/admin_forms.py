@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import name_fields
 from recognition import policy
-from recognition.devices import BINDING_REFUSALS, binding_problem
+from recognition.doors.devices import BINDING_REFUSALS, binding_problem
 
 
 def placement_refusal(location) -> list[str]:

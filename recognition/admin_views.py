@@ -19,9 +19,11 @@ from consent import rules as consent_rules
 from consent.models import AuditCheck, Purpose
 from portal import clock
 from portal.models import Building
-from recognition import dashboard, devices, evidence, locations, policy, tally
+from recognition import policy
 from recognition.admin_forms import DeviceForm, LocationForm, placement_refusal
+from recognition.doors import devices, locations
 from recognition.models import Device, Location
+from recognition.reporting import dashboard, evidence, tally
 
 
 def _buildings_or_404(user) -> list[int]:

@@ -2,7 +2,7 @@
 (`Authorization: Device <key>`), never with a person's session.
 
 Views check the device, validate the shape, hand the face work to a worker (or the code check
-to `recognition.door`) and answer; refusals keep the portal's error shape.
+to `recognition.doors.door`) and answer; refusals keep the portal's error shape.
 """
 
 import time
@@ -25,8 +25,10 @@ from rest_framework.views import APIView
 
 from portal.api import ErrorSerializer
 from portal.refusals import error_body
-from recognition import devices, door, jobs, shards, tasks
 from recognition import serializers as s
+from recognition import tasks
+from recognition.doors import devices, door, shards
+from recognition.engine import jobs
 from recognition.models import Attempt, Device
 
 ERRORS = {

@@ -8,4 +8,5 @@ class RecognitionConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for their receivers: consent's signals, sign-in results.
-        from recognition import receivers, signin_log  # noqa: F401
+        from recognition import receivers  # noqa: F401
+        from recognition.reporting import signin_log  # noqa: F401

@@ -4,7 +4,7 @@ import binascii
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from recognition import liveness
+from recognition.engine import liveness
 
 NO_BURST = _(
     "Start the camera and follow the prompts: a face is checked only from the live camera, "

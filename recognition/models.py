@@ -63,7 +63,7 @@ class Device(models.Model):
             raise ValidationError({"location": placement.reason})
         if self.location.building_id != self.building_id:
             raise ValidationError({"location": _("The location is in another building.")})
-        from recognition.devices import BINDING_REFUSALS, binding_problem
+        from recognition.doors.devices import BINDING_REFUSALS, binding_problem
 
         problem = binding_problem(self.purpose, self.building_id)
         if problem is not None:
@@ -116,8 +116,9 @@ class FaceTemplate(models.Model):
 
 
 class FaceDataKey(models.Model):
-    """A person's data key for their templates, wrapped by the key ring (recognition.datakeys).
-    Used when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+    """A person's data key for their templates, wrapped by the key ring
+    (recognition.lifecycle.datakeys). Used when FACE_KEY_DATABASE_URL does not put the keys in a
+    database of their own."""
 
     person = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
@@ -356,8 +357,8 @@ class GalleryGeneration(models.Model):
 class GallerySnapshot(models.Model):
     """One door gallery (building, purpose, face model) as one sealed block, so that a worker's
     warm-up reads and decrypts one block per gallery instead of one template per row
-    (recognition.snapshots). Deleted with any template of its gallery, in the same transaction;
-    its key is kept in the key store beside the per-person data keys."""
+    (recognition.doors.snapshots). Deleted with any template of its gallery, in the same
+    transaction; its key is kept in the key store beside the per-person data keys."""
 
     building = models.ForeignKey("portal.Building", on_delete=models.CASCADE, related_name="+")
     purpose = models.ForeignKey("consent.Purpose", on_delete=models.CASCADE, related_name="+")
@@ -380,8 +381,8 @@ class GallerySnapshot(models.Model):
 
 
 class GalleryKey(models.Model):
-    """The key of one gallery snapshot, wrapped by the key ring (recognition.datakeys). Used
-    when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
+    """The key of one gallery snapshot, wrapped by the key ring (recognition.lifecycle.datakeys).
+    Used when FACE_KEY_DATABASE_URL does not put the keys in a database of their own."""
 
     name = models.CharField(max_length=64, primary_key=True)
     wrapped = models.BinaryField()
@@ -419,7 +420,7 @@ class ThresholdCrossing(models.Model):
 class AttemptTally(models.Model):
     """Sign-in and door attempts counted per local day, building, channel and method, for the
     fallback-parity figures: counting the attempt log itself on every dashboard request would
-    not keep up with a door's traffic. Written only by `recognition.tally`; counts only.
+    not keep up with a door's traffic. Written only by `recognition.reporting.tally`; counts only.
 
     `building_id` and `device_id` are plain ids, 0 for portal sign-ins (they belong to no
     building and no device), so a row outlives a deleted building like the audit log does.

@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from consent.mydata import collect_personal_data
 from consent.signals import consent_withdrawn, purpose_retired, storage_consent_withdrawn
 from portal.signals import person_left
-from recognition import broker, identify, snapshots
+from recognition.doors import identify, snapshots
+from recognition.engine import broker
+from recognition.lifecycle.purge import face_template_items
+from recognition.lifecycle.services import delete_templates
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
-from recognition.purge import face_template_items
-from recognition.services import delete_templates
 from recognition.signals import templates_deleted
 
 

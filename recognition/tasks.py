@@ -1,7 +1,7 @@
 """Celery tasks: take ids and the photo, call one service, return a small result.
 
 A photo never travels in the task message: the message names a sealed photo in Redis that
-expires at the face deadline (recognition.broker); results hold no image and no embedding and
+expires at the face deadline (recognition.engine.broker); results hold no image and no embedding and
 expire quickly (CELERY_RESULT_EXPIRES).
 """
 
@@ -11,9 +11,17 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_init, worker_ready
 from django.conf import settings
 
-from recognition import broker, door, identify, live, livecheck, services, shards
-from recognition.engine import WeightsMissing, engine_from_settings, get_engine
-from recognition.weights import prepare_weights
+from recognition.doors import door, identify, shards
+from recognition.engine import (
+    WeightsMissing,
+    broker,
+    engine_from_settings,
+    get_engine,
+    live,
+    livecheck,
+)
+from recognition.engine.weights import prepare_weights
+from recognition.lifecycle import services
 
 FACE_TASK = {"acks_late": True, "reject_on_worker_lost": True}
 log = logging.getLogger(__name__)
@@ -35,7 +43,7 @@ def refuse_to_start_without_weights(**_kwargs) -> None:
 @worker_init.connect
 def warm_door_galleries(sender=None, **_kwargs) -> None:
     """Decrypts the door galleries once in the parent, before the fork (see identify.warm):
-    only those of the door shards whose queues this worker consumes (recognition.shards).
+    only those of the door shards whose queues this worker consumes (recognition.doors.shards).
     A database that cannot be reached only means the children load them on first use."""
     from django.db import DatabaseError, connections
 
@@ -199,15 +207,15 @@ def door_galleries_held() -> dict:
 )
 def purge_lapsed() -> dict:
     """A run stopped by its time limit has recorded what it deleted; the next one goes on."""
-    from recognition.purge import purge_lapsed_templates
+    from recognition.lifecycle.purge import purge_lapsed_templates
 
     return purge_lapsed_templates(trigger="schedule")
 
 
 @shared_task(name="recognition.tasks.compact_door_snapshots", acks_late=True)
 def compact_door_snapshots() -> dict:
-    """Brings every door gallery's snapshot up to its gallery (recognition.snapshots)."""
-    from recognition import snapshots
+    """Brings every door gallery's snapshot up to its gallery (recognition.doors.snapshots)."""
+    from recognition.doors import snapshots
 
     return snapshots.compact(engine_from_settings().model_id)
 
@@ -218,6 +226,6 @@ def face_deadline() -> float:
 
 @shared_task(name="recognition.tasks.tally_attempts", acks_late=True)
 def tally_attempts() -> dict:
-    from recognition.tally import tally_attempts
+    from recognition.reporting.tally import tally_attempts
 
     return tally_attempts()

@@ -10,8 +10,11 @@ from django.views.decorators.http import require_POST
 from portal import clock, signin
 from portal.models import Building, User
 from portal.views import _qr_svg
-from recognition import doorcodes, facework, jobs, live, liveness, services, tasks
+from recognition import tasks
+from recognition.doors import doorcodes
+from recognition.engine import facework, jobs, live, liveness
 from recognition.forms import EnrolForm, FaceSignInForm
+from recognition.lifecycle import services
 from recognition.models import Attempt
 
 UPCOMING_DAYS = 30
@@ -196,7 +199,7 @@ def purges(request):
 
     from consent import access
     from portal import clock
-    from recognition import purge
+    from recognition.lifecycle import purge
 
     building_ids = access.admin_building_ids(request.user)
     if not building_ids:

@@ -172,7 +172,7 @@ def withdraw(person, purpose):
 
 def make_door(building, purpose=None, kind="entrance", name="Front door", **location_fields):
     """A location of `kind` in the building and a device registered there: (device, key)."""
-    from recognition import devices
+    from recognition.doors import devices
     from recognition.models import Location
 
     location = Location.objects.create(

@@ -21,7 +21,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from recognition import liveness
+from recognition.engine import liveness
 
 FRAME_SIZE = (480, 360)  # what the page sends
 TURN_SHIFT = 0.6  # how far the nose moves toward the face's edge (share of the way)
@@ -162,7 +162,7 @@ def turned(photo: bytes, pose: str) -> np.ndarray:
 
 def _yaw(frame: np.ndarray) -> float:
     """The yaw the worker will read, or 0 where its detector (no upsampling) finds no face."""
-    from recognition.livecheck import DETECT_SIDE
+    from recognition.engine.livecheck import DETECT_SIDE
 
     dlib, detector, predictor = _models()
     rgb = np.ascontiguousarray(frame[:, :, ::-1])

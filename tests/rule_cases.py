@@ -18,8 +18,8 @@ from django.utils import timezone
 from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal.models import Building, Membership, User
+from recognition.lifecycle.services import store_template
 from recognition.models import FaceTemplate
-from recognition.services import store_template
 from tests.factories import grant, make_active_purpose, make_person
 
 GRACE_DAYS = 30

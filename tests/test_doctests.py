@@ -7,7 +7,9 @@ import pytest
 from consent import checkpoints
 from consent import rules as consent_rules
 from portal import rules as portal_rules
-from recognition import evidence, filing, operating, policy
+from recognition import policy
+from recognition.doors import operating
+from recognition.reporting import evidence, filing
 from recognition.rights import rules as rights_rules
 
 MODULES = [

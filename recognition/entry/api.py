@@ -14,9 +14,11 @@ from rest_framework.views import APIView
 
 from portal import clock
 from portal.api import ErrorSerializer
-from recognition import door, facework, jobs, live, liveness, tasks
 from recognition import serializers as s
+from recognition import tasks
 from recognition.api import ERRORS, DeviceAPIView, door_response, error
+from recognition.doors import door
+from recognition.engine import facework, jobs, live, liveness
 from recognition.entry import cards, kiosk, reception
 from recognition.entry.models import AssistedOpening
 from recognition.forms import frames_from_data_urls

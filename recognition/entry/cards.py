@@ -16,7 +16,7 @@ from consent import audit
 from portal import clock, throttle
 from portal.models import Membership
 from portal.refusals import Refused
-from recognition import door
+from recognition.doors import door
 from recognition.entry.models import AccessCard
 from recognition.models import Attempt, Device
 

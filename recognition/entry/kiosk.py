@@ -6,7 +6,7 @@ valid for PAIRING_MINUTES and used once. Typed on the tablet, it gives the table
 of that device (the device's earlier key stops working, as with "New key"); the tablet keeps
 the key and calls the device API with it like any door terminal.
 
-The kiosk has no session: the challenge of its face check (recognition.liveness, as at face
+The kiosk has no session: the challenge of its face check (recognition.engine.liveness, as at face
 sign-in) is kept against its device, one at a time, and taken (removed) by the burst that
 answers it, so another device's key never finds it and it answers once.
 """
@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import audit
 from portal import clock
-from recognition import devices, live, liveness
+from recognition.doors import devices
+from recognition.engine import live, liveness
 from recognition.entry.models import KioskChallenge, KioskPairing
 from recognition.models import Device
 

@@ -10,7 +10,7 @@ from consent import audit
 from portal import rules
 from portal.models import Membership, User
 from portal.refusals import Refused
-from recognition import door
+from recognition.doors import door
 from recognition.entry.models import AssistedOpening
 from recognition.models import Attempt, Device
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from consent import access
 from portal import signin, throttle
 from portal.models import Building, Membership
-from recognition import devices
+from recognition.doors import devices
 from recognition.entry import cards, kiosk, reception
 from recognition.entry.forms import BackupCodesAtDoorForm, IssueCardForm, PairForm, ReceptionForm
 from recognition.entry.models import AccessCard

@@ -116,7 +116,7 @@ def _json(data) -> bytes:
 
 def build_zip(building_ids, generated_by, now=None) -> bytes:
     """The filing materials as one zip with a manifest of SHA-256 sums."""
-    from recognition.evidence import _filing
+    from recognition.reporting.evidence import _filing
 
     now = now or clock.now()
     building_ids = list(building_ids)

@@ -92,7 +92,7 @@ def filing_rows() -> list[dict]:
 def filing_duty():
     """The initial filing's clock while the threshold was reached and no initial filing
     followed: (status, clock) or None."""
-    from recognition import dashboard
+    from recognition.reporting import dashboard
 
     status, _crossing = dashboard.filing_figures(portal_clock.now())
     if status.reached_on is None:

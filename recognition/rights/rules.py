@@ -1,14 +1,15 @@
 """Pure rules of people's rights, incidents and filings: dates in, dates out, no ORM.
 
-Deadlines count working days with the same calendar as the filing duty (`recognition.filing`):
-Monday to Friday, minus FILING_HOLIDAYS, plus the make-up days in FILING_WORKDAYS.
+Deadlines count working days with the same calendar as the filing duty
+(`recognition.reporting.filing`): Monday to Friday, minus FILING_HOLIDAYS, plus the make-up days in
+FILING_WORKDAYS.
 """
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from recognition.filing import add_working_days, filing_deadline, working_days_between
+from recognition.reporting.filing import add_working_days, filing_deadline, working_days_between
 
 REQUEST_WORKING_DAYS = 15
 # Profile fields a person corrects alone; anything else goes through a correction request.

@@ -276,8 +276,8 @@ def delete_account(person, *, actor) -> dict:
     Kept, because the law asks for them: the audit log (ids only, no name, no contact) and the
     attempt logs (processing records, PIPL art. 56), detached from the person.
     """
+    from recognition.lifecycle.services import delete_templates
     from recognition.models import Attempt, FaceTemplate
-    from recognition.services import delete_templates
 
     audit._lock_chain()  # as every writer of face data: the chain's lock before template rows
     templates = delete_templates(

@@ -78,7 +78,7 @@ def camera_for(path: Path, faces: list[bytes], steps) -> Path:
     turns made by the last photo's face. Written before the camera is turned on."""
     import cv2
 
-    from recognition import liveness
+    from recognition.engine import liveness
     from tests import liveness_frames as lf
 
     frames = []

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 from playwright.sync_api import expect
 
-from recognition import liveness
+from recognition.engine import liveness
 from recognition.models import Attempt
 from tests.browser.conftest import shoot, start_face_check, trust_page
 from tests.factories import grant

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from consent import rules as consent_rules
 from portal import backup_codes
-from recognition import doorcodes
+from recognition.doors import doorcodes
 from recognition.entry import cards
 from recognition.models import Attempt
 from tests.browser.conftest import shoot, start_face_check, tab_to
@@ -174,7 +174,8 @@ def door_purpose(building_a):
 
 @pytest.fixture
 def enrolled_resident(celery_worker_process, resident, door_purpose, photos):
-    from recognition import jobs, tasks
+    from recognition import tasks
+    from recognition.engine import jobs
     from tests.factories import grant
 
     grant(resident, door_purpose)

@@ -11,8 +11,8 @@ from django.test import override_settings
 from consent import rules, services
 from consent.models import Assessment, AuditEntry, Consent, Notice, Purpose
 from portal.models import Membership, User
+from recognition.lifecycle.services import store_template
 from recognition.models import FaceTemplate
-from recognition.services import store_template
 from tests.factories import (
     ASSESSMENT,
     TEXTS,

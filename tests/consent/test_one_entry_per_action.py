@@ -6,7 +6,7 @@ from consent import services
 from consent.events import AuditEvent
 from consent.models import AuditEntry
 from portal import accounts, backup_codes, clock, rules
-from recognition import devices, locations
+from recognition.doors import devices, locations
 from recognition.rights import services as rights_services
 from tests.factories import (
     ASSESSMENT,

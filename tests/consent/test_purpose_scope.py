@@ -11,8 +11,8 @@ from consent import rules, services
 from consent.demo import DEMO_PURPOSES
 from consent.models import AuditEntry, Consent, ConsentEvent, Purpose
 from consent.services import ConsentError
+from recognition.lifecycle.services import FaceRefused, check_can_enrol, store_template
 from recognition.models import FaceTemplate, PurgeRecord
-from recognition.services import FaceRefused, check_can_enrol, store_template
 from tests.factories import grant, make_active_purpose, make_person, purpose_fields
 
 pytestmark = pytest.mark.django_db

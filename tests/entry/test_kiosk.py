@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from recognition import devices
+from recognition.doors import devices
 from recognition.entry import kiosk
 from recognition.entry.models import KioskPairing
 from tests.factories import device_headers, make_door

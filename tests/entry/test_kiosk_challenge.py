@@ -5,7 +5,7 @@ device), with nothing stored when it says to wait. No worker needed: nothing rea
 
 import pytest
 
-from recognition import live, liveness
+from recognition.engine import live, liveness
 from recognition.entry.models import KioskChallenge
 from recognition.views import CHALLENGE_SESSION_KEY
 from tests.factories import device_headers, make_door

@@ -7,7 +7,8 @@ the device API, the real worker and the real model.
 
 import pytest
 
-from recognition import jobs, liveness, tasks
+from recognition import tasks
+from recognition.engine import jobs, liveness
 from recognition.entry.models import KioskChallenge
 from recognition.models import Attempt
 from tests.factories import device_headers, grant, make_door

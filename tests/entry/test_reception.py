@@ -58,7 +58,7 @@ def test_staff_cannot_open_for_a_stranger_to_the_building(sign_in, staff, buildi
 
 
 def test_a_revoked_door_is_refused_clearly(sign_in, staff, resident, building_a):
-    from recognition import devices
+    from recognition.doors import devices
 
     device, _key = make_door(building_a)
     devices.revoke_device(device, actor=None)

@@ -19,7 +19,8 @@ from django.test import Client
 from consent import audit
 from consent import rules as consent_rules
 from portal import health
-from recognition import broker, jobs, tasks
+from recognition import tasks
+from recognition.engine import broker, jobs
 from tests.factories import make_active_purpose
 from tests.launcher import start_worker, stop_worker
 from tests.paths import REPO

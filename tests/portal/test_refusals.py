@@ -7,11 +7,11 @@ import pytest
 from consent.services import ConsentError
 from portal.api import exception_handler
 from portal.refusals import Refused, error_body
-from recognition.devices import DeviceRefused
+from recognition.doors.devices import DeviceRefused
+from recognition.doors.locations import LocationRefused
 from recognition.entry.cards import CardRefused
 from recognition.entry.reception import OpeningRefused
-from recognition.locations import LocationRefused
-from recognition.services import FaceRefused
+from recognition.lifecycle.services import FaceRefused
 from tests.paths import REPO
 
 REFUSALS = [ConsentError, DeviceRefused, FaceRefused, LocationRefused, CardRefused, OpeningRefused]

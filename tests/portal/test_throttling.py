@@ -202,7 +202,7 @@ def test_a_locked_face_route_of_a_shared_address_never_stops_the_trusted_browser
 
 def test_a_code_used_at_the_door_is_called_used_on_the_web_not_wrong(client, resident, settings):
     from consent import rules as consent_rules
-    from recognition import door
+    from recognition.doors import door
     from tests.factories import make_active_purpose, make_door
 
     device = add_totp(resident)

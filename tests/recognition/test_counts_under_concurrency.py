@@ -12,9 +12,9 @@ from django.db import DatabaseError, connection
 from consent import audit
 from consent import dashboard as consent_dashboard
 from consent import rules as consent_rules
-from recognition import headcount
+from recognition.lifecycle.services import store_template
 from recognition.models import FaceHeadcount
-from recognition.services import store_template
+from recognition.reporting import headcount
 from tests.factories import grant, make_active_purpose, make_person, withdraw
 
 pytestmark = pytest.mark.django_db(transaction=True)

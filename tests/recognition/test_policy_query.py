@@ -127,8 +127,8 @@ def test_a_template_past_its_own_retention_serves_neither_a_door_nor_a_sign_in(
     import numpy as np
 
     from portal import clock
-    from recognition import identify
-    from recognition.services import store_template, verification_templates
+    from recognition.doors import identify
+    from recognition.lifecycle.services import store_template, verification_templates
     from tests.factories import grant, make_active_purpose
 
     door = make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION, kind="door_access")

@@ -12,7 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from consent import rules as consent_rules
 from consent import services as consent_services
-from recognition import devices, jobs, tasks
+from recognition import tasks
+from recognition.doors import devices
+from recognition.engine import jobs
 from recognition.models import Attempt, Device, FaceTemplate
 from tests.factories import device_headers, grant, make_active_purpose, make_door
 from tests.liveness_frames import SIGN_IN, live_post

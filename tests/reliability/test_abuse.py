@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from consent import rules as consent_rules
 from portal import throttle
 from portal.models import Throttle
-from recognition import door, doorcodes
+from recognition.doors import door, doorcodes
 from recognition.models import Attempt
 from tests.factories import (
     PASSWORD,

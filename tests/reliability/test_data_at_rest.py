@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from recognition import crypto
+from recognition.lifecycle import crypto
 from recognition.models import FaceTemplate
 from tests.factories import grant, trust_browser, withdraw
 from tests.liveness_frames import ENROL, SIGN_IN, burst, live_post

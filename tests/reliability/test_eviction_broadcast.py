@@ -14,11 +14,10 @@ import pytest
 
 from consent import services as consent_services
 from portal import clock
-from recognition import broker
-from recognition.engine import engine_from_settings
+from recognition.engine import broker, engine_from_settings
+from recognition.lifecycle.purge import purge_lapsed_templates
+from recognition.lifecycle.services import store_template
 from recognition.models import FaceTemplate
-from recognition.purge import purge_lapsed_templates
-from recognition.services import store_template
 from tests.factories import grant, make_person, withdraw
 from tests.paths import ARTIFACTS, REPO
 from tests.reliability.stack import PrivateRedis, celery_pointed_at, test_database_url

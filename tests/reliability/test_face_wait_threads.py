@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from recognition import doorcodes
+from recognition.doors import doorcodes
 from tests.factories import grant, make_active_purpose, make_door
 from tests.launcher import gunicorn
 from tests.liveness_frames import SIGN_IN, burst, data_urls, warm_turns
@@ -170,7 +170,8 @@ def test_answers_to_face_requests_in_flight_together_never_cross_threads(
 ):
     """Threads of one web process wait for their face answers at the same time (each through its
     own result connection): each request gets the answer to its own question."""
-    from recognition import jobs, tasks
+    from recognition import tasks
+    from recognition.engine import jobs
 
     for person, photo in ((resident, photos["a1"]), (other_resident, photos["b1"])):
         grant(person, door_purpose)

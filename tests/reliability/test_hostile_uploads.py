@@ -22,7 +22,7 @@ from PIL import Image
 
 from consent import rules as consent_rules
 from portal.models import Throttle
-from recognition.liveness import MAX_FRAME_BYTES
+from recognition.engine.liveness import MAX_FRAME_BYTES
 from recognition.models import FaceTemplate
 from tests.factories import device_headers, grant, make_active_purpose, make_door, trust_browser
 from tests.paths import SHARED_FACES

@@ -17,7 +17,8 @@ import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from recognition import broker, doorcodes
+from recognition.doors import doorcodes
+from recognition.engine import broker
 from tests.factories import grant, make_active_purpose, make_door
 from tests.launcher import gunicorn
 from tests.liveness_frames import SIGN_IN, burst, data_urls, live_post, warm_turns

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from consent import rules as consent_rules
 from consent.models import Consent
-from recognition import doorcodes, jobs
+from recognition.doors import doorcodes
+from recognition.engine import jobs
 from recognition.models import FaceTemplate
 from tests.factories import (
     PASSWORD,

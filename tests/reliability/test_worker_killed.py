@@ -13,7 +13,8 @@ import pytest
 from django.db import connection
 
 from consent.models import AuditEntry
-from recognition import broker, jobs, tasks
+from recognition import tasks
+from recognition.engine import broker, jobs
 from recognition.models import Attempt, FaceTemplate
 from tests.factories import grant, trust_browser
 from tests.liveness_frames import ENROL, SIGN_IN, live_post, warm_turns

@@ -9,10 +9,10 @@ from django.test import Client
 from consent import rules as consent_rules
 from consent.models import AuditEntry, Consent, ConsentEvent
 from portal.models import Membership, User
+from recognition.lifecycle.services import log_attempt, store_template
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.rights import services
 from recognition.rights.models import RightsRequest
-from recognition.services import log_attempt, store_template
 from tests.factories import grant, make_active_purpose, make_person
 
 pytestmark = pytest.mark.django_db

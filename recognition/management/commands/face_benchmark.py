@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recognition.engine import WeightsMissing, get_engine
-from recognition.facebench import cross_check, run_benchmark
+from recognition.engine.facebench import cross_check, run_benchmark
 
 
 class Command(BaseCommand):

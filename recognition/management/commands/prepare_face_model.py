@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recognition.weights import prepare_sface_weights, prepare_weights
+from recognition.engine.weights import prepare_sface_weights, prepare_weights
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from recognition.lifecycle.purge import purge_lapsed_templates, summary_line
 from recognition.models import PurgeRecord
-from recognition.purge import purge_lapsed_templates, summary_line
 
 
 class Command(BaseCommand):

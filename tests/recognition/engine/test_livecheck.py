@@ -1,0 +1,89 @@
+"""Reading a burst in the worker, with the real models and no worker process: the cheap path
+(the whole frame scanned once, then only around the face; poses on half-size frames; one SFace
+pair) reads what scanning every whole frame reads, refuses what it must, and spends the
+bounded work it promises."""
+
+import numpy as np
+import pytest
+
+from recognition.engine import livecheck, liveness
+from tests import liveness_frames as lf
+
+STEPS = (liveness.LEFT, liveness.RIGHT, liveness.LEFT)
+
+
+def _challenge(steps=STEPS):
+    return liveness.Challenge("n" * 22, tuple(steps), 0.0, "sign_in")
+
+
+def _poses_detecting_every_frame(frames):
+    """The reference reading: the detector on every frame, landmarks on its box."""
+    m = livecheck.models()
+    reading = livecheck.BurstReading()
+    poses = []
+    for data in frames:
+        small = m.cv2.cvtColor(livecheck._decode(data, livecheck.POSE_SIDE), m.cv2.COLOR_BGR2GRAY)
+        box = livecheck._detect(m, data, small.shape[1], reading)
+        if box is None:
+            poses.append(None)
+            continue
+        poses.append(liveness.pose_of(livecheck._yaw(livecheck._landmarks(m, small, box))))
+    return poses, reading.detections
+
+
+@pytest.mark.parametrize("steps", [STEPS, (liveness.RIGHT, liveness.RIGHT, liveness.LEFT)])
+def test_the_cheap_path_reads_the_poses_that_scanning_every_frame_reads(photos, steps):
+    frames = lf.burst([photos["a2"]], steps, front=3, turn=3)
+    reading = livecheck.read_burst(_challenge(steps), frames)
+    expected, detections = _poses_detecting_every_frame(frames)
+    assert reading.code == "", reading
+    assert [frame.pose for frame in reading.frames] == expected
+    # Cheaper than the reference: the whole frame scanned once, every other frame only
+    # around the face.
+    assert detections == len(frames)
+    assert reading.detections == 1
+    assert reading.near_detections == len(frames) - 1
+    assert reading.embedded == 2  # the probe frame and one turn, by SFace
+    assert reading.identity_similarities[0] >= livecheck.SAME_PERSON_MIN
+    assert liveness.pose_of(reading.frames[reading.probe].yaw) == liveness.FRONT
+
+
+def test_turns_made_by_someone_else_are_refused_whichever_turn_is_checked(photos):
+    # The front frames show one person (a picture held up), every turn is another's.
+    frames = lf.burst([photos["b1"], photos["a2"]], STEPS, front=3, turn=3)
+    for _ in range(3):
+        reading = livecheck.read_burst(_challenge(), frames)
+        assert reading.code == liveness.TWO_PEOPLE
+        assert reading.probe is None
+
+
+def test_a_still_and_a_static_loop_show_no_movement(photos):
+    for frames in (lf.still(photos["a2"], 16, noise=False), lf.still(photos["a2"], 16, noise=True)):
+        reading = livecheck.read_burst(_challenge(), frames)
+        assert reading.code == liveness.NO_MOVEMENT
+        assert reading.embedded == 0 and reading.detections == 1
+
+
+def test_turns_in_the_wrong_order_are_refused(photos):
+    frames = lf.burst([photos["a2"]], (liveness.RIGHT, liveness.LEFT, liveness.LEFT), front=3)
+    assert livecheck.read_burst(_challenge(), frames).code == liveness.WRONG_ORDER
+
+
+def test_a_second_face_where_the_face_is_found_refuses_the_burst(photos):
+    frames = lf.burst([photos["a2"]], STEPS, front=3, turn=3)
+    frames[0] = lf.jpeg(lf.fit_frame(photos["two"]))
+    assert livecheck.read_burst(_challenge(), frames).code == liveness.TWO_PEOPLE
+
+
+def test_frames_without_a_face_are_counted_and_too_many_refuse(photos):
+    blank = lf.jpeg(np.full((360, 480, 3), 90, np.uint8))
+    frames = lf.burst([photos["a2"]], STEPS, front=3, turn=3)
+    assert livecheck.read_burst(_challenge(), [blank] * 4 + frames).code == ""
+    reading = livecheck.read_burst(_challenge(), [blank] * len(frames) + frames[:4])
+    assert reading.code == liveness.NO_FACE
+
+
+def test_bad_frames_are_refused_without_raising(photos):
+    frames = lf.burst([photos["a2"]], STEPS)
+    for bad in (b"", b"not a jpeg", b"\xff" * (liveness.MAX_FRAME_BYTES + 1)):
+        assert livecheck.read_burst(_challenge(), [*frames[:-1], bad]).code == liveness.FRAMES
