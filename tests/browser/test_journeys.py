@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from consent import rules as consent_rules
 from consent.models import Consent
 from recognition.models import Attempt, FaceTemplate
-from tests.browser.conftest import shoot, start_face_check, tab_to, trust_page
+from tests.browser.pages import shoot, start_face_check, tab_to, trust_page
 from tests.factories import PASSWORD, add_totp, current_code, grant, make_active_purpose
 from tests.liveness_frames import ENROL, live_post
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from recognition.engine import liveness
 from recognition.models import Attempt
-from tests.browser.conftest import shoot, start_face_check, trust_page
+from tests.browser.pages import shoot, start_face_check, trust_page
 from tests.factories import grant
 from tests.liveness_frames import ENROL, live_post
 

@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from consent import rules as consent_rules
-from tests.browser.conftest import PHONE, shoot
+from tests.browser.pages import PHONE, shoot
 from tests.factories import (
     PASSWORD,
     add_totp,

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from consent import rules as consent_rules
 from portal import clock
 from recognition.rights import services
-from tests.browser.conftest import shoot
+from tests.browser.pages import shoot
 from tests.browser.test_pages import CJK, LANG_ATTR, _axe_problems, _sign_in
 from tests.factories import add_totp, grant, make_active_purpose
 from tests.rights.data import INCIDENT_FIELDS

@@ -13,7 +13,7 @@ from portal import backup_codes
 from recognition.doors import doorcodes
 from recognition.entry import cards
 from recognition.models import Attempt
-from tests.browser.conftest import shoot, start_face_check, tab_to
+from tests.browser.pages import shoot, start_face_check, tab_to
 from tests.factories import PASSWORD, add_totp, current_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
