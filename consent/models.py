@@ -4,6 +4,8 @@ Written only by `consent.services` (and `consent.audit` for the log); read throu
 """
 
 import uuid
+from datetime import datetime
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -86,14 +88,14 @@ ALTERNATIVE_LABELS = {
 }
 
 
-class PurposeQuerySet(models.QuerySet):
-    def active(self):
+class PurposeQuerySet(models.QuerySet["Purpose"]):
+    def active(self) -> Self:
         return self.filter(status=rules.ACTIVE)
 
     def for_buildings(self, building_ids):
         return self.filter(building_id__in=building_ids)
 
-    def for_person(self, person):
+    def for_person(self, person: object) -> Self:
         """Purposes of the person's current buildings that are for one of their roles there."""
         from portal.models import Membership
 
@@ -344,15 +346,17 @@ class Assessment(models.Model):
         return self.approved_at is not None
 
 
-class ConsentQuerySet(models.QuerySet):
-    def active(self, now=None):
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def active(self, now: datetime | None = None) -> Self:
         """Consents that allow face processing now, as one SQL filter (usable in subqueries):
         the rule `consent.rules_query.active`."""
         now = now or clock.now()
         adult_cutoff = rules.adult_born_on_or_before(timezone.localdate(now))
         return self.filter(rules_query.active(now, adult_cutoff))
 
-    def active_for(self, person, purpose, now=None):
+    def active_for(
+        self, person: object, purpose: object, now: datetime | None = None
+    ) -> "Consent | None":
         """The active consent of `person` for `purpose`, or None."""
         return self.active(now).filter(person=person, purpose=purpose).first()
 
@@ -491,8 +495,8 @@ class ConsentEvent(models.Model):
         return f"{self.consent_id} {self.kind} {self.at:%Y-%m-%d}"
 
 
-class NotificationQuerySet(models.QuerySet):
-    def unread(self):
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def unread(self) -> Self:
         return self.filter(read_at__isnull=True)
 
 

@@ -1,5 +1,6 @@
 import secrets
 import time
+from typing import Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -84,8 +85,8 @@ class Building(models.Model):
         return self.name
 
 
-class MembershipQuerySet(models.QuerySet):
-    def current(self):
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def current(self) -> Self:
         return self.filter(rules_query.current_member())
 
 

@@ -1,4 +1,5 @@
 import uuid
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -70,8 +71,8 @@ class Device(models.Model):
             raise ValidationError({"purpose": BINDING_REFUSALS[problem]})
 
 
-class FaceTemplateQuerySet(models.QuerySet):
-    def for_active_consent(self):
+class FaceTemplateQuerySet(models.QuerySet["FaceTemplate"]):
+    def for_active_consent(self) -> Self:
         """Templates whose person still holds an active consent for the template's purpose."""
         from consent.models import Consent
 

@@ -16,10 +16,11 @@ from consent.services.common import (
     validated,
 )
 from portal import clock
+from portal.models import User
 
 
 @transaction.atomic
-def create_assessment(purpose: Purpose, *, actor, **fields) -> Assessment:
+def create_assessment(purpose: Purpose, *, actor: User, **fields: object) -> Assessment:
     purpose = locked_purpose(purpose)
     if purpose.status == rules.RETIRED:
         raise ConsentError("retired", _("A retired purpose gets no new assessments."))
@@ -38,7 +39,7 @@ def create_assessment(purpose: Purpose, *, actor, **fields) -> Assessment:
 
 
 @transaction.atomic
-def update_assessment(assessment: Assessment, *, actor, **changes) -> Assessment:
+def update_assessment(assessment: Assessment, *, actor: User, **changes: object) -> Assessment:
     assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
     if assessment.approved:
         raise ConsentError(
@@ -58,7 +59,7 @@ def update_assessment(assessment: Assessment, *, actor, **changes) -> Assessment
 
 
 @transaction.atomic
-def approve_assessment(assessment: Assessment, *, actor) -> Assessment:
+def approve_assessment(assessment: Assessment, *, actor: User) -> Assessment:
     assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
     if assessment.approved:
         raise ConsentError("approved", _("This assessment is already approved."))

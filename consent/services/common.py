@@ -4,6 +4,7 @@ checks every writer makes before it saves."""
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from consent import ways
@@ -33,6 +34,8 @@ ASSESSMENT_FIELDS = (
     "protection_adequacy",
 )
 USER_AGENT_MAX = 300
+# How a decision was made (channel, client address, browser), stored with its event.
+Evidence = dict[str, str | None]
 BATCH = 2000
 
 
@@ -50,12 +53,14 @@ class ConsentError(Refused):
     def __str__(self) -> str:
         return str(self.message)
 
-    @property  # type: ignore[override]
-    def status(self) -> int:
+    # A read-only property over the base's class attribute `status`: mypy cannot accept that
+    # override, though every reader only reads it.
+    @property
+    def status(self) -> int:  # type: ignore[override]
         return self.STATUS.get(self.code, 409)
 
 
-def validated(instance) -> None:
+def validated(instance: Model) -> None:
     try:
         instance.full_clean(exclude=["building", "purpose", "current_notice"])
     except ValidationError as error:
@@ -69,7 +74,7 @@ def validated(instance) -> None:
             )
 
 
-def only(changes: Mapping, allowed: tuple[str, ...]) -> dict:
+def only(changes: Mapping[str, object], allowed: tuple[str, ...]) -> dict[str, object]:
     unknown = set(changes) - set(allowed)
     if unknown:
         raise ConsentError(
@@ -84,9 +89,9 @@ def locked_purpose(purpose: Purpose) -> Purpose:
     return Purpose.objects.select_for_update().get(pk=purpose.pk)
 
 
-def scope(purpose: Purpose) -> dict:
+def scope(purpose: Purpose) -> dict[str, str]:
     return {"specific_purpose": purpose.specific_purpose, "method": purpose.method}
 
 
-def evidence(channel: str, ip: str | None, user_agent: str | None) -> dict:
+def evidence(channel: str, ip: str | None, user_agent: str | None) -> Evidence:
     return {"channel": channel, "ip": ip or None, "user_agent": (user_agent or "")[:USER_AGENT_MAX]}

@@ -2,6 +2,7 @@
 face data leaving the device. Each is one transaction with its event and its audit entry."""
 
 import uuid
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,16 +13,19 @@ from consent.events import AuditEvent
 from consent.models import (
     Consent,
     ConsentEvent,
+    Notice,
     Purpose,
 )
 from consent.services.common import (
     ConsentError,
+    Evidence,
     evidence,
 )
 from portal import clock
+from portal.models import User
 
 
-def _check_actor(person, guardian, today) -> None:
+def _check_actor(person: User, guardian: User | None, today: date) -> None:
     if guardian is None:
         return
     if person.guardian_id != guardian.pk:
@@ -33,22 +37,25 @@ def _check_actor(person, guardian, today) -> None:
         )
 
 
-def _decision_target(person, purpose: Purpose, notice_hash_shown: str) -> Purpose:
+def _decision_target(
+    person: User, purpose: Purpose, notice_hash_shown: str
+) -> tuple[Purpose, Notice]:
     purpose = Purpose.objects.select_related("current_notice", "building").get(pk=purpose.pk)
     if not Purpose.objects.for_person(person).filter(pk=purpose.pk).exists():
         raise ConsentError("not_member", _("This purpose is not offered in your buildings."))
-    if purpose.status != rules.ACTIVE or purpose.current_notice is None:
+    notice = purpose.current_notice
+    if purpose.status != rules.ACTIVE or notice is None:
         raise ConsentError("purpose_not_active", _("This purpose is not active."))
-    if notice_hash_shown != purpose.current_notice.text_hash:
+    if notice_hash_shown != notice.text_hash:
         raise ConsentError(
             "notice_changed",
             _("The notice changed while you were reading it. Read the new version and decide."),
-            {"current_notice_hash": purpose.current_notice.text_hash},
+            {"current_notice_hash": notice.text_hash},
         )
-    return purpose
+    return purpose, notice
 
 
-def _locked_consent(person, purpose) -> Consent | None:
+def _locked_consent(person: User, purpose: Purpose) -> Consent | None:
     # of=("self",): lock the consent row only. Without it PostgreSQL also locked the joined
     # purpose and person rows, so every decision about a purpose queued behind the others
     # and deadlocked against their foreign-key checks.
@@ -61,7 +68,12 @@ def _locked_consent(person, purpose) -> Consent | None:
 
 
 def _event(
-    consent: Consent, kind: str, now, actor, proof: dict, storage_consent: bool | None = None
+    consent: Consent,
+    kind: str,
+    now: datetime,
+    actor: User,
+    proof: Evidence,
+    storage_consent: bool | None = None,
 ) -> ConsentEvent:
     return ConsentEvent.objects.create(
         consent=consent,
@@ -75,7 +87,7 @@ def _event(
     )
 
 
-def _audit_decision(event: AuditEvent, consent: Consent, actor, proof: dict) -> None:
+def _audit_decision(event: AuditEvent, consent: Consent, actor: User, proof: Evidence) -> None:
     audit.record(
         event,
         actor=actor,
@@ -93,7 +105,7 @@ def _audit_decision(event: AuditEvent, consent: Consent, actor, proof: dict) -> 
     )
 
 
-def _guardian_acting(person, actor, today):
+def _guardian_acting(person: User, actor: User, today: date) -> User | None:
     """The guardian deciding for `person`, or None when the person decides for themselves;
     refused when `actor` is neither."""
     if actor.pk == person.pk:
@@ -102,7 +114,7 @@ def _guardian_acting(person, actor, today):
     return actor
 
 
-def _check_may_grant(person, guardian, today) -> None:
+def _check_may_grant(person: User, guardian: User | None, today: date) -> None:
     if rules.age_unknown(person.birth_date, person.adult_attested_at is not None):
         raise ConsentError(
             "age_unknown",
@@ -129,10 +141,10 @@ _DECISION_EVENTS = {
 
 @transaction.atomic
 def grant_consent(
-    person,
+    person: User,
     purpose: Purpose,
     *,
-    actor,
+    actor: User,
     channel: str,
     ip: str | None,
     user_agent: str | None,
@@ -163,10 +175,10 @@ def grant_consent(
 
 @transaction.atomic
 def refuse_consent(
-    person,
+    person: User,
     purpose: Purpose,
     *,
-    actor,
+    actor: User,
     channel: str,
     ip: str | None,
     user_agent: str | None,
@@ -187,12 +199,12 @@ def refuse_consent(
 
 
 def _decide(
-    person,
+    person: User,
     purpose: Purpose,
     decision: str,
     *,
-    actor,
-    proof: dict,
+    actor: User,
+    proof: Evidence,
     notice_hash_shown: str,
     storage_consent: bool = False,
 ) -> Consent:
@@ -204,8 +216,7 @@ def _decide(
     guardian = _guardian_acting(person, actor, today)
     if granting:
         _check_may_grant(person, guardian, today)
-    purpose = _decision_target(person, purpose, notice_hash_shown)
-    notice = purpose.current_notice
+    purpose, notice = _decision_target(person, purpose, notice_hash_shown)
     consent = _locked_consent(person, purpose)
     previous = consent.status if consent else None
     storage_asked = granting and purpose.leaves_device()
@@ -261,10 +272,10 @@ def _decide(
 
 @transaction.atomic
 def withdraw_consent(
-    person,
+    person: User,
     purpose: Purpose,
     *,
-    actor,
+    actor: User,
     channel: str = "web",
     ip: str | None = None,
     user_agent: str | None = None,
@@ -305,10 +316,10 @@ def withdraw_consent(
 
 @transaction.atomic
 def withdraw_storage_consent(
-    person,
+    person: User,
     purpose: Purpose,
     *,
-    actor,
+    actor: User,
     channel: str = "web",
     ip: str | None = None,
     user_agent: str | None = None,

@@ -2,7 +2,8 @@
 every granted consent to be renewed."""
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Max
@@ -28,14 +29,15 @@ from consent.services.common import (
     validated,
 )
 from portal import clock, names
+from portal.models import User
 
 
-def _clean_texts(texts: Mapping) -> dict:
-    cleaned: dict = {}
+def _clean_texts(texts: object) -> dict[str, dict[str, str]]:
+    cleaned: dict[str, dict[str, str]] = {}
     missing = []
     for language in LANGUAGES:
-        given = texts.get(language) if isinstance(texts, Mapping) else None
-        given = given if isinstance(given, Mapping) else {}
+        found = texts.get(language) if isinstance(texts, Mapping) else None
+        given = found if isinstance(found, Mapping) else {}
         cleaned[language] = {}
         for key in SECTION_KEYS:
             value = given.get(key)
@@ -53,7 +55,14 @@ def _clean_texts(texts: Mapping) -> dict:
 
 
 def notice_hash(
-    *, purpose_id, version, handler_name, handler_contact, terms, alternatives, texts
+    *,
+    purpose_id: int,
+    version: int,
+    handler_name: str,
+    handler_contact: str,
+    terms: Mapping[str, object],
+    alternatives: Iterable[str],
+    texts: Mapping[str, Mapping[str, str]],
 ) -> str:
     """sha256 over the canonical JSON of everything the person is shown."""
     shown = {
@@ -71,10 +80,10 @@ def notice_hash(
 def publish_notice(
     purpose: Purpose,
     *,
-    actor,
-    texts: Mapping,
+    actor: User,
+    texts: object,
     data_collected: str,
-    changes: Mapping | None = None,
+    changes: Mapping[str, object] | None = None,
 ) -> Notice:
     """Publishes the next immutable notice version of a purpose.
 
@@ -91,7 +100,7 @@ def publish_notice(
     for name, value in names.for_update(only(changes or {}, PURPOSE_FIELDS)).items():
         setattr(purpose, name, value)
     validated(purpose)
-    texts = _clean_texts(texts)
+    cleaned = _clean_texts(texts)
     data_collected = (data_collected or "").strip()
     if not data_collected:
         raise ConsentError(
@@ -104,6 +113,7 @@ def publish_notice(
     if (
         purpose.status == rules.ACTIVE
         and rules.assessment_must_be_redone(changed)
+        and previous is not None  # a first notice changes no terms
         and not purpose.assessments.filter(approved_at__gt=previous.published_at).exists()
     ):
         raise ConsentError(
@@ -128,7 +138,7 @@ def publish_notice(
         handler_contact=building.handler_contact,
         data_collected=data_collected,
         terms=terms,
-        texts=texts,
+        texts=cleaned,
         requires_renewal=bool(changed),
         published_at=now,
         published_by=actor,
@@ -140,7 +150,7 @@ def publish_notice(
         handler_contact=notice.handler_contact,
         terms=terms,
         alternatives=purpose.alternatives,
-        texts=texts,
+        texts=cleaned,
     )
     notice.save()
     purpose.current_notice = notice
@@ -164,7 +174,7 @@ def publish_notice(
     return notice
 
 
-def _mark_renewal_needed(purpose: Purpose, notice: Notice, now) -> list[int]:
+def _mark_renewal_needed(purpose: Purpose, notice: Notice, now: datetime) -> list[int]:
     """Set-based: one UPDATE, then events and messages inserted in batches."""
     pending = Consent.objects.filter(
         purpose=purpose, status=rules.GRANTED, renewal_needed_at__isnull=True
@@ -203,10 +213,8 @@ def _mark_renewal_needed(purpose: Purpose, notice: Notice, now) -> list[int]:
     return [consent_id for consent_id, _person_id in rows]
 
 
-def _tell_guardians(purpose: Purpose, person_ids: list[int], now) -> None:
+def _tell_guardians(purpose: Purpose, person_ids: list[int], now: datetime) -> None:
     """Guardians get the renewal message of each ward they decide for (under 14)."""
-    from portal.models import User
-
     adult_cutoff = rules.adult_born_on_or_before(timezone.localdate(now))
     wards = User.objects.filter(
         pk__in=person_ids, guardian__isnull=False, birth_date__gt=adult_cutoff

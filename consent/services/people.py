@@ -1,5 +1,7 @@
 """People of a building: invited, leaving (their consents there end), and their messages read."""
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -16,12 +18,12 @@ from consent.services.common import (
 )
 from portal import clock
 from portal import signals as portal_signals
-from portal.models import Membership
+from portal.models import Building, Membership, User
 from portal.rules_query import current_member
 
 
 @transaction.atomic
-def mark_person_left(person, building, *, actor) -> int:
+def mark_person_left(person: User, building: Building, *, actor: User) -> int:
     """The person left the building or job: memberships end and their consents there end.
 
     Sends `person_left` inside the transaction (recognition deletes their face data there).
@@ -70,7 +72,7 @@ def mark_person_left(person, building, *, actor) -> int:
 
 
 @transaction.atomic
-def mark_notifications_read(person) -> int:
+def mark_notifications_read(person: User) -> int:
     return Notification.objects.unread().filter(person=person).update(read_at=clock.now())
 
 
@@ -79,26 +81,24 @@ INVITABLE_ROLES = ("resident", "staff")
 
 @transaction.atomic
 def invite_person(
-    building,
+    building: Building,
     *,
-    actor,
+    actor: User,
     role: str,
     username: str,
     first_name: str = "",
     last_name: str = "",
     email: str = "",
-    birth_date=None,
+    birth_date: date | None = None,
     guardian_username: str = "",
     adult_attested: bool = False,
-):
+) -> User:
     """Adds a resident or staff member to a building; returns the person.
 
     A new account gets no password: the person sets one through a link the admin hands over
     (the admin never knows it). A former member of this building who comes back gets their
     membership again under their old account. Admins are not made here.
     """
-    from portal.models import User
-
     if role not in INVITABLE_ROLES:
         raise ConsentError("invalid", _("Only residents and staff members can be invited here."))
     guardian = None

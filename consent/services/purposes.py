@@ -18,6 +18,7 @@ from consent.services.common import (
     validated,
 )
 from portal import clock, names
+from portal.models import Building, User
 
 
 def has_current_assessment(purpose: Purpose) -> bool:
@@ -29,7 +30,7 @@ def has_current_assessment(purpose: Purpose) -> bool:
 
 
 @transaction.atomic
-def create_purpose(building, *, actor, **fields) -> Purpose:
+def create_purpose(building: Building, *, actor: User, **fields: object) -> Purpose:
     now = clock.now()
     purpose = Purpose(
         building=building,
@@ -55,7 +56,7 @@ def create_purpose(building, *, actor, **fields) -> Purpose:
 
 
 @transaction.atomic
-def update_purpose(purpose: Purpose, *, actor, **changes) -> Purpose:
+def update_purpose(purpose: Purpose, *, actor: User, **changes: object) -> Purpose:
     """Changes a draft. An active purpose changes only through a new notice version."""
     purpose = locked_purpose(purpose)
     if purpose.status != rules.DRAFT:
@@ -83,7 +84,7 @@ def update_purpose(purpose: Purpose, *, actor, **changes) -> Purpose:
 
 
 @transaction.atomic
-def delete_purpose(purpose: Purpose, *, actor) -> None:
+def delete_purpose(purpose: Purpose, *, actor: User) -> None:
     """Deletes a draft that has no notice and no assessment (those are kept; retire instead)."""
     purpose = locked_purpose(purpose)
     if purpose.status != rules.DRAFT or purpose.notices.exists() or purpose.assessments.exists():
@@ -104,7 +105,7 @@ def delete_purpose(purpose: Purpose, *, actor) -> None:
 
 
 @transaction.atomic
-def activate_purpose(purpose: Purpose, *, actor) -> Purpose:
+def activate_purpose(purpose: Purpose, *, actor: User) -> Purpose:
     """Starts a purpose; refused without an approved assessment and a published notice."""
     purpose = locked_purpose(purpose)
     if purpose.status != rules.DRAFT:
@@ -141,7 +142,7 @@ def activate_purpose(purpose: Purpose, *, actor) -> Purpose:
 
 
 @transaction.atomic
-def retire_purpose(purpose: Purpose, *, actor) -> Purpose:
+def retire_purpose(purpose: Purpose, *, actor: User) -> Purpose:
     """Ends a purpose for good. Its consents stop counting; assessments and notices are kept."""
     purpose = locked_purpose(purpose)
     if purpose.status == rules.RETIRED:

@@ -41,16 +41,20 @@ def seal_embedding(vector: np.ndarray, person_id: int, key: bytes) -> bytes:
     return PER_PERSON + nonce + AESGCM(key).encrypt(nonce, plain, _aad(person_id))
 
 
+# A stored template: bytes, or the memoryview PostgreSQL hands back for a bytea column.
+Token = bytes | memoryview
+
+
 def encrypt_embedding(vector: np.ndarray, person_id: int) -> bytes:
     """The embedding under the person's data key (made on their first template)."""
     return seal_embedding(vector, person_id, datakeys.key_for_writing(person_id))
 
 
-def is_legacy(token: bytes) -> bool:
+def is_legacy(token: Token) -> bool:
     return bytes(token[:1]) != PER_PERSON
 
 
-def open_embedding(token: bytes, person_id: int, key: bytes | None) -> np.ndarray:
+def open_embedding(token: Token, person_id: int, key: bytes | None) -> np.ndarray:
     token = bytes(token)
     if is_legacy(token):
         return np.frombuffer(fernet().decrypt(token), dtype="<f4")
@@ -63,7 +67,7 @@ def open_embedding(token: bytes, person_id: int, key: bytes | None) -> np.ndarra
         raise Unreadable(person_id) from error
 
 
-def decrypt_embedding(token: bytes, person_id: int) -> np.ndarray:
+def decrypt_embedding(token: Token, person_id: int) -> np.ndarray:
     key = None if is_legacy(token) else datakeys.keys_for_reading([person_id]).get(person_id)
     return open_embedding(token, person_id, key)
 
@@ -86,7 +90,7 @@ def decrypt_many(rows, wrapped: dict[int, bytes] | None = None) -> dict[int, np.
     return vectors
 
 
-def to_per_person(token: bytes, person_id: int, key: bytes | None = None) -> bytes:
+def to_per_person(token: Token, person_id: int, key: bytes | None = None) -> bytes:
     """A legacy (ring-encrypted) template re-encrypted under the person's data key; a
     per-person one as it is (the ring only wraps its key)."""
     if not is_legacy(token):

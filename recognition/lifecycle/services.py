@@ -1,22 +1,28 @@
 """The only writers of face data. Each function is one transaction and leaves an audit event
 with no biometric content (ids, model name, counts; never an image, embedding or distance)."""
 
+from typing import TYPE_CHECKING, NotRequired, TypedDict
+
+import numpy as np
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from consent import audit
 from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from portal import clock
-from portal.models import Membership
+from portal.models import Building, Membership, User
 from portal.refusals import Refused
 from recognition import policy, policy_query
 from recognition.doors import identify, snapshots
 from recognition.lifecycle import crypto, datakeys
-from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing
+from recognition.models import Attempt, Device, FaceTemplate, PurgeRecord, ThresholdCrossing
 from recognition.reporting import headcount
 from recognition.signals import templates_deleted
+
+if TYPE_CHECKING:  # the engine is imported where it runs, never at this module's import
+    from recognition.engine import FaceEngine
 
 
 class FaceRefused(Refused):
@@ -42,23 +48,35 @@ DEVICE_ONLY = _(
 ENROLLED = _("Your face is enrolled.")
 
 
-def _storage_allowed():
+class FaceResult(TypedDict):
+    """A face task's answer, as it crosses back from the worker."""
+
+    ok: bool
+    code: str
+    message: str
+    person_id: NotRequired[int | None]  # verification only: who matched, None if nobody
+
+
+def _storage_allowed() -> Q:
     """Consents under which the portal may hold face data (SQL form of rules.storage_problem):
     the purpose's face data leaves the device and the person separately agreed to that."""
     return Q(storage_consented_at__isnull=False) & ~Q(purpose__storage=consent_rules.STORAGE_DEVICE)
 
 
-def face_purposes_for(person):
+def face_purposes_for(person: User) -> QuerySet[Purpose]:
     """Active purposes of the person's buildings, for one of their roles there, whose face
     data the portal may hold under the person's active consent."""
     consents = Consent.objects.active().filter(_storage_allowed(), person=person)
-    return (
+    # django-stubs types a manager made by `QuerySet.as_manager()` here as an unknown manager,
+    # so the chain is named by its declared type.
+    purposes: QuerySet[Purpose] = (
         Purpose.objects.active()
         .for_person(person)
         .filter(pk__in=consents.values("purpose_id"))
         .select_related("building")
         .order_by("name")
     )
+    return purposes
 
 
 def _storage_refusal(purpose: Purpose, consent: Consent) -> FaceRefused | None:
@@ -72,7 +90,7 @@ def _storage_refusal(purpose: Purpose, consent: Consent) -> FaceRefused | None:
     return None
 
 
-def check_can_enrol(person, purpose: Purpose) -> None:
+def check_can_enrol(person: User, purpose: Purpose) -> None:
     consent = Consent.objects.active_for(person, purpose)
     if (
         purpose.status != "active"
@@ -86,7 +104,7 @@ def check_can_enrol(person, purpose: Purpose) -> None:
 
 
 def store_template(
-    person, purpose: Purpose, vector, model_id: str, *, job_id: str = ""
+    person: User, purpose: Purpose, vector: np.ndarray, model_id: str, *, job_id: str = ""
 ) -> FaceTemplate:
     """Keeps an encrypted embedding, replacing the person's earlier one for this purpose.
 
@@ -104,6 +122,9 @@ def store_template(
         refusal = _storage_refusal(purpose, consent)
         if refusal is not None:  # checked on the locked row: a withdrawal of it came first
             raise refusal
+        granted_at = consent.granted_at
+        if granted_at is None:  # an active consent was granted; refuse rather than guess
+            raise FaceRefused("no_consent", NO_CONSENT)
         # The audit chain's lock before the template and gallery rows, the order every writer
         # of face data keeps (a withdrawal or a purge batch meanwhile would deadlock otherwise).
         audit._lock_chain()
@@ -115,7 +136,7 @@ def store_template(
                 "model_id": model_id,
                 "ciphertext": crypto.encrypt_embedding(vector, person.pk),
                 "created_at": now,
-                "lapses_at": consent_rules.expires_at(consent.granted_at, purpose.retention_days),
+                "lapses_at": consent_rules.expires_at(granted_at, purpose.retention_days),
             },
         )
         if created:  # a new person may be the one that reaches the filing threshold
@@ -141,7 +162,7 @@ def store_template(
     return template
 
 
-def verification_templates(person_id: int | None):
+def verification_templates(person_id: int | None) -> QuerySet[FaceTemplate]:
     """The person's templates usable for face sign-in now: an active portal sign-in purpose
     (never a door's), active consent with the separate consent to its storage, the person
     still a member of the template's building in a role the purpose is for, and the template's
@@ -175,18 +196,18 @@ def verification_templates(person_id: int | None):
 
 def log_attempt(
     *,
-    channel,
-    method,
-    result,
-    person=None,
-    person_id=None,
-    purpose=None,
-    device=None,
-    building=None,
-    distance=None,
-    detail="",
-    job_id=None,
-    liveness="",
+    channel: str,
+    method: str,
+    result: str,
+    person: User | None = None,
+    person_id: int | None = None,
+    purpose: Purpose | None = None,
+    device: Device | None = None,
+    building: Building | None = None,
+    distance: float | None = None,
+    detail: str = "",
+    job_id: str | None = None,
+    liveness: str = "",
 ) -> Attempt:
     return Attempt.objects.create(
         person_id=person.pk if person is not None else person_id,
@@ -204,7 +225,14 @@ def log_attempt(
     )
 
 
-def delete_templates(queryset, *, reason: str, trigger: str, actor=None, building=None) -> int:
+def delete_templates(
+    queryset: QuerySet[FaceTemplate],
+    *,
+    reason: str,
+    trigger: str,
+    actor: User | None = None,
+    building: Building | None = None,
+) -> int:
     """Deletes templates in one statement and leaves a purge record and an audit event.
 
     Call inside the transaction of the change that ends them; `templates_deleted` is sent in
@@ -234,16 +262,20 @@ def delete_templates(queryset, *, reason: str, trigger: str, actor=None, buildin
     return deleted
 
 
-def _result(ok: bool, code: str = "", message="", **extra) -> dict:
-    return {"ok": ok, "code": code, "message": str(message), **extra}
+def _result(ok: bool, code: str = "", message: object = "", **extra: int | None) -> FaceResult:
+    result: FaceResult = {"ok": ok, "code": code, "message": str(message)}
+    if "person_id" in extra:  # a sign-in's answer: whom it matched, None if nobody
+        result["person_id"] = extra["person_id"]
+    return result
 
 
-def enrol_face(person_id: int, purpose_id: int, image: bytes, engine, *, job_id: str = "") -> dict:
+def enrol_face(
+    person_id: int, purpose_id: int, image: bytes, engine: "FaceEngine", *, job_id: str = ""
+) -> FaceResult:
     """Embeds the only face of the photo and stores it under the person's active consent.
 
     A redelivered task (its worker died after storing) answers as before and stores nothing
     twice: the enrolment attempt carries the task id and commits with the template."""
-    from portal.models import User
     from recognition.engine.imaging import ImageRejected
 
     if job_id:
@@ -272,7 +304,7 @@ def enrol_face(person_id: int, purpose_id: int, image: bytes, engine, *, job_id:
     return _result(True, "enrolled", ENROLLED)
 
 
-def _replayed_enrolment(done: Attempt) -> dict:
+def _replayed_enrolment(done: Attempt) -> FaceResult:
     from recognition.engine import MESSAGES, FaceRejected
     from recognition.engine.imaging import ImageRejected
 
@@ -283,7 +315,9 @@ def _replayed_enrolment(done: Attempt) -> dict:
     return _result(False, rejected.code, rejected.message)
 
 
-def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = "") -> dict:
+def verify_face(
+    person_id: int | None, image: bytes, engine: "FaceEngine", *, job_id: str = ""
+) -> FaceResult:
     """1:1 verification for face sign-in. The same answer whether or not the person exists,
     has a template or has consented, so the answer reveals nothing about an account."""
     from recognition.engine.imaging import ImageRejected
@@ -316,7 +350,11 @@ def verify_face(person_id: int | None, image: bytes, engine, *, job_id: str = ""
         distance = engine.distance(probe, embedding)
         if best_distance is None or distance < best_distance:
             best, best_distance = template, distance
-    matched = best is not None and policy.is_match(best_distance, engine.threshold)
+    matched = (
+        best is not None
+        and best_distance is not None
+        and policy.is_match(best_distance, engine.threshold)
+    )
     log_attempt(
         person_id=person_id,
         purpose=best.purpose if best else None,

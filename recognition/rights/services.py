@@ -5,21 +5,23 @@ where noted: an incident's email notices are sent after the portal notices are c
 """
 
 import logging
+from collections.abc import Iterable
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consent import audit
 from consent import rules as consent_rules
-from consent.models import Consent
+from consent.models import Consent, Purpose
 from consent.services import ConsentError
 from portal import clock
-from portal.models import Membership
+from portal.models import Building, Membership, User
 from recognition.rights import rules
 from recognition.rights.models import AffectedPerson, Filing, Incident, RightsRequest
 
@@ -41,7 +43,9 @@ INCIDENT_FIELDS = (
 )
 
 
-def affected_people(building, purposes, *, since, found_at):
+def affected_people(
+    building: Building, purposes: Iterable[Purpose], *, since: datetime, found_at: datetime
+) -> "QuerySet[Consent, int]":
     """People whose face data for these purposes may have been held when the incident ran:
     consent granted before it was found and not ended (withdrawn, refused after a grant,
     person left) before it began. A set-based query over consents."""
@@ -63,26 +67,39 @@ def affected_people(building, purposes, *, since, found_at):
 
 
 @transaction.atomic
-def record_incident(building, *, actor, purposes, **fields) -> Incident:
+def record_incident(
+    building: Building,
+    *,
+    actor: User,
+    purposes: Iterable[Purpose],
+    found_at: datetime,
+    occurred_at: datetime | None = None,
+    **fields: object,
+) -> Incident:
     """Records an incident and works out the people affected from the data."""
     purposes = list(purposes)
     if any(p.building_id != building.pk for p in purposes):
         raise ConsentError("not_found", _("A purpose of another building was chosen."))
     fields = {k: v for k, v in fields.items() if k in INCIDENT_FIELDS}
     now = clock.now()
-    if fields["found_at"] > now:
+    if found_at > now:
         raise ConsentError("invalid", _("An incident cannot be found in the future."))
-    if fields.get("occurred_at") and fields["occurred_at"] > fields["found_at"]:
+    if occurred_at and occurred_at > found_at:
         raise ConsentError("invalid", _("An incident cannot happen after it was found."))
     incident = Incident.objects.create(
-        building=building, recorded_at=now, recorded_by=actor, **fields
+        building=building,
+        recorded_at=now,
+        recorded_by=actor,
+        found_at=found_at,
+        occurred_at=occurred_at,
+        **fields,
     )
     incident.purposes.set(purposes)
     people = affected_people(
         building,
         purposes,
-        since=fields.get("occurred_at") or fields["found_at"],
-        found_at=fields["found_at"],
+        since=occurred_at or found_at,
+        found_at=found_at,
     )
     AffectedPerson.objects.bulk_create(
         AffectedPerson(incident=incident, person_id=person_id) for person_id in people
@@ -97,7 +114,7 @@ def record_incident(building, *, actor, purposes, **fields) -> Incident:
             "incident": incident.pk,
             "purposes": [p.pk for p in purposes],
             "people_affected": incident.people_affected,
-            "found_at": fields["found_at"].isoformat(),
+            "found_at": found_at.isoformat(),
         },
     )
     return incident
@@ -113,7 +130,7 @@ def _email_body(incident: Incident) -> tuple[str, str]:
     return " / ".join(subjects), "\n\n----\n\n".join(bodies)
 
 
-def notify_incident(incident: Incident, *, actor) -> dict:
+def notify_incident(incident: Incident, *, actor: User) -> dict[str, int]:
     """Tells every affected person: a portal message (one transaction, one audit entry), then
     an email each through INCIDENT_EMAIL_BACKEND (Django's email backend by default) to those
     with an address, each success recorded, the count audited. Idempotent: nobody is told twice.
@@ -167,7 +184,7 @@ def notify_incident(incident: Incident, *, actor) -> dict:
 
 
 @transaction.atomic
-def mark_incident_reported(incident: Incident, *, actor) -> Incident:
+def mark_incident_reported(incident: Incident, *, actor: User) -> Incident:
     """The report for the regulator was produced (and is to be sent); kept in the timeline."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     incident.reported_at = clock.now()
@@ -182,7 +199,7 @@ def mark_incident_reported(incident: Incident, *, actor) -> Incident:
 
 
 @transaction.atomic
-def mark_incident_notices_read(person) -> int:
+def mark_incident_notices_read(person: User) -> int:
     return AffectedPerson.objects.filter(
         person=person, notified_at__isnull=False, read_at__isnull=True
     ).update(read_at=clock.now())
@@ -192,7 +209,9 @@ def mark_incident_notices_read(person) -> int:
 
 
 @transaction.atomic
-def file_request(person, *, building, kind: str, details: str = "") -> RightsRequest:
+def file_request(
+    person: User, *, building: Building, kind: str, details: str = ""
+) -> RightsRequest:
     """A person's request to a building they belong to; due in 15 working days."""
     if not Membership.objects.current().filter(user=person, building=building).exists():
         raise ConsentError("not_found", _("You are not a member of that building."))
@@ -221,7 +240,9 @@ def file_request(person, *, building, kind: str, details: str = "") -> RightsReq
 
 
 @transaction.atomic
-def answer_request(request: RightsRequest, *, actor, status: str, answer: str) -> RightsRequest:
+def answer_request(
+    request: RightsRequest, *, actor: User, status: str, answer: str
+) -> RightsRequest:
     """An admin of the request's building answers it (or declines it, with reasons)."""
     request = RightsRequest.objects.select_for_update().get(pk=request.pk)
     if request.building_id not in actor.admin_building_ids():
@@ -253,7 +274,7 @@ def answer_request(request: RightsRequest, *, actor, status: str, answer: str) -
 
 
 @transaction.atomic
-def correct_profile(person, **changes):
+def correct_profile(person: User, **changes: object) -> list[str]:
     """Self-service corrections of the safe fields (names, email); returns the changed names."""
     changed = []
     for name in rules.SELF_SERVICE_FIELDS:
@@ -270,7 +291,7 @@ def correct_profile(person, **changes):
 
 
 @transaction.atomic
-def delete_account(person, *, actor) -> dict:
+def delete_account(person: User, *, actor: User) -> dict[str, int]:
     """Erases everything held about the person, face data first, in one transaction.
 
     Kept, because the law asks for them: the audit log (ids only, no name, no contact) and the
@@ -308,7 +329,14 @@ def delete_account(person, *, actor) -> dict:
 
 
 @transaction.atomic
-def record_age(person, *, actor, building, birth_date=None, adult_attested=False):
+def record_age(
+    person: User,
+    *,
+    actor: User,
+    building: Building,
+    birth_date: date | None = None,
+    adult_attested: bool = False,
+) -> User:
     """An admin records a person's date of birth, or attests that they are an adult."""
     if building.pk not in actor.admin_building_ids():
         raise ConsentError("not_found", _("No such person."))
@@ -347,7 +375,16 @@ FILING_PROBLEMS = {
 
 
 @transaction.atomic
-def record_filing(*, actor, kind, duty_arose_on, filed_on, reference, authority, note=""):
+def record_filing(
+    *,
+    actor: User,
+    kind: str,
+    duty_arose_on: date,
+    filed_on: date,
+    reference: str,
+    authority: str,
+    note: str = "",
+) -> Filing:
     audit._lock_chain()  # serialises filings: the order check below reads the previous ones
     previous = list(Filing.objects.order_by("filed_on", "id").values_list("kind", flat=True))
     if kind not in dict(Filing.KIND_CHOICES):
