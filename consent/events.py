@@ -43,6 +43,10 @@ class AuditEvent(models.TextChoices):
     FACE_NOT_IDENTIFIED = "face.not_identified", _("face not recognised at a door")
     FILING_THRESHOLD_REACHED = "filing.threshold_reached", _("filing threshold reached")
     FIRST_ADMIN_CREATED = "account.first_admin_created", _("first admin account created")
+    MEMBER_CREATED = (
+        "account.member_created",
+        _("account created with a password and an authenticator app"),
+    )
     TOTP_KEYS_ROTATED = (
         "account.totp_keys_rotated",
         _("authenticator secrets re-encrypted with a new key"),

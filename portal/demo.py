@@ -1,14 +1,12 @@
 """Demo data for the embedded default: one building and one person per role."""
 
-import base64
-import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.dispatch import Signal
 
-from portal import clock, rules
-from portal.models import Building, Membership, SealedTOTPDevice, User
+from portal import accounts, rules
+from portal.models import Building
 
 DEMO_BUILDING = "Harbour View Residences"
 DEMO_PEOPLE = [
@@ -47,23 +45,16 @@ def load_demo() -> list[DemoCredential]:
     )
     credentials = []
     for username, role, last, first in DEMO_PEOPLE:
-        password = secrets.token_urlsafe(12)
-        user = User.objects.create_user(
-            username=username,
-            password=password,
-            first_name=first,
-            last_name=last,
-            adult_attested_at=clock.now(),  # demo people are adults
+        member = accounts.create_member_with_authenticator(
+            building, role=role, username=username, first_name=first, last_name=last
         )
-        Membership.objects.create(user=user, building=building, role=role)
-        device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
         credentials.append(
             DemoCredential(
                 username=username,
                 role=role,
-                password=password,
-                totp_secret=base64.b32encode(device.bin_key).decode(),
-                totp_url=device.config_url,
+                password=member.password,
+                totp_secret=member.totp_secret,
+                totp_url=member.totp_url,
             )
         )
     demo_building_created.send(sender=load_demo, building=building)

@@ -169,6 +169,13 @@ ACTIONS = [
         ),
     ),
     (
+        AuditEvent.MEMBER_CREATED,
+        lambda b, a, r: None,
+        lambda _, b, a, r: accounts.create_member_with_authenticator(
+            b, role=rules.STAFF, username="new_staff"
+        ),
+    ),
+    (
         AuditEvent.TOTP_KEYS_ROTATED,
         lambda b, a, r: add_totp(r),
         lambda _, b, a, r: accounts.rotate_totp_keys(),

@@ -1,10 +1,14 @@
 """Sign-in without a face: password, then TOTP or a single-use backup code; throttled."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 
-from portal import backup_codes
-from portal.models import BackupCode, SealedTOTPDevice, User
+from consent.events import AuditEvent
+from consent.models import AuditEntry
+from portal import accounts, backup_codes
+from portal.models import BackupCode, Membership, SealedTOTPDevice, User
 from tests.factories import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +136,30 @@ def test_demo_resident_signs_in_with_password_and_totp(client, capsys):
     assert client.get("/").status_code == 200
     call_command("load_demo")
     assert "already loaded" in capsys.readouterr().out
+
+
+def test_demo_people_are_made_by_the_account_service_with_their_audit_entries():
+    call_command("load_demo", stdout=io.StringIO())
+    made = AuditEntry.objects.filter(event=AuditEvent.MEMBER_CREATED)
+    people = {entry.person_id: entry.data["role"] for entry in made}
+    assert people == {
+        User.objects.get(username=name).pk: role
+        for name, role in (("resident", "resident"), ("staff", "staff"), ("admin", "admin"))
+    }
+    for person_id in people:
+        assert SealedTOTPDevice.objects.get(user_id=person_id).confirmed
+
+
+def test_a_taken_username_makes_no_member_and_no_entry(building_a, resident):
+    before = (User.objects.count(), Membership.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(accounts.AccountRefused):
+        accounts.create_member_with_authenticator(
+            building_a, role="staff", username=resident.username.upper()
+        )
+    with pytest.raises(accounts.AccountRefused):
+        accounts.create_member_with_authenticator(building_a, role="owner", username="someone")
+    after = (User.objects.count(), Membership.objects.count(), AuditEntry.objects.count())
+    assert after == before
 
 
 def test_api_errors_have_one_shape(client):
