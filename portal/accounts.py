@@ -28,7 +28,7 @@ class FirstAdmin:
 
 @transaction.atomic(durable=True)
 def create_first_admin(
-    *, username: str, building_name: str, handler_name: str, handler_contact: str, address=""
+    *, username: str, building_name: str, handler_name: str, handler_contact: str, address: str = ""
 ) -> FirstAdmin:
     """A building and its first admin (superuser, so Django's admin works for them), with a
     random password and an authenticator enrolled at once: no account ever needs
@@ -110,7 +110,8 @@ def start_authenticator(person: User, *, actor: User) -> SealedTOTPDevice:
     """The person's authenticator waiting for its first code: the one made earlier, or a new one
     with a fresh secret (shown by the two-factor page). Its callers ask for the password again
     first: a session alone never gets an authenticator secret."""
-    waiting = (
+    # django-otp ships no types, so its device manager's queries are untyped: named here.
+    waiting: SealedTOTPDevice | None = (
         SealedTOTPDevice.objects.select_for_update().filter(user=person, confirmed=False).first()
     )
     if waiting is not None:

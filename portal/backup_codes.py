@@ -31,7 +31,11 @@ def display(code: str) -> str:
 
 
 def device_of(user: User) -> BackupCodeDevice | None:
-    return BackupCodeDevice.objects.filter(user=user, confirmed=True).first()
+    # django-otp ships no types, so its device manager's queries are untyped: named here.
+    device: BackupCodeDevice | None = BackupCodeDevice.objects.filter(
+        user=user, confirmed=True
+    ).first()
+    return device
 
 
 def remaining(user: User) -> int:

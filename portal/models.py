@@ -155,7 +155,7 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         verbose_name = _("authenticator app")
 
     @classmethod
-    def create_for(cls, user, name, *, confirmed: bool) -> "SealedTOTPDevice":
+    def create_for(cls, user: "User", name: str, *, confirmed: bool) -> "SealedTOTPDevice":
         device = cls(user=user, name=name, confirmed=confirmed)
         device.set_key(secrets.token_bytes(20))
         device.save()
