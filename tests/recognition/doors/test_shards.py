@@ -28,7 +28,10 @@ def test_the_shard_of_a_building_never_changes():
 
 def test_the_shard_is_the_same_in_another_process():
     """Python's own hash of a string changes with every process; ours does not."""
-    code = "from recognition import shards; print([shards.shard_of(b, 7) for b in range(1, 200)])"
+    code = (
+        "from recognition.doors import shards; "
+        "print([shards.shard_of(b, 7) for b in range(1, 200)])"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
