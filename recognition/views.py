@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from portal import clock, signin
 from portal.models import Building, User
+from portal.refusals import error_body
 from portal.views import _qr_svg
 from recognition import tasks
 from recognition.doors import doorcodes
@@ -37,7 +38,7 @@ def _issue_challenge(request, scope: str, client: str) -> JsonResponse:
     wait = live.challenge_wait(client)
     if wait:
         response = JsonResponse(
-            {"error": {"code": "throttled", "message": facework.busy_message(wait), "details": {}}},
+            error_body("throttled", facework.busy_message(wait)),
             status=429,
         )
         response["Retry-After"] = str(wait)
