@@ -131,6 +131,13 @@ def _detect(m: _Models, data: bytes, width: int, reading: BurstReading):
         grey = m.cv2.resize(grey, size, interpolation=m.cv2.INTER_AREA)
     reading.detections += 1
     rects, scores, _kinds = m.detector.run(grey, 0, 0.0)
+    if not len(rects):
+        # Second chance, paid only for a frame whose face was lost: the copy upsampled once,
+        # where a turned face too distorted for the detector's window at this size is found
+        # (the engine's own detection does the same). A frame without a face still refuses
+        # nothing by itself; a turn seen on fewer frames depends on each frame being read.
+        reading.detections += 1
+        rects, scores, _kinds = m.detector.run(grey, 1, 0.0)
     found = sorted(zip(scores, rects, strict=True), key=lambda hit: hit[0], reverse=True)
     if any(score >= OTHER_FACE_MIN_SCORE for score, _rect in found[1:]):
         raise _Refused(liveness.TWO_PEOPLE)
