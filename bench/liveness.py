@@ -12,7 +12,7 @@ by someone else (two people, every ordered pair of people).
 APCER: share of attacks the check accepts, per attack type. BPCER: share of bona-fide bursts
 it refuses. Time: the check of one burst (every frame read, the identity passes) plus the
 engine embedding the probe frame, against one raw embedding of the original photo.
-Usage: .venv/bin/python bench/liveness.py [--challenges 4] [--photos DIR]
+Usage: .venv/bin/python bench/liveness.py [--challenges 4] [--photos DIR] [--front 1 --turn 2]
 """
 
 import argparse
@@ -38,7 +38,9 @@ from recognition.engine import (  # noqa: E402
 )
 from tests import liveness_frames as lf  # noqa: E402
 
-FRONT, TURN = 3, 3  # frames per pose, as the page records them (0.4 s apart)
+# Frames per pose, as the page records them (static/js/liveness.js): one facing the camera,
+# two per turn held (10 frames for three turns). --front 3 --turn 3 is the earlier page's 21.
+FRONT, TURN = 1, 2
 
 
 def main() -> None:
@@ -47,7 +49,10 @@ def main() -> None:
     parser.add_argument(
         "--photos", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "faces"
     )
+    parser.add_argument("--front", type=int, default=FRONT, help="frames per front pose")
+    parser.add_argument("--turn", type=int, default=TURN, help="frames per turn")
     args = parser.parse_args()
+    front, turn = args.front, args.turn
     people = defaultdict(list)
     for path in sorted(args.photos.glob("person_*.jpg")):
         people[path.stem.rsplit("_", 1)[0]].append(path.read_bytes())
@@ -88,10 +93,10 @@ def main() -> None:
             for _ in range(args.challenges):
                 chall = challenge()
                 seed = rng.randrange(2**31)
-                frames = lf.burst([photo], chall.steps, seed=seed, front=FRONT, turn=TURN)
+                frames = lf.burst([photo], chall.steps, seed=seed, front=front, turn=turn)
                 check("bona fide, one photo", chall, frames, timed=True)
                 other = photos[(index + 1) % len(photos)]
-                both = lf.burst([photo, other], chall.steps, seed=seed, front=FRONT, turn=TURN)
+                both = lf.burst([photo, other], chall.steps, seed=seed, front=front, turn=turn)
                 check("bona fide, two photos of one person", chall, both)
                 # attacks with the same person's photo
                 count = len(frames)
@@ -108,14 +113,14 @@ def main() -> None:
                 check(
                     "wrong order",
                     chall,
-                    lf.burst([photo], order, seed=seed, front=FRONT, turn=TURN),
+                    lf.burst([photo], order, seed=seed, front=front, turn=turn),
                 )
         for other_name, other_photos in people.items():
             if other_name == name:
                 continue
             for photo in photos[:2]:
                 chall = challenge()
-                frames = lf.burst([photo, other_photos[0]], chall.steps, front=FRONT, turn=TURN)
+                frames = lf.burst([photo, other_photos[0]], chall.steps, front=front, turn=turn)
                 check("two people", chall, frames)
 
     print(

@@ -13,9 +13,16 @@
     window.gettext = function (text) { return text; };
   }
   var gettext = window.gettext;
-  var INTERVAL_MS = 400;   // one frame every 0.4 s
+  var TICK_MS = 100;       // the prompt follows the script this closely
   var FRONT_MS = 1000;     // looking at the camera, before and after each turn
   var TURN_MS = 1400;      // holding a turn
+  // Frames are taken only where the pose is settled, not on the way between poses (which the
+  // server skips anyway): one while facing the camera (early in the first phase, later in the
+  // others, once the head is back), two while holding each turn (after the time to react).
+  // A challenge of three turns gives 10 frames, half the worker's work of one every 0.4 s.
+  var FIRST_FRONT_SHOTS = [0.4];
+  var FRONT_SHOTS = [0.6];
+  var TURN_SHOTS = [0.55, 0.85];
   var WIDTH = 480;
   var HEIGHT = 360;
 
@@ -73,12 +80,23 @@
     }
 
     function script() {
-      var phases = [{ prompt: challenge.front, ms: FRONT_MS }];
+      var phases = [{ prompt: challenge.front, ms: FRONT_MS, shots: FIRST_FRONT_SHOTS }];
       challenge.steps.forEach(function (step) {
-        phases.push({ prompt: step.prompt, ms: TURN_MS, pose: step.pose });
-        phases.push({ prompt: challenge.front, ms: FRONT_MS });
+        phases.push({ prompt: step.prompt, ms: TURN_MS, pose: step.pose, shots: TURN_SHOTS });
+        phases.push({ prompt: challenge.front, ms: FRONT_MS, shots: FRONT_SHOTS });
       });
       return phases;
+    }
+
+    function moments(phases) {
+      // When each frame is taken, in ms from the start of the recording.
+      var at = 0;
+      var times = [];
+      phases.forEach(function (phase) {
+        phase.shots.forEach(function (share) { times.push(at + share * phase.ms); });
+        at += phase.ms;
+      });
+      return times;
     }
 
     function record() {
@@ -88,7 +106,8 @@
       var context = canvas.getContext("2d");
       var frames = [];
       var phases = script();
-      var total = phases.reduce(function (sum, phase) { return sum + phase.ms; }, 0);
+      var shots = moments(phases);
+      var next = 0;
       var started = performance.now();
       var shown = -1;
       var timer = window.setInterval(function () {
@@ -104,15 +123,18 @@
           prompt.textContent = phases[index].prompt;
           prompt.setAttribute("data-pose", phases[index].pose || "front");
         }
-        context.drawImage(video, 0, 0, WIDTH, HEIGHT);
-        frames.push(canvas.toDataURL("image/jpeg", 0.85));
-        if (elapsed >= total) {
+        if (next < shots.length && elapsed >= shots[next]) {
+          next += 1;
+          context.drawImage(video, 0, 0, WIDTH, HEIGHT);
+          frames.push(canvas.toDataURL("image/jpeg", 0.85));
+        }
+        if (next >= shots.length) {
           window.clearInterval(timer);
           canvas.width = 0;  // drop the pixels
           stopCamera();
           send(frames);
         }
-      }, INTERVAL_MS);
+      }, TICK_MS);
     }
 
     function send(frames) {

@@ -87,3 +87,41 @@ def test_bad_frames_are_refused_without_raising(photos):
     frames = lf.burst([photos["a2"]], STEPS)
     for bad in (b"", b"not a jpeg", b"\xff" * (liveness.MAX_FRAME_BYTES + 1)):
         assert livecheck.read_burst(_challenge(), [*frames[:-1], bad]).code == liveness.FRAMES
+
+
+def _small_face_frame(photo: bytes, share: float) -> bytes:
+    """The page's 480 x 360 frame with the person far from the camera: the usual framing
+    shrunk to ``share`` of its size, on grey."""
+    import cv2
+
+    frame = lf.fit_frame(photo)
+    height, width = frame.shape[:2]
+    small = cv2.resize(frame, (round(width * share), round(height * share)))
+    canvas = np.full_like(frame, 128)
+    top, left = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+    canvas[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return lf.jpeg(canvas)
+
+
+def test_a_face_lost_by_the_first_scan_is_found_by_a_second_upsampled_one(photos):
+    m = livecheck.models()
+    data = _small_face_frame(photos["a2"], 0.3)
+    reading = livecheck.BurstReading()
+    box = livecheck._detect(m, data, livecheck.POSE_SIDE, reading)
+    assert box is not None
+    assert reading.detections == 2  # the usual scan missed it; the upsampled one found it
+    # A frame with no face at all costs both scans and still has none.
+    empty = livecheck.BurstReading()
+    assert livecheck._detect(m, lf.jpeg(np.full((360, 480, 3), 128, np.uint8)), 240, empty) is None
+    assert empty.detections == 2
+
+
+@pytest.mark.parametrize("steps", [STEPS, (liveness.RIGHT, liveness.RIGHT, liveness.LEFT)])
+def test_the_pages_ten_frames_answer_the_challenge(photos, steps):
+    # As static/js/liveness.js takes them: one frame facing the camera, two per turn held.
+    frames = lf.burst([photos["a2"]], steps, front=1, turn=2)
+    assert len(frames) == 10
+    reading = livecheck.read_burst(_challenge(steps), frames)
+    assert reading.code == "", reading
+    assert reading.probe == 0
+    assert liveness.moves([frame.pose for frame in reading.frames]) == list(steps)
