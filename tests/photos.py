@@ -2,7 +2,6 @@
 packages ship, so the tests run on a fresh machine too."""
 
 import io
-from pathlib import Path
 
 from PIL import Image
 
@@ -10,22 +9,48 @@ from tests.paths import SHARED_FACES
 
 
 def _packaged_photos() -> dict[str, bytes]:
-    """Two different real people shipped by installed packages, for machines without ../shared."""
+    """Two different real people shipped by installed packages, for machines without ../shared.
+
+    skimage's astronaut is person a: her face reads as a clear turn under the bursts' warp
+    and shakes, both ways it is found (tests/liveness_frames.py), where grace_hopper's falls
+    short of a turn in some frames. A second photo of a person is the first mirrored and
+    slightly cropped; no installed package ships two photos of one person."""
     import matplotlib.cbook
     import skimage.data
 
-    hopper = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    hopper_bytes = hopper.read_bytes()
+    hopper = Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    astronaut = Image.fromarray(skimage.data.astronaut())
+    return {
+        "a1": _jpeg(astronaut),
+        "a2": _jpeg(_mirrored(astronaut)),
+        "b1": _jpeg(hopper),
+        "b2": _jpeg(_mirrored(hopper)),
+        "two": _jpeg(_pair(hopper, astronaut)),
+    }
+
+
+def _jpeg(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(skimage.data.astronaut()).save(buffer, format="JPEG", quality=92)
-    astronaut = buffer.getvalue()
-    # A second photo of the same person: mirrored and slightly cropped.
-    image = Image.open(io.BytesIO(hopper_bytes)).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    image.convert("RGB").save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _mirrored(image: Image.Image) -> Image.Image:
+    """The photo mirrored, a twentieth cropped from each side."""
+    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     width, height = image.size
-    image = image.crop((width // 20, height // 20, width - width // 20, height - height // 20))
-    second = io.BytesIO()
-    image.save(second, format="JPEG", quality=92)
-    return {"a1": hopper_bytes, "a2": second.getvalue(), "b1": astronaut}
+    return image.crop((width // 20, height // 20, width - width // 20, height - height // 20))
+
+
+def _pair(hopper: Image.Image, astronaut: Image.Image) -> Image.Image:
+    """A group photo of both, heads and shoulders side by side, faces of a similar size and
+    large enough to be found where the worker looks for them (a 480 x 360 frame)."""
+    people = [hopper.crop((110, 60, 440, 420)), astronaut.crop((130, 20, 310, 216))]
+    people = [p.convert("RGB").resize((round(p.width * 360 / p.height), 360)) for p in people]
+    pair = Image.new("RGB", (sum(p.width for p in people), 360), (255, 255, 255))
+    pair.paste(people[0], (0, 0))
+    pair.paste(people[1], (people[0].width, 0))
+    return pair
 
 
 def load_photos() -> dict[str, bytes]:
@@ -42,20 +67,5 @@ def load_photos() -> dict[str, bytes]:
         }
     else:
         found = _packaged_photos()
-        # A group photo: both faces of a similar size (her face fills less of her photo).
-        import skimage.data
-
-        people = [
-            Image.open(io.BytesIO(found["a1"])).convert("RGB"),
-            Image.fromarray(skimage.data.astronaut()).crop((110, 0, 370, 300)),
-        ]
-        people = [p.resize((round(p.width * 600 / p.height), 600)) for p in people]
-        pair = Image.new("RGB", (sum(p.width for p in people), 600), (255, 255, 255))
-        pair.paste(people[0], (0, 0))
-        pair.paste(people[1], (people[0].width, 0))
-        buffer = io.BytesIO()
-        pair.save(buffer, format="JPEG", quality=92)
-        found["two"] = buffer.getvalue()
-    found.setdefault("b2", found["b1"])
     found["none"] = blank.getvalue()
     return found
