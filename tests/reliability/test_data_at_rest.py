@@ -4,6 +4,7 @@ embedding is left anywhere: every bytea/text/json column of every table, every k
 
 import base64
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -125,7 +126,10 @@ def _scan_redis(port: int, raw: list[bytes], text: list[str]) -> list[str]:
 def _scan_files(folders: list[Path], since: float, raw: list[bytes], generic: bool):
     found = []
     for folder in folders:
-        for path in folder.rglob("*") if folder.is_dir() else []:
+        # os.walk skips a folder that vanishes mid-scan (another program's temporary files),
+        # where Path.rglob would raise.
+        paths = (Path(root) / name for root, _dirs, names in os.walk(folder) for name in names)
+        for path in paths:
             try:
                 if not path.is_file() or path.stat().st_mtime < since:
                     continue
