@@ -38,10 +38,11 @@ def test_the_cheap_path_reads_the_poses_that_scanning_every_frame_reads(photos, 
     expected, detections = _poses_detecting_every_frame(frames)
     assert reading.code == "", reading
     assert [frame.pose for frame in reading.frames] == expected
-    # Cheaper than the reference: the whole frame scanned once, every other frame only
-    # around the face.
+    # Cheaper than the reference: the whole frame scanned once (twice at most: its upsampled
+    # second chance, or one frame whose face was lost near the last box, as happens on the
+    # warped packaged photos), every other frame only around the face.
     assert detections == len(frames)
-    assert reading.detections == 1
+    assert reading.detections <= 2 < len(frames)
     assert reading.near_detections == len(frames) - 1
     assert reading.embedded == 2  # the probe frame and one turn, by SFace
     assert reading.identity_similarities[0] >= livecheck.SAME_PERSON_MIN
