@@ -2,7 +2,6 @@
 templates were deleted is in no snapshot from the deleting commit on, so a cold start from a
 snapshot built before the deletion never identifies them."""
 
-import numpy as np
 import pytest
 from django.db import transaction
 
@@ -10,34 +9,13 @@ from portal import clock
 from recognition.doors import identify, snapshots
 from recognition.lifecycle import crypto, datakeys, services
 from recognition.models import FaceTemplate, GalleryKey, GallerySnapshot
-from tests.factories import grant, make_person, withdraw
+from tests.factories import make_person, withdraw
+from tests.recognition.doors.galleries import MODEL, Faces, identify_at
 
 pytestmark = pytest.mark.django_db
 
-MODEL = "test-model@v1"
-THRESHOLD = 0.07
-RNG = np.random.default_rng(11)
-
-
-def _face() -> np.ndarray:
-    return RNG.normal(size=128).astype(np.float32)
-
-
-def _near(vector: np.ndarray) -> np.ndarray:
-    return (vector + RNG.normal(scale=0.02, size=vector.shape)).astype(np.float32) * 3
-
-
-def _enrol(person, purpose, vector=None):
-    grant(person, purpose)
-    vector = _face() if vector is None else vector
-    services.store_template(person, purpose, vector, MODEL)
-    return vector
-
-
-def _identify(purpose, probe):
-    return identify.identify(
-        purpose.building_id, purpose.pk, probe, model_id=MODEL, threshold=THRESHOLD
-    )
+FACES = Faces(seed=11)
+_face, _near, _enrol, _identify = FACES.face, FACES.near, FACES.enrol, identify_at
 
 
 def _cold_start() -> int:

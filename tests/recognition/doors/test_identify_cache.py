@@ -12,34 +12,12 @@ from recognition.doors.identify import Gallery
 from recognition.lifecycle import crypto, services
 from recognition.models import FaceTemplate, GalleryGeneration
 from tests.factories import grant, withdraw
+from tests.recognition.doors.galleries import MODEL, THRESHOLD, Faces, identify_at
 
 pytestmark = pytest.mark.django_db
 
-MODEL = "test-model@v1"
-THRESHOLD = 0.07
-RNG = np.random.default_rng(7)
-
-
-def _face() -> np.ndarray:
-    return RNG.normal(size=128).astype(np.float32)
-
-
-def _near(vector: np.ndarray) -> np.ndarray:
-    """Another photo of the same face: a little noise, a different scale."""
-    return (vector + RNG.normal(scale=0.02, size=vector.shape)).astype(np.float32) * 3
-
-
-def _enrol(person, purpose, vector=None):
-    grant(person, purpose)
-    vector = _face() if vector is None else vector
-    services.store_template(person, purpose, vector, MODEL)
-    return vector
-
-
-def _identify(purpose, probe):
-    return identify.identify(
-        purpose.building_id, purpose.pk, probe, model_id=MODEL, threshold=THRESHOLD
-    )
+FACES = Faces(seed=7)
+_face, _near, _enrol, _identify = FACES.face, FACES.near, FACES.enrol, identify_at
 
 
 @pytest.fixture(autouse=True)
