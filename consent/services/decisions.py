@@ -67,15 +67,18 @@ def _locked_consent(person: User, purpose: Purpose) -> Consent | None:
     )
 
 
-def _event(
+def _record(
     consent: Consent,
     kind: str,
+    event: AuditEvent,
+    *,
     now: datetime,
     actor: User,
     proof: Evidence,
     storage_consent: bool | None = None,
-) -> ConsentEvent:
-    return ConsentEvent.objects.create(
+) -> None:
+    """A decision's two records, written with it: its consent event and its audit entry."""
+    ConsentEvent.objects.create(
         consent=consent,
         person_id=consent.person_id,
         kind=kind,
@@ -85,6 +88,7 @@ def _event(
         storage_consent=storage_consent,
         **proof,
     )
+    _audit_decision(event, consent, actor, proof)
 
 
 def _audit_decision(event: AuditEvent, consent: Consent, actor: User, proof: Evidence) -> None:
@@ -103,6 +107,14 @@ def _audit_decision(event: AuditEvent, consent: Consent, actor: User, proof: Evi
             "storage_consent": consent.storage_consented_at is not None,
         },
     )
+
+
+def _withdrawing(person: User, purpose: Purpose, actor: User) -> tuple[datetime, Consent | None]:
+    """A withdrawal's start: now, who may act (refused unless the person or their guardian),
+    and the person's consent row, locked."""
+    now = clock.now()
+    _guardian_acting(person, actor, timezone.localdate(now))
+    return now, _locked_consent(person, purpose)
 
 
 def _guardian_acting(person: User, actor: User, today: date) -> User | None:
@@ -250,8 +262,15 @@ def _decide(
     for name, value in proof.items():
         setattr(consent, name, value)
     consent.save()
-    _event(consent, decision, now, actor, proof, storage_consent if storage_asked else None)
-    _audit_decision(_DECISION_EVENTS[decision], consent, actor, proof)
+    _record(
+        consent,
+        decision,
+        _DECISION_EVENTS[decision],
+        now=now,
+        actor=actor,
+        proof=proof,
+        storage_consent=storage_consent if storage_asked else None,
+    )
     if granting:
         if not storage_consent:
             # Withdrawn now, never given for face data kept before it was asked (a renewal
@@ -286,9 +305,7 @@ def withdraw_consent(
     deleted in it too. The person themselves, or their guardian while they are under 14, may
     withdraw. Past processing stays lawful and logged.
     """
-    now = clock.now()
-    _guardian_acting(person, actor, timezone.localdate(now))
-    consent = _locked_consent(person, purpose)
+    now, consent = _withdrawing(person, purpose, actor)
     if consent is None or consent.status != rules.GRANTED:
         raise ConsentError("not_granted", _("There is no consent to withdraw."))
     status = rules.next_status(consent.status, rules.WITHDRAWN)
@@ -306,8 +323,9 @@ def withdraw_consent(
             "storage_consented_at",
         ]
     )
-    _event(consent, rules.WITHDRAWN, now, actor, proof)
-    _audit_decision(AuditEvent.CONSENT_WITHDRAWN, consent, actor, proof)
+    _record(
+        consent, rules.WITHDRAWN, AuditEvent.CONSENT_WITHDRAWN, now=now, actor=actor, proof=proof
+    )
     signals.consent_withdrawn.send(
         sender=Consent, person=person, purpose=consent.purpose, consent=consent, actor=actor
     )
@@ -329,9 +347,7 @@ def withdraw_storage_consent(
     The consent to the purpose stays; the face data the portal holds for it is deleted in this
     transaction (`storage_consent_withdrawn`), and none is kept until the person agrees again.
     """
-    now = clock.now()
-    _guardian_acting(person, actor, timezone.localdate(now))
-    consent = _locked_consent(person, purpose)
+    now, consent = _withdrawing(person, purpose, actor)
     if consent is None or consent.storage_consented_at is None:
         raise ConsentError(
             "not_granted",
@@ -341,8 +357,15 @@ def withdraw_storage_consent(
     consent.storage_consented_at = None
     consent.save(update_fields=["status", "storage_consented_at"])
     proof = evidence(channel, ip, user_agent)
-    _event(consent, rules.STORAGE_WITHDRAWN, now, actor, proof, False)
-    _audit_decision(AuditEvent.STORAGE_WITHDRAWN, consent, actor, proof)
+    _record(
+        consent,
+        rules.STORAGE_WITHDRAWN,
+        AuditEvent.STORAGE_WITHDRAWN,
+        now=now,
+        actor=actor,
+        proof=proof,
+        storage_consent=False,
+    )
     signals.storage_consent_withdrawn.send(
         sender=Consent, person=person, purpose=consent.purpose, consent=consent, actor=actor
     )
