@@ -158,18 +158,19 @@ def rotate_device_key(device: Device, *, actor) -> str:
 
 def revoke_device(device: Device, *, actor) -> Device:
     """Stops the device's key for good. Revoking twice changes nothing."""
+    return revoke_once(device, "device.revoked", actor=actor, data={"device": device.pk})
+
+
+def revoke_once(row, event: str, *, actor, data: dict, **audit_fields):
+    """Marks a row that opens doors (a device, an access card) revoked now, with its audit
+    entry, once: the row is locked, so two revocations at once write one entry."""
     with transaction.atomic():
-        device = Device.objects.select_for_update().get(pk=device.pk)
-        if device.revoked_at is None:
-            device.revoked_at = clock.now()
-            device.save(update_fields=["revoked_at"])
-            audit.record(
-                "device.revoked",
-                actor=actor,
-                building=device.building_id,
-                data={"device": device.pk},
-            )
-    return device
+        row = type(row).objects.select_for_update().get(pk=row.pk)
+        if row.revoked_at is None:
+            row.revoked_at = clock.now()
+            row.save(update_fields=["revoked_at"])
+            audit.record(event, actor=actor, building=row.building_id, data=data, **audit_fields)
+    return row
 
 
 def device_for_key(key: str) -> Device | None:

@@ -17,6 +17,7 @@ from portal import clock, throttle
 from portal.models import Membership
 from portal.refusals import Refused
 from recognition.doors import door
+from recognition.doors.devices import revoke_once
 from recognition.entry.models import AccessCard
 from recognition.models import Attempt, Device
 
@@ -89,19 +90,9 @@ def issue_card(person, building, number: str, *, actor) -> AccessCard:
 
 def revoke_card(card: AccessCard, *, actor) -> AccessCard:
     """The card stops opening doors at once. Revoking twice changes nothing."""
-    with transaction.atomic():
-        card = AccessCard.objects.select_for_update().get(pk=card.pk)
-        if card.revoked_at is None:
-            card.revoked_at = clock.now()
-            card.save(update_fields=["revoked_at"])
-            audit.record(
-                "card.revoked",
-                actor=actor,
-                person=card.person_id,
-                building=card.building_id,
-                data={"card": card.pk},
-            )
-    return card
+    return revoke_once(
+        card, "card.revoked", actor=actor, person=card.person_id, data={"card": card.pk}
+    )
 
 
 def open_with_card(device: Device, number: str) -> dict:
