@@ -10,15 +10,18 @@ import pytest
 from consent import rules as consent_rules
 from portal import clock, rules
 from portal.models import Building, SealedTOTPDevice, User
+from recognition.models import FaceTemplate
 from tests.factories import (
     PASSWORD,
     add_totp,
     current_code,
+    grant,
     make_active_purpose,
     make_door,
     make_person,
 )
 from tests.launcher import start_worker, stop_worker, wait_until_ready
+from tests.liveness_frames import ENROL, live_post
 from tests.paths import ARTIFACTS
 from tests.photos import load_photos
 
@@ -149,3 +152,15 @@ def door_purpose(building_a):
 def front_door(door_purpose):
     """(device, key) of building A's front door, identifying faces for `door_purpose`."""
     return make_door(door_purpose.building, door_purpose)
+
+
+@pytest.fixture
+def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
+    """A staff member enrolled for face sign-in from a live burst (photo a1, through the page
+    and the worker), signed out again."""
+    grant(staff, sign_in_purpose)
+    sign_in(staff)
+    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
+    assert FaceTemplate.objects.filter(person=staff).exists()
+    client.post("/accounts/logout/")
+    return staff

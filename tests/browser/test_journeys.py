@@ -9,8 +9,7 @@ from consent import rules as consent_rules
 from consent.models import Consent
 from recognition.models import Attempt, FaceTemplate
 from tests.browser.pages import shoot, start_face_check, tab_to, trust_page
-from tests.factories import PASSWORD, add_totp, current_code, grant, make_active_purpose
-from tests.liveness_frames import ENROL, live_post
+from tests.factories import PASSWORD, add_totp, current_code, make_active_purpose
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -46,17 +45,6 @@ def _watch_progress(page) -> None:
 @pytest.fixture
 def door_purpose(building_a):
     return make_active_purpose(building_a, demo=consent_rules.IDENTIFICATION)
-
-
-@pytest.fixture
-def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
-    """Staff enrolled for face sign-in with photo a1 (through the page and the worker)."""
-    grant(staff, sign_in_purpose)
-    sign_in(staff)
-    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
-    assert FaceTemplate.objects.filter(person=staff).exists()
-    client.post("/accounts/logout/")
-    return staff
 
 
 def test_resident_grants_enrols_sees_and_withdraws_with_the_keyboard_only(

@@ -11,21 +11,10 @@ from playwright.sync_api import expect
 from recognition.engine import liveness
 from recognition.models import Attempt
 from tests.browser.pages import shoot, start_face_check, trust_page
-from tests.factories import grant
-from tests.liveness_frames import ENROL, live_post
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 CODE_ROUTE = "Sign in with password and code instead"
-
-
-@pytest.fixture
-def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
-    grant(staff, sign_in_purpose)
-    sign_in(staff)
-    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
-    client.post("/accounts/logout/")
-    return staff
 
 
 def _open_sign_in(browser, live_server, camera_file, person):

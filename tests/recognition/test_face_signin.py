@@ -3,8 +3,8 @@
 import pytest
 
 from recognition.models import Attempt, FaceTemplate
-from tests.factories import add_totp, current_code, grant, withdraw
-from tests.liveness_frames import ENROL, SIGN_IN, live_post
+from tests.factories import add_totp, current_code, withdraw
+from tests.liveness_frames import SIGN_IN, live_post
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -13,16 +13,6 @@ NOT_RECOGNISED = "Your face was not recognised"
 
 def _face_sign_in(client, username, photo, make=None):
     return live_post(client, SIGN_IN, {"username": username}, [photo], make=make)
-
-
-@pytest.fixture
-def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
-    grant(staff, sign_in_purpose)
-    sign_in(staff)
-    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
-    assert FaceTemplate.objects.filter(person=staff).exists()
-    client.post("/accounts/logout/")
-    return staff
 
 
 def test_same_person_signs_in_with_face(client, enrolled_staff, photos):

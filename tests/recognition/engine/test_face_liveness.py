@@ -19,16 +19,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 CODE_ROUTE = 'href="/accounts/login/"'
 
 
-@pytest.fixture
-def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
-    grant(staff, sign_in_purpose)
-    sign_in(staff)
-    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
-    assert FaceTemplate.objects.filter(person=staff).exists()
-    client.post("/accounts/logout/")
-    return staff
-
-
 def _refused(client, response, code):
     page = response.content.decode()
     assert response.status_code == 200
