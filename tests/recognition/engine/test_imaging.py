@@ -164,21 +164,22 @@ def is_blue(bgr) -> bool:
     return bgr[0] > 200 and bgr[2] < 60
 
 
-def test_exif_orientation_6_is_turned_upright():
-    # stored landscape, to be shown rotated a quarter turn clockwise: the stored left is on top
-    array = decode_image(with_orientation(halves(200, 100), 6))
+@pytest.mark.parametrize(
+    "orientation, top_is",
+    [
+        # stored landscape, shown a quarter turn clockwise: the stored left is on top
+        (6, is_red),
+        # ... and counter-clockwise: the stored right is on top
+        (8, is_blue),
+    ],
+)
+def test_exif_orientation_is_turned_upright(orientation, top_is):
+    array = decode_image(with_orientation(halves(200, 100), orientation))
 
+    bottom_is = is_blue if top_is is is_red else is_red
     assert array.shape == (200, 100, 3)
-    assert is_red(array[20, 50])
-    assert is_blue(array[180, 50])
-
-
-def test_exif_orientation_8_is_turned_upright():
-    array = decode_image(with_orientation(halves(200, 100), 8))
-
-    assert array.shape == (200, 100, 3)
-    assert is_blue(array[20, 50])
-    assert is_red(array[180, 50])
+    assert top_is(array[20, 50])
+    assert bottom_is(array[180, 50])
 
 
 def test_exif_rotation_also_applies_to_big_photos_shrunk_on_decoding():
