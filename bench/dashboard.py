@@ -254,9 +254,8 @@ def time_export(client) -> tuple[float, int]:
 def load(args) -> None:
     from django.db import connection
 
-    from consent.audit import check_chain
-    from consent.models import AuditCheck
-    from portal.models import Membership, User
+    from portal.audit import check_chain
+    from portal.models import AuditCheck, Membership, User
     from recognition.reporting.tally import tally_attempts
     from tests.factories import PASSWORD
 

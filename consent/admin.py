@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from consent.models import Assessment, AuditEntry, Consent, ConsentEvent, Notice, Purpose
+from consent.models import Assessment, Consent, ConsentEvent, Notice, Purpose
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -43,10 +43,4 @@ class ConsentAdmin(ReadOnlyAdmin):
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(ReadOnlyAdmin):
     list_display = ["consent", "kind", "at", "actor", "channel"]
-    show_full_result_count = False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "at", "event", "actor_id", "person_id", "building_id"]
     show_full_result_count = False

@@ -19,8 +19,9 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from consent import rules
-from consent.models import AuditCheck, AuditEntry, Consent, ConsentCount, Purpose
+from consent.models import Consent, ConsentCount, Purpose
 from portal import clock
+from portal.models import AuditCheck, AuditEntry
 
 # Consent figures per purpose, in the order shown.
 GRANTED = "granted"  # granted and not awaiting renewal

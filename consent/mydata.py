@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import AuditEntry, Consent, ConsentEvent, Notification
-from portal.models import Membership
+from consent.models import Consent, ConsentEvent, Notification
+from portal.models import AuditEntry, Membership
 
 collect_personal_data = Signal()
 

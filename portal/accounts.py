@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consent import audit
-from consent.events import AuditEvent
-from portal import backup_codes, clock, rules
+from portal import audit, backup_codes, clock, rules
+from portal.audit.events import AuditEvent
 from portal.models import Building, Membership, SealedTOTPDevice, User
 
 

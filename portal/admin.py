@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from modeltranslation.admin import TranslationAdmin
 
-from portal.models import Building, Membership, User
+from portal.models import AuditEntry, Building, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -63,3 +63,21 @@ class BuildingAdmin(TranslationAdmin):
     list_display = ["name", "handler_name"]
     # Whether doors take backup codes is set through `set_door_backup_codes`, with its entry.
     readonly_fields = ["door_backup_codes"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: entries are written by `portal.audit.record` alone, and the database refuses
+    to change or delete them."""
+
+    list_display = ["id", "at", "event", "actor_id", "person_id", "building_id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

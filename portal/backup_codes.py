@@ -10,9 +10,8 @@ import secrets
 
 from django.db import transaction
 
-from consent import audit
-from consent.events import AuditEvent
-from portal import clock
+from portal import audit, clock
+from portal.audit.events import AuditEvent
 from portal.backup_tokens import hash_code, looks_like_backup_code, normalise, use_code
 from portal.models import BackupCode, BackupCodeDevice, User
 

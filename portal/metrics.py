@@ -198,7 +198,7 @@ def _priority_keys(queue: str) -> list[str]:
 def latest_audit_check():
     from django.db import DatabaseError
 
-    from consent.models import AuditCheck
+    from portal.models import AuditCheck
 
     try:
         return AuditCheck.objects.order_by("-finished_at", "-pk").first()

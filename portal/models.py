@@ -220,3 +220,86 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup code {self.pk}"
+
+
+class AuditEntry(models.Model):
+    """One link of the append-only, hash-chained audit log. Ids only: no biometric content.
+
+    People and buildings are plain ids, not foreign keys, so the log outlives them; the
+    database refuses UPDATE and DELETE on this table and TRUNCATE of it (see consent's
+    migrations 0002 and 0006, which made it; the table keeps its name from there).
+    """
+
+    at = models.DateTimeField()
+    event = models.CharField(max_length=64)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    building_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        db_table = "consent_auditentry"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["building_id", "-id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event}"
+
+
+class AuditCheck(models.Model):
+    """The result of one walk over the whole audit chain (`portal.audit.check_chain`)."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    PAGE = "page"
+    EXPORT = "export"
+    TRIGGER_CHOICES = [
+        (SCHEDULE, _("scheduled check")),
+        (MANUAL, _("command run by hand")),
+        (PAGE, _("asked for on the dashboard")),
+        (EXPORT, _("evidence export")),
+    ]
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    entries = models.PositiveBigIntegerField(_("entries checked intact"))
+    last_entry_id = models.BigIntegerField(_("last entry checked"), null=True, blank=True)
+    intact = models.BooleanField(_("intact"))
+    break_entry_id = models.BigIntegerField(_("first broken entry"), null=True, blank=True)
+    break_reason = models.CharField(_("why it is broken"), max_length=200, blank=True)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=TRIGGER_CHOICES)
+
+    class Meta:
+        db_table = "consent_auditcheck"
+        verbose_name = _("audit chain check")
+        verbose_name_plural = _("audit chain checks")
+        ordering = ["-finished_at", "-id"]
+        indexes = [models.Index(fields=["-finished_at"], name="auditcheck_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M} {'intact' if self.intact else 'broken'}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed head of the audit chain (`portal.audit.checkpoints`); the key is not in the
+    database."""
+
+    made_at = models.DateTimeField(_("made at"))
+    entry_id = models.BigIntegerField(_("head entry"))
+    entry_hash = models.CharField(_("head entry hash"), max_length=64)
+    entries = models.PositiveBigIntegerField(_("entries up to the head"))
+    key_id = models.CharField(_("key fingerprint"), max_length=16)
+    signature = models.CharField(_("signature (HMAC-SHA256)"), max_length=64)
+
+    class Meta:
+        db_table = "consent_auditcheckpoint"
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.entry_id} {self.made_at:%Y-%m-%d %H:%M}"

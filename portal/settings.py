@@ -303,8 +303,8 @@ _PURGE_EVERY = (
 PURGE_BATCH_SIZE = env_int("PURGE_BATCH_SIZE", 5_000, minimum=1)
 # The purge is maintenance, not a face request: its own time limit, not FACE_TASK_TIME_LIMIT.
 PURGE_TIME_LIMIT = env_int("PURGE_TIME_LIMIT", 3600, minimum=60)
-# Signs the audit chain's checkpoints (consent/checkpoints.py). Kept out of the database: in the
-# environment or a secret store; without it no checkpoint is signed (DEBUG derives one).
+# Signs the audit chain's checkpoints (portal/audit/checkpoints.py). Kept out of the database: in
+# the environment or a secret store; without it no checkpoint is signed (DEBUG derives one).
 AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY")
 if DEBUG and not AUDIT_CHECKPOINT_KEY:
     AUDIT_CHECKPOINT_KEY = "debug-checkpoint-" + SECRET_KEY

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from consent import access, audit
+from consent import access
 from consent import rules as consent_rules
-from consent.models import AuditCheck, Purpose
-from portal import clock
-from portal.models import Building
+from consent.models import Purpose
+from portal import audit, clock
+from portal.models import AuditCheck, Building
 from recognition import policy
 from recognition.admin_forms import DeviceForm, LocationForm, placement_refusal
 from recognition.doors import devices, locations

@@ -4,9 +4,9 @@ import doctest
 
 import pytest
 
-from consent import checkpoints
 from consent import rules as consent_rules
 from portal import rules as portal_rules
+from portal.audit import checkpoints
 from recognition import policy
 from recognition.doors import operating
 from recognition.reporting import evidence, filing

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consent import audit, rules
+from consent import rules
 from consent.models import (
     Assessment,
     Purpose,
@@ -15,7 +15,7 @@ from consent.services.common import (
     only,
     validated,
 )
-from portal import clock
+from portal import audit, clock
 from portal.models import User
 
 

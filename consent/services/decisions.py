@@ -8,8 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
-from consent.events import AuditEvent
+from consent import rules, signals
 from consent.models import (
     Consent,
     ConsentEvent,
@@ -21,7 +20,8 @@ from consent.services.common import (
     Evidence,
     evidence,
 )
-from portal import clock
+from portal import audit, clock
+from portal.audit.events import AuditEvent
 from portal.models import User
 
 

@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
+from consent import rules, signals
 from consent.models import (
     LANGUAGES,
     SECTION_KEYS,
@@ -28,7 +28,7 @@ from consent.services.common import (
     scope,
     validated,
 )
-from portal import clock, names
+from portal import audit, clock, names
 from portal.models import User
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consent import audit, rules
+from consent import rules
 from consent.models import (
     Consent,
     ConsentEvent,
@@ -16,7 +16,7 @@ from consent.services.common import (
     ConsentError,
     evidence,
 )
-from portal import clock
+from portal import audit, clock
 from portal import signals as portal_signals
 from portal.models import Building, Membership, User
 from portal.rules_query import current_member

@@ -4,7 +4,7 @@ for good."""
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consent import audit, rules, signals
+from consent import rules, signals
 from consent.models import (
     Purpose,
 )
@@ -17,7 +17,7 @@ from consent.services.common import (
     scope,
     validated,
 )
-from portal import clock, names
+from portal import audit, clock, names
 from portal.models import Building, User
 
 

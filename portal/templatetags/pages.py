@@ -6,7 +6,7 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import events
+from portal.audit import events
 
 register = template.Library()
 

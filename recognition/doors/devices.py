@@ -13,9 +13,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
 from consent import rules as consent_rules
-from portal import clock, names
+from portal import audit, clock, names
 from portal.refusals import Refused
 from recognition import policy
 from recognition.models import Device

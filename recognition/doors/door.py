@@ -14,9 +14,8 @@ the worker (`recognition.tasks`); the code route needs no worker and runs in the
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
 from consent import rules as consent_rules
-from portal import signin, throttle
+from portal import audit, signin, throttle
 from portal.models import Membership
 from recognition import policy
 from recognition.doors import doorcodes, identify

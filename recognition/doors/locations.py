@@ -9,8 +9,7 @@ public-security justification and a prominent sign recorded first.
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
-from portal import names
+from portal import audit, names
 from portal.refusals import Refused
 from recognition import policy
 from recognition.models import Location

@@ -12,8 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
-from portal import clock, throttle
+from portal import audit, clock, throttle
 from portal.models import Membership
 from portal.refusals import Refused
 from recognition.doors import door

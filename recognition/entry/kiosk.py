@@ -19,8 +19,7 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
-from portal import clock
+from portal import audit, clock
 from recognition.doors import devices
 from recognition.engine import live, liveness
 from recognition.entry.models import KioskChallenge, KioskPairing

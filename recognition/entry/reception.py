@@ -6,8 +6,7 @@ door, with the staff member and how they checked, and an audit entry naming both
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
-from portal import rules
+from portal import audit, rules
 from portal.models import Membership, User
 from portal.refusals import Refused
 from recognition.doors import door

@@ -45,10 +45,9 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
 from consent import rules as consent_rules
 from consent.models import Consent
-from portal import clock
+from portal import audit, clock
 from recognition import policy, policy_query
 from recognition.lifecycle import datakeys
 from recognition.models import Attempt, FaceTemplate, PurgeRecord, ThresholdCrossing

@@ -8,10 +8,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit
 from consent import rules as consent_rules
 from consent.models import Consent, Purpose
-from portal import clock
+from portal import audit, clock
 from portal.models import Building, Membership, User
 from portal.refusals import Refused
 from recognition import policy, policy_query

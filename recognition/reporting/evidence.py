@@ -19,10 +19,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit, evidence
+from consent import evidence
 from consent.dashboard import CONSENT_COLUMNS, consent_figures
-from consent.models import AuditCheck
-from portal import clock
+from portal import audit, clock
+from portal.models import AuditCheck
 from recognition.models import Device, Location, PurgeRecord
 from recognition.reporting import dashboard, tally
 

@@ -11,8 +11,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from consent import audit
-from portal import clock
+from portal import audit, clock
 from recognition.models import FaceHeadcount, FaceTemplate, ThresholdCrossing
 
 

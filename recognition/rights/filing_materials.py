@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consent import evidence
-from consent.models import AuditCheckpoint
 from portal import clock
-from portal.models import Building
+from portal.models import AuditCheckpoint, Building
 from recognition.rights import reports
 from recognition.rights.models import Incident, RightsRequest
 

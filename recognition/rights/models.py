@@ -1,6 +1,6 @@
 """Security incidents and who they touched, people's requests, and the filings made.
 
-Written only by `rights.services`; each write leaves one audit entry (`consent.audit`).
+Written only by `rights.services`; each write leaves one audit entry (`portal.audit`).
 """
 
 from django.conf import settings

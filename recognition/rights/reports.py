@@ -5,8 +5,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from consent.evidence import when
-from consent.models import AuditEntry, Purpose
+from consent.models import Purpose
 from portal import clock as portal_clock
+from portal.models import AuditEntry
 from recognition.rights import rules
 from recognition.rights.models import Filing, Incident, RightsRequest
 

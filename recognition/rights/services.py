@@ -1,6 +1,6 @@
 """The only writers of incidents, requests, filings, profile corrections and account deletion.
 
-Each entry point is one transaction with one audit entry (`consent.audit.record`), except
+Each entry point is one transaction with one audit entry (`portal.audit.record`), except
 where noted: an incident's email notices are sent after the portal notices are committed.
 """
 
@@ -16,11 +16,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit
 from consent import rules as consent_rules
 from consent.models import Consent, Purpose
 from consent.services import ConsentError
-from portal import clock
+from portal import audit, clock
 from portal.models import Building, Membership, User
 from recognition.rights import rules
 from recognition.rights.models import AffectedPerson, Filing, Incident, RightsRequest

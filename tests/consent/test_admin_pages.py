@@ -9,8 +9,8 @@ import pytest
 from django.test import override_settings
 
 from consent import rules, services
-from consent.models import Assessment, AuditEntry, Consent, Notice, Purpose
-from portal.models import Membership, User
+from consent.models import Assessment, Consent, Notice, Purpose
+from portal.models import AuditEntry, Membership, User
 from recognition.lifecycle.services import store_template
 from recognition.models import FaceTemplate
 from tests.factories import (

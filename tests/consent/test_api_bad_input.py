@@ -3,7 +3,8 @@ portal's error shape and change nothing; personal answers carry Cache-Control: n
 
 import pytest
 
-from consent.models import AuditEntry, Consent
+from consent.models import Consent
+from portal.models import AuditEntry
 from portal.parsers import MAX_JSON_DEPTH, json_depth
 from tests.factories import grant
 

@@ -6,8 +6,8 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from consent import audit
-from consent.models import AuditEntry
+from portal import audit
+from portal.models import AuditEntry
 from tests.factories import grant
 
 pytestmark = pytest.mark.django_db

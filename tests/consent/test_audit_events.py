@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from consent import audit
-from consent.events import AuditEvent, label
+from portal import audit
+from portal.audit.events import AuditEvent, label
 
 REPO = Path(__file__).resolve().parents[2]
 # Calls that hand their first argument to audit.record as the event.
@@ -51,7 +51,7 @@ def test_every_event_has_its_own_words():
 
 @pytest.mark.django_db
 def test_an_event_outside_the_list_is_refused_and_nothing_is_written():
-    from consent.models import AuditEntry
+    from portal.models import AuditEntry
 
     with pytest.raises(ValueError):
         audit.record("consent.maybe")

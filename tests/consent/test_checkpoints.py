@@ -5,8 +5,9 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from consent import audit, checkpoints
-from consent.models import AuditCheck, AuditCheckpoint, AuditEntry
+from portal import audit
+from portal.audit import checkpoints
+from portal.models import AuditCheck, AuditCheckpoint, AuditEntry
 from tests.factories import grant
 
 pytestmark = pytest.mark.django_db

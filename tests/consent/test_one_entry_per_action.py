@@ -3,9 +3,9 @@
 import pytest
 
 from consent import services
-from consent.events import AuditEvent
-from consent.models import AuditEntry
 from portal import accounts, backup_codes, clock, rules
+from portal.audit.events import AuditEvent
+from portal.models import AuditEntry
 from recognition.doors import devices, locations
 from recognition.rights import services as rights_services
 from tests.factories import (

@@ -9,8 +9,9 @@ from django.utils import translation
 
 from consent import rules, services
 from consent.demo import DEMO_PURPOSES
-from consent.models import AuditEntry, Consent, ConsentEvent, Purpose
+from consent.models import Consent, ConsentEvent, Purpose
 from consent.services import ConsentError
+from portal.models import AuditEntry
 from recognition.lifecycle.services import FaceRefused, check_can_enrol, store_template
 from recognition.models import FaceTemplate, PurgeRecord
 from tests.factories import grant, make_active_purpose, make_person, purpose_fields

@@ -4,8 +4,8 @@ revocable at once; strangers' cards, other buildings' cards and guessed numbers 
 import pytest
 from django.db import connection
 
-from consent.models import AuditEntry
 from portal import rules
+from portal.models import AuditEntry
 from recognition.entry import cards
 from recognition.entry.models import AccessCard
 from recognition.models import Attempt

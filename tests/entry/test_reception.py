@@ -3,7 +3,7 @@ checking who they are; each opening is logged as its own method with the staff m
 
 import pytest
 
-from consent.models import AuditEntry
+from portal.models import AuditEntry
 from recognition.entry.models import AssistedOpening
 from recognition.models import Attempt
 from tests.factories import make_door

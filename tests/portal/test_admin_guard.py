@@ -9,9 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from consent.events import AuditEvent
-from consent.models import AuditEntry
-from portal.models import BackupCode, SealedTOTPDevice, User
+from portal.audit.events import AuditEvent
+from portal.models import AuditEntry, BackupCode, SealedTOTPDevice, User
 from tests.factories import PASSWORD, add_totp, current_code
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from consent import audit
 from consent import rules as consent_rules
-from portal import health
+from portal import audit, health
 from recognition import tasks
 from recognition.engine import broker, jobs
 from tests.factories import make_active_purpose

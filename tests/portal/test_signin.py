@@ -5,10 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from consent.events import AuditEvent
-from consent.models import AuditEntry
 from portal import accounts, backup_codes
-from portal.models import BackupCode, Membership, SealedTOTPDevice, User
+from portal.audit.events import AuditEvent
+from portal.models import AuditEntry, BackupCode, Membership, SealedTOTPDevice, User
 from tests.factories import PASSWORD, add_totp, current_code, trust_browser
 
 pytestmark = pytest.mark.django_db

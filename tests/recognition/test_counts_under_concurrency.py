@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from django.db import DatabaseError, connection
 
-from consent import audit
 from consent import dashboard as consent_dashboard
 from consent import rules as consent_rules
+from portal import audit
 from recognition.lifecycle.services import store_template
 from recognition.models import FaceHeadcount
 from recognition.reporting import headcount

@@ -17,8 +17,9 @@ import pytest
 import requests
 
 from consent import rules as consent_rules
-from consent.audit import Break, verify_chain
-from consent.models import AuditEntry, Consent, ConsentEvent
+from consent.models import Consent, ConsentEvent
+from portal.audit import Break, verify_chain
+from portal.models import AuditEntry
 from tests.factories import PASSWORD, make_active_purpose, make_person
 from tests.launcher import gunicorn
 from tests.paths import ARTIFACTS

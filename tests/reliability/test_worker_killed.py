@@ -12,7 +12,7 @@ import time
 import pytest
 from django.db import connection
 
-from consent.models import AuditEntry
+from portal.models import AuditEntry
 from recognition import tasks
 from recognition.engine import broker, jobs
 from recognition.models import Attempt, FaceTemplate

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from consent import rules as consent_rules
-from consent.models import AuditEntry, Consent, ConsentEvent
-from portal.models import Membership, User
+from consent.models import Consent, ConsentEvent
+from portal.models import AuditEntry, Membership, User
 from recognition.lifecycle.services import log_attempt, store_template
 from recognition.models import Attempt, FaceTemplate, PurgeRecord
 from recognition.rights import services

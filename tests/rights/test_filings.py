@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from consent.models import AuditEntry
 from portal import clock
+from portal.models import AuditEntry
 from recognition.rights import rules, services
 from recognition.rights.models import Filing
 from tests.factories import make_active_purpose

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from consent.models import AuditEntry
 from portal import clock
+from portal.models import AuditEntry
 from recognition.rights import services
 from recognition.rights.models import AffectedPerson, Incident
 from tests.factories import grant, make_active_purpose, make_person, refuse

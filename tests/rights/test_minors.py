@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from consent import services
-from consent.models import AuditEntry, Consent, Notification
+from consent.models import Consent, Notification
 from portal import clock
-from portal.models import User
+from portal.models import AuditEntry, User
 from tests.factories import TEXTS, grant, make_active_purpose, make_person
 
 pytestmark = pytest.mark.django_db

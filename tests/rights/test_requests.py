@@ -6,8 +6,7 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from consent.models import AuditEntry
-from portal.models import Membership
+from portal.models import AuditEntry, Membership
 from recognition.rights import rules, services
 from recognition.rights.models import RightsRequest
 

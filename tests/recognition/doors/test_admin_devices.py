@@ -4,7 +4,7 @@ rotate and revoke, and an admin of another building reaches none of it."""
 
 import pytest
 
-from consent.models import AuditEntry
+from portal.models import AuditEntry
 from recognition import policy
 from recognition.lifecycle.services import log_attempt
 from recognition.models import Attempt, Device, Location

@@ -3,7 +3,7 @@ device API refuses anything but a live key of a device at an allowed location.""
 
 import pytest
 
-from consent.models import AuditEntry
+from portal.models import AuditEntry
 from recognition.doors import devices
 from recognition.models import Device, Location
 from tests.factories import device_headers, make_door, make_person

@@ -289,7 +289,7 @@ def test_enrolment_takes_the_audit_lock_before_the_template_and_gallery_rows(
     import psycopg
     from django.db import connection
 
-    from consent import audit
+    from portal import audit
 
     _enrol(resident, door_purpose)
     db = connection.settings_dict

@@ -5,7 +5,8 @@ changed afterwards offers no face (its codes still work)."""
 import pytest
 from django.db import transaction
 
-from consent.models import AuditEntry, Purpose
+from consent.models import Purpose
+from portal.models import AuditEntry
 from recognition import policy
 from recognition.doors import devices
 from recognition.models import Device, Location

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from consent.models import AuditEntry
+from portal.models import AuditEntry
 from recognition.lifecycle import crypto
 from recognition.models import Attempt, FaceTemplate
 from tests.factories import grant, withdraw

@@ -24,12 +24,11 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from consent import audit
 from consent import rules as consent_rules
 from consent import services as consent_services
 from consent.demo import DEMO_PURPOSES
 from consent.models import Consent, Purpose
-from portal import clock
+from portal import audit, clock
 from portal.models import Membership, User
 from recognition import policy
 from recognition.lifecycle import crypto, services

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 from django.test import override_settings
 
-from consent.models import AuditEntry
+from portal.models import AuditEntry
 from recognition.lifecycle import crypto, services
 from recognition.models import FaceTemplate
 from tests.factories import grant, make_person

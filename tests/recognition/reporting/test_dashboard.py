@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from consent import rules as consent_rules
 from consent import services as consent_services
-from consent.models import AuditCheck, AuditEntry
-from portal.models import Membership
+from portal.models import AuditCheck, AuditEntry, Membership
 from recognition.lifecycle import crypto
 from recognition.lifecycle.purge import purge_lapsed_templates
 from recognition.lifecycle.services import log_attempt, store_template
@@ -440,7 +439,7 @@ def test_the_audit_chain_is_checked_on_request_and_shown(client, sign_in, admin_
 def test_the_scheduled_and_manual_checks_keep_their_result(building_a, admin_a):
     from django.core.management import call_command
 
-    from consent.tasks import check_audit_chain
+    from portal.tasks import check_audit_chain
 
     make_active_purpose(building_a, demo=consent_rules.VERIFICATION)
     assert check_audit_chain()["intact"] is True
@@ -484,7 +483,7 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(
         door_attempt(device, Attempt.CODE, Attempt.MATCH)
     purge_lapsed_templates(trigger="schedule")
     consent_services.mark_person_left(resident, building_a, actor=admin_a)
-    from consent.audit import check_chain
+    from portal.audit import check_chain
 
     check_chain(AuditCheck.MANUAL)
     large = _dashboard_queries(client)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from consent.events import AuditEvent
-from consent.models import AuditEntry
 from portal import clock
+from portal.audit.events import AuditEvent
+from portal.models import AuditEntry
 
 GENESIS = "0" * 64
 # Any number fits; it only has to be the same for every writer of the chain.
@@ -176,8 +176,8 @@ def check_chain(trigger: str, batch: int = 5000):
     The dashboard shows the latest result; the scheduled task, the command and the evidence
     export each run a fresh walk.
     """
-    from consent import checkpoints
-    from consent.models import AuditCheck, AuditCheckpoint
+    from portal.audit import checkpoints
+    from portal.models import AuditCheck, AuditCheckpoint
 
     started = clock.now()
     latest = AuditCheckpoint.objects.order_by("-id").first()

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from consent.audit import check_chain
-from consent.models import AuditCheck
+from portal.audit import check_chain
+from portal.models import AuditCheck
 
 
 class Command(BaseCommand):

@@ -90,7 +90,7 @@ def configured_key() -> str:
 
 def make_checkpoint(*, entry_id: int, entry_hash: str, entries: int):
     """Signs and keeps the head the walk just found intact (None without a key)."""
-    from consent.models import AuditCheckpoint
+    from portal.models import AuditCheckpoint
 
     key = configured_key()
     if not key:

@@ -2,8 +2,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consent import audit, checkpoints
-from consent.models import AuditEntry
+from portal import audit
+from portal.audit import checkpoints
+from portal.models import AuditEntry
 
 
 class Command(BaseCommand):
