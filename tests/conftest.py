@@ -164,3 +164,9 @@ def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpos
     assert FaceTemplate.objects.filter(person=staff).exists()
     client.post("/accounts/logout/")
     return staff
+
+
+@pytest.fixture
+def purpose(building_a, admin_a):
+    """An active purpose of building A, made through the services as an admin would."""
+    return make_active_purpose(building_a, admin_a)

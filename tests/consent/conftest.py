@@ -1,13 +1,8 @@
-"""Consent fixtures: purposes made through the services, as an admin would."""
+"""Consent fixtures: a second building's purpose, made through the services as an admin would."""
 
 import pytest
 
 from tests.factories import make_active_purpose
-
-
-@pytest.fixture
-def purpose(building_a, admin_a):
-    return make_active_purpose(building_a, admin_a)
 
 
 @pytest.fixture

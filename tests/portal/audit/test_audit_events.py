@@ -1,16 +1,15 @@
 """Audit events come from one list: every event the code writes is an `AuditEvent`."""
 
 import ast
-from pathlib import Path
 
 import pytest
 
 from portal import audit
 from portal.audit.events import AuditEvent, label
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-# Calls that hand their first argument to audit.record as the event.
-WRITERS = {"record", "_record", "_audit_decision"}
+# Calls that hand one of their arguments to audit.record as the event: which one.
+WRITERS = {"record": 0, "_record": 0, "_audit_decision": 0, "revoke_once": 1}
 
 
 def _written_events() -> list[tuple[str, int, str]]:
@@ -21,14 +20,16 @@ def _written_events() -> list[tuple[str, int, str]]:
                 continue
             tree = ast.parse(path.read_text(), filename=str(path))
             for node in ast.walk(tree):
-                if not isinstance(node, ast.Call) or not node.args:
+                if not isinstance(node, ast.Call):
                     continue
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                first = node.args[0]
-                if name in WRITERS and isinstance(first, ast.Constant):
-                    if isinstance(first.value, str) and "." in first.value:
-                        found.append((str(path.relative_to(REPO)), node.lineno, first.value))
+                if name not in WRITERS or len(node.args) <= WRITERS[name]:
+                    continue
+                event = node.args[WRITERS[name]]
+                if isinstance(event, ast.Constant) and isinstance(event.value, str):
+                    if "." in event.value:
+                        found.append((str(path.relative_to(REPO)), node.lineno, event.value))
     return found
 
 
