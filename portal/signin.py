@@ -4,6 +4,7 @@ The steps keep the half-signed-in person in the session only as a user id with a
 the person is signed in (`login`) only after the last step succeeds.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from django_otp import login as otp_login
 
 from portal import clock, rules, signals, throttle, trusted
 from portal.models import User
+
+log = logging.getLogger(__name__)
 
 PENDING = "signin_pending"
 PENDING_TTL = timedelta(minutes=5)
@@ -87,7 +90,15 @@ def face_allowed_here(request, user: User | None) -> bool:
     answer as a known one in an untrusted browser."""
     if settings.FACE_SIGNIN_ANY_BROWSER:
         return True
-    return trusted.is_trusted(request, user.pk if user else None)
+    user_id = user.pk if user else None
+    if trusted.is_trusted(request, user_id):
+        return True
+    log.info(
+        "face sign-in refused in an untrusted browser: %s",
+        trusted.why_not_trusted(request, user_id),
+        extra={"person": user_id, "ip": client_ip(request)},
+    )
+    return False
 
 
 def face_offered(request) -> bool:

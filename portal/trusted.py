@@ -86,6 +86,23 @@ def is_trusted(request, user_id: int | None) -> bool:
     return nonce_for(request, user_id) is not None
 
 
+def why_not_trusted(request, user_id: int | None) -> str:
+    """Why this browser is not trusted for the account, for the log (never shown: it would
+    tell a stranger whether an account exists): "no_cookie", "unreadable" (forged, expired or
+    from another secret key), "other_accounts", "inactive" or "password_changed"."""
+    if not request.COOKIES.get(COOKIE):
+        return "no_cookie"
+    signed_entries = _signed_entries(request)
+    if not signed_entries:
+        return "unreadable"
+    if user_id is None or str(user_id) not in signed_entries:
+        return "other_accounts"
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return "inactive"
+    return "password_changed" if not is_trusted(request, user_id) else ""
+
+
 def signed(known: dict[str, str]) -> str:
     """The cookie's value for account id -> `entry(...)`."""
     return signing.dumps(known, salt=_SALT, compress=True)

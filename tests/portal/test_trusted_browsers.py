@@ -156,3 +156,18 @@ def _request(client):
     request = RequestFactory().get("/")
     request.COOKIES[trusted.COOKIE] = client.cookies[trusted.COOKIE].value
     return request
+
+
+def test_the_log_says_why_a_browser_is_not_trusted(captured, resident):
+    staff, browser, _thief = captured
+    assert trusted.why_not_trusted(_request(browser), staff.pk) == ""
+    assert trusted.why_not_trusted(RequestFactory().get("/"), staff.pk) == "no_cookie"
+    assert trusted.why_not_trusted(_request(browser), resident.pk) == "other_accounts"
+    assert trusted.why_not_trusted(_request(browser), None) == "other_accounts"
+    forged = Client()
+    forged.cookies[trusted.COOKIE] = browser.cookies[trusted.COOKIE].value[:-2] + "xx"
+    assert trusted.why_not_trusted(_request(forged), staff.pk) == "unreadable"
+    _reset_password_through_link(staff)
+    assert trusted.why_not_trusted(_request(browser), staff.pk) == "password_changed"
+    User.objects.filter(pk=staff.pk).update(is_active=False)
+    assert trusted.why_not_trusted(_request(browser), staff.pk) == "inactive"
