@@ -40,6 +40,15 @@ def client_ip(request) -> str:
     )
 
 
+def face_client(request) -> str:
+    """Whose face-check budget a sign-in request spends (challenges, face work): a trusted
+    browser its own, keyed by its trusted nonce, so that someone at the same address (an
+    office or a building behind one router), who cannot have such a cookie, cannot use it up;
+    any other client its address's."""
+    nonces = sorted(trusted.entries(request).values())
+    return f"browser:{nonces[0]}" if nonces else f"ip:{client_ip(request)}"
+
+
 def locked_message(seconds: int) -> str:
     seconds = max(1, seconds)
     return ngettext(

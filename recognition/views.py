@@ -56,7 +56,7 @@ def _take_challenge(request) -> dict | None:
 @never_cache
 @require_POST
 def login_face_challenge(request):
-    return _issue_challenge(request, live.SCOPE_SIGN_IN, "ip:" + signin.client_ip(request))
+    return _issue_challenge(request, live.SCOPE_SIGN_IN, signin.face_client(request))
 
 
 @never_cache
@@ -91,7 +91,7 @@ def login_face(request):
         found = signin.counters(request, "face", person, username)
         wait = signin.seconds_to_wait(found)
         allowed = signin.face_allowed_here(request, person)
-        busy = 0 if wait or not allowed else facework.take(signin.client_ip(request))
+        busy = 0 if wait or not allowed else facework.take(signin.face_client(request))
         if not allowed:
             form.add_error(None, signin.FACE_NEEDS_TRUSTED_BROWSER)
         elif wait:

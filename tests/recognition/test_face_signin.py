@@ -1,6 +1,7 @@
 """Face sign-in for staff: 1:1 against their own template, the code route one click away."""
 
 import pytest
+from django.test import Client
 
 from recognition.models import Attempt, FaceTemplate
 from tests.factories import add_totp, current_code, withdraw
@@ -66,3 +67,24 @@ def test_throttled_face_route_never_blocks_the_code_route(client, enrolled_staff
     client.post("/accounts/login/", {"username": "staff", "password": PASSWORD})
     assert client.post("/accounts/login/code/", {"code": current_code(device)}).status_code == 302
     assert client.get("/api/v1/me/").json()["username"] == "staff"
+
+
+def test_a_stranger_at_the_same_address_cannot_use_up_the_face_checks_of_a_trusted_browser(
+    client, enrolled_staff, photos, settings
+):
+    """Behind one router (an office, a building's network) everyone shares an address: a
+    stranger there asking for challenges until told to wait leaves the staff member's trusted
+    browser its own budget."""
+    settings.FACE_CHALLENGES_PER_MINUTE = 2
+    settings.FACE_ANONYMOUS_PER_MINUTE = 2
+    stranger = Client()  # the same address as the staff member's browser
+    challenge_url = SIGN_IN[0]
+    answers = [stranger.post(challenge_url).status_code for _ in range(4)]
+    assert answers == [200, 200, 429, 429]
+    response = _face_sign_in(client, "staff", photos["a2"])
+    assert response.status_code == 302
+    assert client.get("/api/v1/me/").json()["username"] == "staff"
+    # The browser's own budget still holds: it too is told to wait after its share.
+    client.post("/accounts/logout/")
+    assert client.post(challenge_url).status_code == 200
+    assert client.post(challenge_url).status_code == 429
