@@ -136,9 +136,7 @@ def engine():
 
 
 @pytest.mark.parametrize("front", [1, 3])
-def test_the_probe_frame_is_embedded_from_the_checks_scan_as_from_its_bytes(
-    photos, engine, front
-):
+def test_the_probe_frame_is_embedded_from_the_checks_scan_as_from_its_bytes(photos, engine, front):
     # Given the engine, the check has the engine decode and scan the probe frame once (the
     # first frame with the page's one front frame; the middle of the first front run with
     # three): the engine embeds it from that scan, the same embedding as from the bytes.
@@ -169,9 +167,7 @@ def _with_a_small_second_face(photos) -> bytes:
     return lf.jpeg(frame)
 
 
-def test_with_the_engine_a_second_face_in_the_probe_frame_still_refuses_the_burst(
-    photos, engine
-):
+def test_with_the_engine_a_second_face_in_the_probe_frame_still_refuses_the_burst(photos, engine):
     from recognition.engine import FaceRejected
 
     frames = lf.burst([photos["a2"]], STEPS, front=1, turn=2)
