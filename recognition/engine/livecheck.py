@@ -5,7 +5,9 @@ measures, and cheaply, because a burst (10 frames from the page; 7 to 40 are acc
 little more than the one embedding the match needs (docs/face-engine.md, "Time per attempt"):
 
 - **Detect once on the whole frame, then near the face.** dlib's HOG detector scans the first
-  frame (a 400 px copy; a second face there refuses the burst). Every later frame is scanned
+  frame (a 400 px copy; a second face there refuses the burst; in the worker the face engine
+  scans it instead, at its own size, and that scan is also the one the engine embeds the probe
+  frame from: see "The probe frame, once" below). Every later frame is scanned
   only around the previous frame's face, brought to just above the detector's 80 px window
   (a few milliseconds instead of about fifteen); the whole frame again only when the face is
   not there, and upsampled once when it is not found there either (a turned face the 80 px
@@ -20,6 +22,14 @@ little more than the one embedding the match needs (docs/face-engine.md, "Time p
   OpenCV's ``FaceRecognizerSF``, aligned on five points of the 68 landmarks) and compared: a
   turn by somebody else is refused. The main model embeds only the probe frame, for the match
   itself (:mod:`recognition.engine.live`).
+
+- **The probe frame, once.** Given the engine (``read_burst(..., engine)``, as the worker
+  does), the probe frame is decoded and scanned for faces by the engine itself, once: the first
+  frame's whole-frame scan, or, when the probe is another frame, a scan made after the poses
+  are read. Its faces refuse a second person as here, the SFace pass of the probe reuses its
+  decode, and the engine embeds the probe from it (``BurstReading.scanned``) without decoding
+  and scanning it again, as it did before (the same embedding, the same "several faces" and
+  "too small" refusals).
 
 The 68-point model comes with ``face-recognition-models``; all three models are loaded once per
 worker process, after the fork, like the engine.
