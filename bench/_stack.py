@@ -69,9 +69,16 @@ def drop_database(db_name: str) -> None:
 
 @contextmanager
 def processes(
-    env: dict, *, web_workers: int, face_workers: int, log_dir: Path, web_threads: int = 1
+    env: dict,
+    *,
+    web_workers: int,
+    face_workers: int,
+    log_dir: Path,
+    web_threads: int = 1,
+    worker_loglevel: str = "WARNING",
 ):
-    """gunicorn on a free port and a prefork Celery worker; yields the base URL."""
+    """gunicorn on a free port and a prefork Celery worker; yields the base URL.
+    ``worker_loglevel="INFO"`` has the worker log each task's run time."""
     from tests.launcher import start_worker, wait_until_ready
 
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +110,7 @@ def processes(
         env,
         log_dir / "worker.log",
         concurrency=face_workers,
-        loglevel="WARNING",
+        loglevel=worker_loglevel,
         new_session=True,
     )
     started.append(worker)

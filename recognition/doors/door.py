@@ -11,6 +11,8 @@ valid door code opens after a few seconds at worst. Face answers are computed in
 the worker (`recognition.tasks`); the code route needs no worker and runs in the web process.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +25,9 @@ from recognition.engine.imaging import ImageRejected
 from recognition.lifecycle import crypto
 from recognition.lifecycle.services import log_attempt
 from recognition.models import Attempt, Device, FaceTemplate
+
+if TYPE_CHECKING:  # the engine is imported where it runs
+    from recognition.engine import ScannedPhoto
 
 # Throttle scopes: the face route and the code route are counted apart.
 FACE_DEVICE = "door-face-device"
@@ -172,10 +177,11 @@ def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
 
 
 def identify_at_door(
-    device_id: int, image: bytes, engine, *, job_id: str = "", liveness: str = ""
+    device_id: int, image: "bytes | ScannedPhoto", engine, *, job_id: str = "", liveness: str = ""
 ) -> dict:
     """1:N: the photo against every usable template of the device's building and purpose.
-    ``liveness`` is the terminal's own liveness attestation, kept with the attempt."""
+    ``liveness`` is the terminal's own liveness attestation, kept with the attempt. ``image``
+    may be the kiosk burst's probe frame as the engine already scanned it (engine.live)."""
     done = replayed(job_id)
     if done is not None:
         return done

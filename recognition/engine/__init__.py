@@ -127,8 +127,9 @@ class FaceEngine(Protocol):
     model_id: str
     threshold: float
 
-    def embed(self, image_bytes: bytes) -> np.ndarray:
-        """One float32 embedding of the only face in the photo.
+    def embed(self, image_bytes: bytes | ScannedPhoto) -> np.ndarray:
+        """One float32 embedding of the only face in the photo (or in the photo as this engine
+        already decoded and scanned it, a ScannedPhoto of its own ``scan``).
 
         Raises ImageRejected (bad upload) or FaceRejected (no face, several, too small).
         """
@@ -162,6 +163,18 @@ class DetectedFace:
     score: float
     landmarks: Any = None  # dlib.full_object_detection (dlib-hog detector)
     crop: np.ndarray | None = None  # aligned BGR face (DeepFace's own detectors)
+
+
+@dataclass(frozen=True)
+class ScannedPhoto:
+    """A photo the engine has already decoded (``DeepFaceEngine.decode``) and scanned for faces
+    (``faces``: everything ``DeepFaceEngine.detect`` found in ``image``). ``embed`` takes it in
+    place of the photo's bytes and neither decodes nor scans it again: the same checks (no face,
+    several faces, too small) and the same embedding as from the bytes. The liveness check makes
+    one for the probe frame of a burst (recognition.engine.livecheck)."""
+
+    image: np.ndarray
+    faces: list[DetectedFace]
 
 
 class DeepFaceEngine:
@@ -272,18 +285,32 @@ class DeepFaceEngine:
         if self._hog is not None:
             self._hog(np.zeros((self.detect_side // 4, self.detect_side // 4), dtype=np.uint8))
 
-    def embed(self, image_bytes: bytes) -> np.ndarray:
-        image = imaging.decode_image(
+    def embed(self, image_bytes: bytes | ScannedPhoto) -> np.ndarray:
+        if isinstance(image_bytes, ScannedPhoto):
+            return self.embed_array(image_bytes.image, image_bytes.faces)
+        return self.embed_array(self.decode(image_bytes))
+
+    def decode(self, image_bytes: bytes) -> np.ndarray:
+        """The photo as ``embed`` decodes it: bounded, reduced to ``max_side``, upright, BGR.
+
+        Raises ImageRejected."""
+        return imaging.decode_image(
             image_bytes,
             max_side=self.max_side,
             max_pixels=self.max_pixels,
             max_decode_bytes=self.max_decode_bytes,
         )
-        return self.embed_array(image)
 
-    def embed_array(self, image: np.ndarray) -> np.ndarray:
-        """Embedding of the only face in a decoded BGR ``uint8`` image."""
-        face = self._only_face(self.detect(image))
+    def scan(self, image_bytes: bytes) -> ScannedPhoto:
+        """The photo decoded and scanned once, for ``embed`` and for whoever else needs its
+        faces (the liveness check). Raises ImageRejected."""
+        image = self.decode(image_bytes)
+        return ScannedPhoto(image, self.detect(image))
+
+    def embed_array(self, image: np.ndarray, faces: list[DetectedFace] | None = None) -> np.ndarray:
+        """Embedding of the only face in a decoded BGR ``uint8`` image; ``faces``, when given,
+        is what ``detect`` found in that image (not scanned again)."""
+        face = self._only_face(self.detect(image) if faces is None else faces)
         if face.crop is not None:
             return self._represent(face.crop)
         return self._represent(self._face_chip(image, face))

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from portal.models import User
 from recognition.doors import door
-from recognition.engine import facework, livecheck, liveness
+from recognition.engine import ScannedPhoto, facework, livecheck, liveness
 from recognition.lifecycle import services
 from recognition.models import Attempt
 
@@ -58,15 +58,22 @@ def _replayed(job_id: str) -> Attempt | None:
     return None
 
 
-def _read(challenge_data, nonce, scope, received_at, frames) -> tuple[str, int | None]:
+def _read(
+    challenge_data, nonce, scope, received_at, frames, engine
+) -> tuple[str, bytes | ScannedPhoto]:
+    """A refusal code, or "" and the probe frame as the engine takes it: already decoded and
+    scanned by the check when the engine could scan it (not again in the engine), else its
+    bytes."""
     challenge = liveness.Challenge.from_dict(challenge_data) if challenge_data else None
     code = liveness.check_answer(
         challenge, nonce=nonce, scope=scope, received_at=received_at, frame_count=len(frames)
     )
     if code:
-        return code, None
-    reading = livecheck.read_burst(challenge, frames)
-    return reading.code, reading.probe
+        return code, b""
+    reading = livecheck.read_burst(challenge, frames, engine)
+    if reading.code or reading.probe is None:
+        return reading.code, b""
+    return "", reading.scanned or frames[reading.probe]
 
 
 def verify_face_live(
@@ -83,7 +90,7 @@ def verify_face_live(
     done = _replayed(job_id)
     if done is not None:
         return _refused(done.detail, person_id=None)
-    code, probe = _read(challenge_data, nonce, SCOPE_SIGN_IN, received_at, frames)
+    code, probe = _read(challenge_data, nonce, SCOPE_SIGN_IN, received_at, frames, engine)
     if code:
         services.log_attempt(
             person_id=person_id,
@@ -94,7 +101,7 @@ def verify_face_live(
             job_id=job_id or None,
         )
         return _refused(code, person_id=None)
-    return services.verify_face(person_id, frames[probe], engine, job_id=job_id)
+    return services.verify_face(person_id, probe, engine, job_id=job_id)
 
 
 def enrol_face_live(
@@ -114,7 +121,7 @@ def enrol_face_live(
     done = _replayed(job_id)
     if done is not None:
         return _refused(done.detail)
-    code, probe = _read(challenge_data, nonce, SCOPE_ENROLMENT, received_at, frames)
+    code, probe = _read(challenge_data, nonce, SCOPE_ENROLMENT, received_at, frames, engine)
     if code:
         purpose = Purpose.objects.select_related("building").filter(pk=purpose_id).first()
         services.log_attempt(
@@ -127,7 +134,7 @@ def enrol_face_live(
             job_id=job_id or None,
         )
         return _refused(code)
-    return services.enrol_face(person_id, purpose_id, frames[probe], engine, job_id=job_id)
+    return services.enrol_face(person_id, purpose_id, probe, engine, job_id=job_id)
 
 
 def identify_at_door_live(
@@ -144,9 +151,7 @@ def identify_at_door_live(
     done = door.replayed(job_id)
     if done is not None:
         return done
-    code, probe = _read(challenge_data, nonce, SCOPE_DOOR, received_at, frames)
+    code, probe = _read(challenge_data, nonce, SCOPE_DOOR, received_at, frames, engine)
     if code:
         return door.refuse_live_face(device_id, code, liveness.door_message(code), job_id=job_id)
-    return door.identify_at_door(
-        device_id, frames[probe], engine, job_id=job_id, liveness=DOOR_ATTESTATION
-    )
+    return door.identify_at_door(device_id, probe, engine, job_id=job_id, liveness=DOOR_ATTESTATION)

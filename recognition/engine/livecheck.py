@@ -5,7 +5,9 @@ measures, and cheaply, because a burst (10 frames from the page; 7 to 40 are acc
 little more than the one embedding the match needs (docs/face-engine.md, "Time per attempt"):
 
 - **Detect once on the whole frame, then near the face.** dlib's HOG detector scans the first
-  frame (a 400 px copy; a second face there refuses the burst). Every later frame is scanned
+  frame (a 400 px copy; a second face there refuses the burst; in the worker the face engine
+  scans it instead, at its own size, and that scan is also the one the engine embeds the probe
+  frame from: see "The probe frame, once" below). Every later frame is scanned
   only around the previous frame's face, brought to just above the detector's 80 px window
   (a few milliseconds instead of about fifteen); the whole frame again only when the face is
   not there, and upsampled once when it is not found there either (a turned face the 80 px
@@ -21,6 +23,14 @@ little more than the one embedding the match needs (docs/face-engine.md, "Time p
   turn by somebody else is refused. The main model embeds only the probe frame, for the match
   itself (:mod:`recognition.engine.live`).
 
+- **The probe frame, once.** Given the engine (``read_burst(..., engine)``, as the worker
+  does), the probe frame is decoded and scanned for faces by the engine itself, once: the first
+  frame's whole-frame scan, or, when the probe is another frame, a scan made after the poses
+  are read. Its faces refuse a second person as here, the SFace pass of the probe reuses its
+  decode, and the engine embeds the probe from it (``BurstReading.scanned``) without decoding
+  and scanning it again, as it did before (the same embedding, the same "several faces" and
+  "too small" refusals).
+
 The 68-point model comes with ``face-recognition-models``; all three models are loaded once per
 worker process, after the fork, like the engine.
 """
@@ -30,10 +40,12 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from recognition.engine import OTHER_FACE_MIN_SCORE, imaging, liveness
+from recognition.engine import OTHER_FACE_MIN_SCORE, ScannedPhoto, imaging, liveness
+from recognition.engine.imaging import ImageRejected
 
 # The page sends 480 x 360 frames. Poses are read on frames decoded to at most POSE_SIDE (JPEG
 # frames decode at 1/2 scale directly); faces are looked for on a copy of the full-size frame of
@@ -72,6 +84,9 @@ class BurstReading:
     embedded: int = 0  # SFace passes spent on the identity check
     detections: int = 0  # HOG detector runs on a whole frame
     near_detections: int = 0  # ... and around the previous frame's face
+    # The probe frame as the engine decoded and scanned it, when read_burst was given the
+    # engine: the engine embeds it from this without decoding or scanning it again.
+    scanned: ScannedPhoto | None = None
 
 
 class _Models:
@@ -193,25 +208,65 @@ def _yaw(points: np.ndarray) -> float:
     return liveness.yaw_from_landmarks([(float(x), float(y)) for x, y in points])
 
 
-def read_burst(challenge: liveness.Challenge, frames: list[bytes]) -> BurstReading:
-    """Measures every frame and applies the challenge rules; never raises for bad frames."""
+def read_burst(
+    challenge: liveness.Challenge, frames: list[bytes], engine: Any = None
+) -> BurstReading:
+    """Measures every frame and applies the challenge rules; never raises for bad frames.
+
+    With the face ``engine`` (one that can ``scan``), the engine decodes and scans the first
+    frame (whole-frame, at its own size) instead of this module's own whole-frame scan, and the
+    probe frame if it is another one, once: a second face in that scan refuses the burst as
+    here, and ``reading.scanned`` lets the engine embed the probe frame without decoding or
+    scanning it again (the scan was, before, the engine's own, after this check)."""
     reading = BurstReading()
     try:
-        _read(models(), challenge, frames, reading)
+        _read(models(), challenge, frames, reading, getattr(engine, "scan", None))
     except _Refused as refused:
         reading.code = refused.code
     return reading
 
 
-def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading) -> None:
+def _scan(scanner, data: bytes) -> ScannedPhoto | None:
+    """The engine's decode and scan of a frame; None when the engine refuses the frame (the
+    engine's embedding of the bytes will say why, as before)."""
+    if not data or len(data) > liveness.MAX_FRAME_BYTES:
+        return None
+    try:
+        return scanner(data)
+    except ImageRejected:
+        return None
+
+
+def _scanned_face(scan: ScannedPhoto, width: int, reading: BurstReading):
+    """The one face of the engine's scan as a box in the pixels of the ``width`` wide pose
+    copy, or None; _Refused(TWO_PEOPLE) as in _detect."""
+    reading.detections += 1
+    found = sorted(scan.faces, key=lambda face: face.score, reverse=True)
+    if any(face.score >= OTHER_FACE_MIN_SCORE for face in found[1:]):
+        raise _Refused(liveness.TWO_PEOPLE)
+    if not found:
+        return None
+    best = found[0]
+    ratio = width / scan.image.shape[1]
+    # dlib's rectangles count both edges: right = left + width - 1
+    right, bottom = best.left + best.width - 1, best.top + best.height - 1
+    return tuple(v * ratio for v in (best.left, best.top, right, bottom))
+
+
+def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading, scanner=None) -> None:
     box = None  # where the face was in the last frame that had one (pose-copy pixels)
     points_by_frame: list[np.ndarray | None] = []
     widths: list[int] = []
-    for data in frames:
+    scans: dict[int, ScannedPhoto] = {}
+    for index, data in enumerate(frames):
         small = m.cv2.cvtColor(_decode(data, POSE_SIDE), m.cv2.COLOR_BGR2GRAY)
         widths.append(small.shape[1])
         found = _detect_near(m, small, box, reading) if box is not None else None
-        if found is None:
+        scan = _scan(scanner, data) if scanner is not None and index == 0 else None
+        if scan is not None:
+            scans[index] = scan
+            found = _scanned_face(scan, small.shape[1], reading)
+        elif found is None:
             found = _detect(m, data, small.shape[1], reading)
         box = found
         if found is None:
@@ -233,7 +288,11 @@ def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading) -> 
     # turn, so somebody else would have to make every turn for them, and cannot know which
     # one is looked at (docs/face-engine.md, "A live person, not a photo").
     checked = [_RANDOM.choice(turns)]
-    reference = _describe(m, frames[probe], points_by_frame[probe], widths[probe])
+    if scanner is not None:
+        # The probe frame's whole-frame scan, by the engine: for the first frame, made above;
+        # for another, made now, as the engine's embedding of it would make it.
+        reading.scanned = scans[probe] if probe in scans else _scan(scanner, frames[probe])
+    reference = _describe(m, frames[probe], points_by_frame[probe], widths[probe], reading.scanned)
     for index in checked:
         turned = _describe(m, frames[index], points_by_frame[index], widths[index])
         reading.identity_similarities.append(float(reference @ turned))
@@ -243,10 +302,17 @@ def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading) -> 
     reading.probe = probe
 
 
-def _describe(m: _Models, data: bytes, points, width: int) -> np.ndarray:
+def _describe(
+    m: _Models, data: bytes, points, width: int, scanned: ScannedPhoto | None = None
+) -> np.ndarray:
     """SFace's unit-length embedding of the tracked face (landmarks of the ``width`` wide pose
-    copy), aligned on five of its landmarks in the full-size frame."""
-    image = _decode(data, FRAME_MAX_SIDE)
+    copy), aligned on five of its landmarks in the full-size frame. The engine's decode of the
+    frame (``scanned``) is used when it is that same full-size frame (at most FRAME_MAX_SIDE:
+    neither decode reduced it)."""
+    if scanned is not None and max(scanned.image.shape[:2]) <= FRAME_MAX_SIDE:
+        image = scanned.image
+    else:
+        image = _decode(data, FRAME_MAX_SIDE)
     full = np.asarray(points) * (image.shape[1] / width)
     row = np.zeros(15, dtype=np.float32)
     low, high = full.min(axis=0), full.max(axis=0)

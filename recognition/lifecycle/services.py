@@ -21,7 +21,7 @@ from recognition.reporting import headcount
 from recognition.signals import templates_deleted
 
 if TYPE_CHECKING:  # the engine is imported where it runs, never at this module's import
-    from recognition.engine import FaceEngine
+    from recognition.engine import FaceEngine, ScannedPhoto
 
 
 class FaceRefused(Refused):
@@ -269,7 +269,12 @@ def _result(ok: bool, code: str = "", message: object = "", **extra: int | None)
 
 
 def enrol_face(
-    person_id: int, purpose_id: int, image: bytes, engine: "FaceEngine", *, job_id: str = ""
+    person_id: int,
+    purpose_id: int,
+    image: "bytes | ScannedPhoto",
+    engine: "FaceEngine",
+    *,
+    job_id: str = "",
 ) -> FaceResult:
     """Embeds the only face of the photo and stores it under the person's active consent.
 
@@ -315,7 +320,7 @@ def _replayed_enrolment(done: Attempt) -> FaceResult:
 
 
 def verify_face(
-    person_id: int | None, image: bytes, engine: "FaceEngine", *, job_id: str = ""
+    person_id: int | None, image: "bytes | ScannedPhoto", engine: "FaceEngine", *, job_id: str = ""
 ) -> FaceResult:
     """1:1 verification for face sign-in. The same answer whether or not the person exists,
     has a template or has consented, so the answer reveals nothing about an account."""

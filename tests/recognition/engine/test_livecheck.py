@@ -126,3 +126,73 @@ def test_the_pages_ten_frames_answer_the_challenge(photos, steps):
     assert reading.code == "", reading
     assert reading.probe == 0
     assert liveness.moves([frame.pose for frame in reading.frames]) == list(steps)
+
+
+@pytest.fixture
+def engine():
+    from recognition.engine import get_engine
+
+    return get_engine()
+
+
+@pytest.mark.parametrize("front", [1, 3])
+def test_the_probe_frame_is_embedded_from_the_checks_scan_as_from_its_bytes(photos, engine, front):
+    # Given the engine, the check has the engine decode and scan the probe frame once (the
+    # first frame with the page's one front frame; the middle of the first front run with
+    # three): the engine embeds it from that scan, the same embedding as from the bytes.
+    frames = lf.burst([photos["a2"]], STEPS, front=front, turn=3)
+    reading = livecheck.read_burst(_challenge(), frames, engine)
+    assert reading.code == "", reading
+    assert reading.probe == front // 2
+    assert reading.scanned is not None
+    assert np.array_equal(engine.embed(reading.scanned), engine.embed(frames[reading.probe]))
+    assert reading.identity_similarities[0] >= livecheck.SAME_PERSON_MIN
+    # ... and the poses read are those of the check on its own.
+    alone = livecheck.read_burst(_challenge(), frames)
+    assert [f.pose for f in reading.frames] == [f.pose for f in alone.frames]
+    assert reading.detections <= 2 and reading.near_detections == len(frames) - 1
+
+
+def _with_a_small_second_face(photos) -> bytes:
+    """The page's frame of a2 facing the camera, someone else (b1) small in its top right
+    corner: a second face the whole-frame scan at the engine's size finds (73 px, scored about
+    0.9), away from the first face, where a scan near it does not look."""
+    import cv2
+
+    frame = lf.turned(photos["a2"], liveness.FRONT)
+    height, width = frame.shape[:2]
+    other = lf.turned(photos["b1"], liveness.FRONT)
+    other = cv2.resize(other, (round(width * 0.45), round(height * 0.45)))
+    frame[: other.shape[0], width - other.shape[1] :] = other
+    return lf.jpeg(frame)
+
+
+def test_with_the_engine_a_second_face_in_the_probe_frame_still_refuses_the_burst(photos, engine):
+    from recognition.engine import FaceRejected
+
+    frames = lf.burst([photos["a2"]], STEPS, front=1, turn=2)
+    frames[0] = _with_a_small_second_face(photos)
+    with pytest.raises(FaceRejected):  # as the engine refused the probe frame before
+        engine.embed(frames[0])
+    reading = livecheck.read_burst(_challenge(), frames, engine)
+    assert reading.code == liveness.TWO_PEOPLE  # the engine's own scan, made by the check
+    assert reading.scanned is None
+    frames[0] = lf.jpeg(lf.fit_frame(photos["two"]))
+    assert livecheck.read_burst(_challenge(), frames, engine).code == liveness.TWO_PEOPLE
+
+
+def test_a_second_face_beside_a_probe_frame_found_near_the_face_is_still_seen(photos, engine):
+    # With three front frames the probe is the second, found near the first one's face only;
+    # the engine's whole-frame scan of it (made by the check now, once) still sees the other
+    # person, and the engine refuses it as it refused the bytes.
+    from recognition.engine import SEVERAL_FACES, FaceRejected
+
+    frames = lf.burst([photos["a2"]], STEPS, front=3, turn=3)
+    frames[1] = _with_a_small_second_face(photos)
+    reading = livecheck.read_burst(_challenge(), frames, engine)
+    assert reading.code == "", reading
+    assert reading.probe == 1 and reading.scanned is not None
+    for probe in (reading.scanned, frames[1]):
+        with pytest.raises(FaceRejected) as refused:
+            engine.embed(probe)
+        assert refused.value.code == SEVERAL_FACES
