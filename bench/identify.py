@@ -94,24 +94,12 @@ def calibrated_spread(real: dict[str, np.ndarray], rng) -> tuple[np.ndarray, np.
 
 def make_purposes(building, admin):
     from consent import rules
-    from consent import services as consent_services
-    from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
+    from consent.demo import DEMO_PURPOSES, activate_demo_purpose
 
     spec = next(s for s in DEMO_PURPOSES if s["fields"]["method"] == rules.IDENTIFICATION)
     purposes = []
     for size in SIZES:
-        fields = {**spec["fields"], "name": f"Door ({size:,})"}
-        purpose = consent_services.create_purpose(building, actor=admin, **fields)
-        assessment = consent_services.create_assessment(purpose, actor=admin, **DEMO_ASSESSMENT)
-        consent_services.approve_assessment(assessment, actor=admin)
-        consent_services.publish_notice(
-            purpose,
-            actor=admin,
-            data_collected=spec["data"],
-            texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
-        )
-        consent_services.activate_purpose(purpose, actor=admin)
-        purpose.refresh_from_db()
+        purpose = activate_demo_purpose(building, spec, actor=admin, name=f"Door ({size:,})")
         purposes.append(purpose)
     return purposes
 

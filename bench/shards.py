@@ -52,22 +52,12 @@ def rss() -> int:
 def make_purposes(buildings, admin) -> dict[int, int]:
     """{building id: purpose id}: one identification purpose each, through the services."""
     from consent import rules
-    from consent import services as consent_services
-    from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
+    from consent.demo import DEMO_PURPOSES, activate_demo_purpose
 
     spec = next(s for s in DEMO_PURPOSES if s["fields"]["method"] == rules.IDENTIFICATION)
     purposes = {}
     for building in buildings:
-        purpose = consent_services.create_purpose(building, actor=admin, **spec["fields"])
-        assessment = consent_services.create_assessment(purpose, actor=admin, **DEMO_ASSESSMENT)
-        consent_services.approve_assessment(assessment, actor=admin)
-        consent_services.publish_notice(
-            purpose,
-            actor=admin,
-            data_collected=spec["data"],
-            texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
-        )
-        consent_services.activate_purpose(purpose, actor=admin)
+        purpose = activate_demo_purpose(building, spec, actor=admin)
         purposes[building.pk] = purpose.pk
     return purposes
 

@@ -150,13 +150,21 @@ def add_demo_purposes(sender, building, **kwargs):
     )
     actor = admin.user if admin else None
     for spec in DEMO_PURPOSES:
-        purpose = services.create_purpose(building, actor=actor, **spec["fields"])
-        assessment = services.create_assessment(purpose, actor=actor, **DEMO_ASSESSMENT)
-        services.approve_assessment(assessment, actor=actor)
-        services.publish_notice(
-            purpose,
-            actor=actor,
-            data_collected=spec["data"],
-            texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
-        )
-        services.activate_purpose(purpose, actor=actor)
+        activate_demo_purpose(building, spec, actor=actor)
+
+
+def activate_demo_purpose(building, spec: dict, *, actor, **fields):
+    """One of DEMO_PURPOSES (``fields`` over its own) made active the way an admin does it:
+    created, assessed and approved, its notice published in both languages, activated."""
+    purpose = services.create_purpose(building, actor=actor, **{**spec["fields"], **fields})
+    assessment = services.create_assessment(purpose, actor=actor, **DEMO_ASSESSMENT)
+    services.approve_assessment(assessment, actor=actor)
+    services.publish_notice(
+        purpose,
+        actor=actor,
+        data_collected=spec["data"],
+        texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
+    )
+    services.activate_purpose(purpose, actor=actor)
+    purpose.refresh_from_db()
+    return purpose
