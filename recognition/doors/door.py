@@ -176,6 +176,24 @@ def log_unavailable(device: Device, person_id: int | None = None) -> Attempt:
     )
 
 
+def _probe(device, image, engine, face: dict, keys, *, identification: bool):
+    """(the photo's embedding, None), or (None, the door's answer) when the face is not looked
+    at: face not offered at this door, a lock on one of ``keys``, or a photo refused. Each
+    refusal is logged as the door's attempt."""
+    if not face_offered(device, identification=identification):
+        attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
+        return None, answer(attempt, NOT_OFFERED)
+    wait = _locked(keys)
+    if wait:
+        attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
+        return None, answer(attempt, face_locked_message(wait), retry_after=wait)
+    try:
+        return engine.embed(image), None
+    except ImageRejected as rejected:
+        attempt = _door_attempt(device, result=Attempt.REJECTED, detail=rejected.code, **face)
+        return None, answer(attempt, rejected.message)
+
+
 def identify_at_door(
     device_id: int, image: "bytes | ScannedPhoto", engine, *, job_id: str = "", liveness: str = ""
 ) -> dict:
@@ -187,18 +205,10 @@ def identify_at_door(
         return done
     device = Device.objects.select_related("building", "location", "purpose").get(pk=device_id)
     face = {"method": Attempt.FACE, "job_id": job_id or None, "liveness": liveness}
-    if not face_offered(device, identification=True):
-        attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
-        return answer(attempt, NOT_OFFERED)
-    wait = _locked([(FACE_DEVICE, str(device.pk))])
-    if wait:
-        attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
-        return answer(attempt, face_locked_message(wait), retry_after=wait)
-    try:
-        probe = engine.embed(image)
-    except ImageRejected as rejected:
-        attempt = _door_attempt(device, result=Attempt.REJECTED, detail=rejected.code, **face)
-        return answer(attempt, rejected.message)
+    keys = [(FACE_DEVICE, str(device.pk))]
+    probe, refused = _probe(device, image, engine, face, keys, identification=True)
+    if refused is not None:
+        return refused
     found = identify.identify(
         device.building_id,
         device.purpose_id,
@@ -258,21 +268,12 @@ def verify_at_door(
         "person_id": person_id if member else None,
         "liveness": liveness,
     }
-    if not face_offered(device, identification=False):
-        attempt = _door_attempt(device, result=Attempt.UNAVAILABLE, detail=FACE_NOT_OFFERED, **face)
-        return answer(attempt, NOT_OFFERED)
     keys = [(FACE_DEVICE, str(device.pk))]
     if member:
         keys.append((FACE_PERSON, _person_key(device, person_id)))
-    wait = _locked(keys)
-    if wait:
-        attempt = _door_attempt(device, result=Attempt.THROTTLED, **face)
-        return answer(attempt, face_locked_message(wait), retry_after=wait)
-    try:
-        probe = engine.embed(image)
-    except ImageRejected as rejected:
-        attempt = _door_attempt(device, result=Attempt.REJECTED, detail=rejected.code, **face)
-        return answer(attempt, rejected.message)
+    probe, refused = _probe(device, image, engine, face, keys, identification=False)
+    if refused is not None:
+        return refused
     distance = None
     if member:
         ids = list(
