@@ -51,18 +51,6 @@ def _refused(code: str, **extra) -> dict:
     return services._result(False, code, liveness.message(code), **extra)
 
 
-def _log_refused(code: str, channel: str, job_id: str, **who) -> None:
-    """A burst refused by the challenge, in the attempt log like any refused face."""
-    services.log_attempt(
-        channel=channel,
-        method=Attempt.FACE,
-        result=Attempt.REJECTED,
-        detail=code,
-        job_id=job_id or None,
-        **who,
-    )
-
-
 def _replayed(job_id: str) -> Attempt | None:
     done = Attempt.objects.filter(job_id=job_id).first() if job_id else None
     if done is not None and done.detail in liveness.MESSAGES:
@@ -104,7 +92,7 @@ def verify_face_live(
         return _refused(done.detail, person_id=None)
     code, probe = _read(challenge_data, nonce, SCOPE_SIGN_IN, received_at, frames, engine)
     if code:
-        _log_refused(code, Attempt.SIGN_IN, job_id, person_id=person_id)
+        services.log_refused_face(code, Attempt.SIGN_IN, job_id, person_id=person_id)
         return _refused(code, person_id=None)
     return services.verify_face(person_id, probe, engine, job_id=job_id)
 
@@ -130,7 +118,7 @@ def enrol_face_live(
     if code:
         purpose = Purpose.objects.select_related("building").filter(pk=purpose_id).first()
         person = User.objects.get(pk=person_id)
-        _log_refused(code, Attempt.ENROLMENT, job_id, person=person, purpose=purpose)
+        services.log_refused_face(code, Attempt.ENROLMENT, job_id, person=person, purpose=purpose)
         return _refused(code)
     return services.enrol_face(person_id, purpose_id, probe, engine, job_id=job_id)
 

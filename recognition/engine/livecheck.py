@@ -220,7 +220,14 @@ def read_burst(
     scanning it again (the scan was, before, the engine's own, after this check)."""
     reading = BurstReading()
     try:
-        _read(models(), challenge, frames, reading, getattr(engine, "scan", None))
+        _read(
+            models(),
+            challenge,
+            frames,
+            reading,
+            getattr(engine, "scan", None),
+            getattr(engine, "min_face_px", 0),
+        )
     except _Refused as refused:
         reading.code = refused.code
     return reading
@@ -237,14 +244,15 @@ def _scan(scanner, data: bytes) -> ScannedPhoto | None:
         return None
 
 
-def _scanned_face(scan: ScannedPhoto, width: int, reading: BurstReading):
+def _scanned_face(scan: ScannedPhoto, width: int, reading: BurstReading, min_face: int):
     """The one face of the engine's scan as a box in the pixels of the ``width`` wide pose
-    copy, or None; _Refused(TWO_PEOPLE) as in _detect."""
+    copy, or None; _Refused(TWO_PEOPLE) as in _detect. A face smaller than the engine embeds
+    (``min_face`` pixels) is no face here: it could not be the probe."""
     reading.detections += 1
     found = sorted(scan.faces, key=lambda face: face.score, reverse=True)
     if any(face.score >= OTHER_FACE_MIN_SCORE for face in found[1:]):
         raise _Refused(liveness.TWO_PEOPLE)
-    if not found:
+    if not found or min(found[0].width, found[0].height) < min_face:
         return None
     best = found[0]
     ratio = width / scan.image.shape[1]
@@ -253,7 +261,14 @@ def _scanned_face(scan: ScannedPhoto, width: int, reading: BurstReading):
     return tuple(v * ratio for v in (best.left, best.top, right, bottom))
 
 
-def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading, scanner=None) -> None:
+def _read(
+    m: _Models,
+    challenge,
+    frames: list[bytes],
+    reading: BurstReading,
+    scanner=None,
+    min_face: int = 0,
+) -> None:
     box = None  # where the face was in the last frame that had one (pose-copy pixels)
     points_by_frame: list[np.ndarray | None] = []
     widths: list[int] = []
@@ -265,7 +280,7 @@ def _read(m: _Models, challenge, frames: list[bytes], reading: BurstReading, sca
         scan = _scan(scanner, data) if scanner is not None and index == 0 else None
         if scan is not None:
             scans[index] = scan
-            found = _scanned_face(scan, small.shape[1], reading)
+            found = _scanned_face(scan, small.shape[1], reading, min_face)
         elif found is None:
             found = _detect(m, data, small.shape[1], reading)
         box = found

@@ -295,17 +295,32 @@ def enrol_face(
     except FaceRefused as refused:
         return _result(False, refused.code, refused.message)
     except ImageRejected as rejected:
-        log_attempt(
-            person=person,
-            purpose=purpose,
-            channel=Attempt.ENROLMENT,
-            method=Attempt.FACE,
-            result=Attempt.REJECTED,
-            detail=rejected.code,
-            job_id=job_id or None,
-        )
+        log_refused_face(rejected.code, Attempt.ENROLMENT, job_id, person=person, purpose=purpose)
         return _result(False, rejected.code, rejected.message)
     return _result(True, "enrolled", ENROLLED)
+
+
+def log_refused_face(
+    code: str,
+    channel: str,
+    job_id: str,
+    *,
+    person: User | None = None,
+    person_id: int | None = None,
+    purpose: Purpose | None = None,
+) -> None:
+    """A face refused before any comparison (a photo that does not decode, a burst that does
+    not answer its challenge), in the attempt log."""
+    log_attempt(
+        channel=channel,
+        method=Attempt.FACE,
+        result=Attempt.REJECTED,
+        detail=code,
+        job_id=job_id or None,
+        person=person,
+        person_id=person_id,
+        purpose=purpose,
+    )
 
 
 def _replayed_enrolment(done: Attempt) -> FaceResult:
@@ -333,14 +348,7 @@ def verify_face(
     try:
         probe = engine.embed(image)
     except ImageRejected as rejected:
-        log_attempt(
-            person_id=person_id,
-            channel=Attempt.SIGN_IN,
-            method=Attempt.FACE,
-            result=Attempt.REJECTED,
-            detail=rejected.code,
-            job_id=job_id or None,
-        )
+        log_refused_face(rejected.code, Attempt.SIGN_IN, job_id, person_id=person_id)
         return _result(False, rejected.code, rejected.message)
     best, best_distance = None, None
     # Only templates of this engine's pipeline: another model's embeddings are not comparable
