@@ -248,12 +248,13 @@ def answering_burst(photos, steps, *, tries: int = 8) -> list[bytes]:
     but the worker follows the face from frame to frame, and a warped packaged photo
     (grace_hopper) can still lose a turn there; a test that is about what comes after the
     challenge (the face comparison) needs the challenge met. The last burst drawn when none is."""
-    from recognition.engine import livecheck
+    from recognition.engine import get_engine, livecheck
 
     challenge = liveness.Challenge("answering", tuple(steps), 0.0, "sign_in")
     for seed in range(tries):
         frames = burst(photos, steps, seed=seed)
-        reading = livecheck.read_burst(challenge, frames)
+        # Read as the worker reads it: the engine scans the first frame.
+        reading = livecheck.read_burst(challenge, frames, get_engine())
         poses = [frame.pose for frame in reading.frames]
         if len(poses) == len(frames) and not liveness.check_moves(challenge, poses):
             return frames
