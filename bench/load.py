@@ -212,7 +212,7 @@ def setup(photos_dir: Path, residents: int):
     call_command("prepare_face_model", verbosity=0)
     from consent import rules
     from consent import services as consent_services
-    from consent.demo import DEMO_ASSESSMENT, DEMO_PURPOSES
+    from consent.demo import DEMO_PURPOSES, activate_demo_purpose
     from portal.models import Building, Membership, User
     from recognition.doors import devices
     from recognition.engine import get_engine
@@ -226,17 +226,7 @@ def setup(photos_dir: Path, residents: int):
     Membership.objects.create(user=admin, building=building, role="admin")
     purposes = []
     for index, spec in enumerate(DEMO_PURPOSES):
-        fields = dict(spec["fields"])
-        purpose = consent_services.create_purpose(building, actor=admin, **fields)
-        assessment = consent_services.create_assessment(purpose, actor=admin, **DEMO_ASSESSMENT)
-        consent_services.approve_assessment(assessment, actor=admin)
-        consent_services.publish_notice(
-            purpose,
-            actor=admin,
-            data_collected=spec["data"],
-            texts={"en": spec["en"], "zh-hans": spec["zh-hans"]},
-        )
-        purposes.append(consent_services.activate_purpose(purpose, actor=admin))
+        purposes.append(activate_demo_purpose(building, spec, actor=admin))
         assert index < 2
     hashed = make_password(PASSWORD)
     people = User.objects.bulk_create(
