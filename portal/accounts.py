@@ -3,6 +3,7 @@
 import base64
 import secrets
 from dataclasses import dataclass
+from typing import Self
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -17,12 +18,30 @@ class AccountRefused(ValueError):
 
 
 @dataclass
-class FirstAdmin:
+class NewMember:
+    """A new account's secrets, returned once: its password and its authenticator's."""
+
     user: User
-    building: Building
     password: str
     totp_secret: str  # base32, for typing into an authenticator app
     totp_url: str  # otpauth:// link, for a phone
+
+    @classmethod
+    def enrolled(cls, user: User, password: str, **extra: Building) -> Self:
+        """The account's authenticator made and confirmed now, its secrets with the password."""
+        device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
+        return cls(
+            user=user,
+            password=password,
+            totp_secret=base64.b32encode(device.bin_key).decode(),
+            totp_url=device.config_url,
+            **extra,
+        )
+
+
+@dataclass(kw_only=True)
+class FirstAdmin(NewMember):
+    building: Building
 
 
 @transaction.atomic(durable=True)
@@ -45,28 +64,14 @@ def create_first_admin(
     )
     user = User.objects.create_superuser(username=username, password=password, email="")
     Membership.objects.create(user=user, building=building, role=rules.ADMIN)
-    device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
+    made = FirstAdmin.enrolled(user, password, building=building)
     audit.record(
         AuditEvent.FIRST_ADMIN_CREATED,
         person=user,
         building=building,
         data={"second_factor": True},
     )
-    return FirstAdmin(
-        user=user,
-        building=building,
-        password=password,
-        totp_secret=base64.b32encode(device.bin_key).decode(),
-        totp_url=device.config_url,
-    )
-
-
-@dataclass
-class NewMember:
-    user: User
-    password: str
-    totp_secret: str  # base32, for typing into an authenticator app
-    totp_url: str  # otpauth:// link, for a phone
+    return made
 
 
 @transaction.atomic
@@ -89,19 +94,14 @@ def create_member_with_authenticator(
         adult_attested_at=clock.now(),
     )
     Membership.objects.create(user=user, building=building, role=role)
-    device = SealedTOTPDevice.create_for(user, "Authenticator app", confirmed=True)
+    made = NewMember.enrolled(user, password)
     audit.record(
         AuditEvent.MEMBER_CREATED,
         person=user,
         building=building,
         data={"role": role, "second_factor": True},
     )
-    return NewMember(
-        user=user,
-        password=password,
-        totp_secret=base64.b32encode(device.bin_key).decode(),
-        totp_url=device.config_url,
-    )
+    return made
 
 
 @transaction.atomic
