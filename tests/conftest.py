@@ -154,16 +154,27 @@ def front_door(door_purpose):
     return make_door(door_purpose.building, door_purpose)
 
 
+def _enrol_staff(client, sign_in, staff, sign_in_purpose, photo: bytes):
+    grant(staff, sign_in_purpose)
+    sign_in(staff)
+    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photo])
+    assert FaceTemplate.objects.filter(person=staff).exists()
+    client.post("/accounts/logout/")
+    return staff
+
+
 @pytest.fixture
 def enrolled_staff(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
     """A staff member enrolled for face sign-in from a live burst (photo a1, through the page
     and the worker), signed out again."""
-    grant(staff, sign_in_purpose)
-    sign_in(staff)
-    live_post(client, ENROL, {"purpose": sign_in_purpose.pk}, [photos["a1"]])
-    assert FaceTemplate.objects.filter(person=staff).exists()
-    client.post("/accounts/logout/")
-    return staff
+    return _enrol_staff(client, sign_in, staff, sign_in_purpose, photos["a1"])
+
+
+@pytest.fixture
+def staff_enrolled_as_b(celery_worker_process, client, sign_in, staff, sign_in_purpose, photos):
+    """The same, enrolled with photo b1: for a camera showing person a as someone else (person
+    a's turns read clearly on the fake camera with the packaged photos too, b's not always)."""
+    return _enrol_staff(client, sign_in, staff, sign_in_purpose, photos["b1"])
 
 
 @pytest.fixture

@@ -183,14 +183,15 @@ WORDS = {
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_another_persons_face_is_refused_and_the_code_route_offered(
-    live_server, browser, enrolled_staff, language, camera_file, photos
+    live_server, browser, staff_enrolled_as_b, language, camera_file, photos
 ):
+    enrolled_staff = staff_enrolled_as_b
     words = WORDS[language]
     page = browser(camera_file=camera_file, language=language)
     trust_page(page, live_server, enrolled_staff)
     page.goto(live_server.url + "/accounts/login/face/")
     page.get_by_label(words["username"], exact=True).fill("staff")
-    start_face_check(page, camera_file, [photos["b2"]])
+    start_face_check(page, camera_file, [photos["a2"]])
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text(words["refused"], timeout=45_000)
     shoot(page, f"{language}-desktop-sign-in-face-refused")
