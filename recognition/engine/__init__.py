@@ -175,6 +175,10 @@ class ScannedPhoto:
 
     image: np.ndarray
     faces: list[DetectedFace]
+    # The engine's embedding of the photo's one face, when already made (the liveness check
+    # embeds the probe frame while it compares identities on another core); ``embed`` returns
+    # it as is. None when not made, or when the engine refused the photo (``embed`` says why).
+    embedding: np.ndarray | None = None
 
 
 class DeepFaceEngine:
@@ -287,6 +291,8 @@ class DeepFaceEngine:
 
     def embed(self, image_bytes: bytes | ScannedPhoto) -> np.ndarray:
         if isinstance(image_bytes, ScannedPhoto):
+            if image_bytes.embedding is not None:
+                return image_bytes.embedding
             return self.embed_array(image_bytes.image, image_bytes.faces)
         return self.embed_array(self.decode(image_bytes))
 

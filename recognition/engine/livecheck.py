@@ -30,6 +30,10 @@ little more than the one embedding the match needs (docs/face-engine.md, "Time p
   decode, and the engine embeds the probe from it (``BurstReading.scanned``) without decoding
   and scanning it again, as it did before (the same embedding, the same "several faces" and
   "too small" refusals).
+- **Both networks at once.** Given the engine, the check has it embed the probe frame while
+  SFace's two passes run on a helper thread: OpenCV lets go of the interpreter in its network,
+  dlib keeps it in its own, so the two use two cores and the identity check costs next to
+  nothing in time (``BurstReading.scanned`` then carries the embedding, dropped with a refusal).
 
 The 68-point model comes with ``face-recognition-models``; all three models are loaded once per
 worker process, after the fork, like the engine.
@@ -37,9 +41,11 @@ worker process, after the fork, like the engine.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -227,6 +233,7 @@ def read_burst(
             reading,
             getattr(engine, "scan", None),
             getattr(engine, "min_face_px", 0),
+            getattr(engine, "embed", None),
         )
     except _Refused as refused:
         reading.code = refused.code
@@ -268,6 +275,7 @@ def _read(
     reading: BurstReading,
     scanner=None,
     min_face: int = 0,
+    embedder=None,
 ) -> None:
     box = None  # where the face was in the last frame that had one (pose-copy pixels)
     points_by_frame: list[np.ndarray | None] = []
@@ -307,23 +315,69 @@ def _read(
         # The probe frame's whole-frame scan, by the engine: for the first frame, made above;
         # for another, made now, as the engine's embedding of it would make it.
         reading.scanned = scans[probe] if probe in scans else _scan(scanner, frames[probe])
-    reference = _describe(m, frames[probe], points_by_frame[probe], widths[probe], reading.scanned)
-    for index in checked:
-        turned = _describe(m, frames[index], points_by_frame[index], widths[index])
-        reading.identity_similarities.append(float(reference @ turned))
-    reading.embedded = 1 + len(checked)
+    # SFace compares the identities on a helper thread while the engine embeds the probe
+    # frame here: OpenCV lets go of the interpreter in SFace's network, dlib does not in its
+    # own, so the two networks run on two cores. The faces are aligned first, here, so that
+    # the helper needs the interpreter only between its two passes.
+    crops = [
+        _aligned(m, frames[probe], points_by_frame[probe], widths[probe], reading.scanned),
+        *(_aligned(m, frames[i], points_by_frame[i], widths[i]) for i in checked),
+    ]
+    started = threading.Event()
+    identity = _helper().submit(_features, m, crops, started)
+    if embedder is not None and reading.scanned is not None:
+        started.wait()
+        # Used only if the identities agree.
+        reading.scanned = _embedded(embedder, reading.scanned)
+    reference, *turned = identity.result()
+    reading.identity_similarities = [float(reference @ other) for other in turned]
+    reading.embedded = len(crops)
     if any(value < SAME_PERSON_MIN for value in reading.identity_similarities):
+        reading.scanned = None
         raise _Refused(liveness.TWO_PEOPLE)
     reading.probe = probe
 
 
-def _describe(
+def _features(m: _Models, crops: list[np.ndarray], started: threading.Event) -> list[np.ndarray]:
+    """SFace's unit-length embedding of each aligned face; ``started`` is set as the first
+    pass begins."""
+    started.set()
+    features = []
+    for crop in crops:
+        feature = np.asarray(m.sface.feature(crop), dtype=np.float64).ravel()
+        features.append(feature / max(float(np.linalg.norm(feature)), 1e-12))
+    return features
+
+
+def _embedded(embed, scanned: ScannedPhoto) -> ScannedPhoto:
+    """The probe frame with the engine's embedding of it; as it was when the engine refuses
+    it (no face, several, too small: the engine's ``embed`` refuses it again, and says why)."""
+    try:
+        return replace(scanned, embedding=embed(scanned))
+    except ImageRejected:
+        return scanned
+
+
+_helpers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _helper() -> ThreadPoolExecutor:
+    """This process's one helper thread, made on first use in the process itself (a thread
+    does not survive a worker's fork). Only OpenCV and numpy run on it."""
+    pid = os.getpid()
+    if pid not in _helpers:
+        with _lock:
+            _helpers.setdefault(pid, ThreadPoolExecutor(1, thread_name_prefix="livecheck"))
+    return _helpers[pid]
+
+
+def _aligned(
     m: _Models, data: bytes, points, width: int, scanned: ScannedPhoto | None = None
 ) -> np.ndarray:
-    """SFace's unit-length embedding of the tracked face (landmarks of the ``width`` wide pose
-    copy), aligned on five of its landmarks in the full-size frame. The engine's decode of the
-    frame (``scanned``) is used when it is that same full-size frame (at most FRAME_MAX_SIDE:
-    neither decode reduced it)."""
+    """The tracked face (landmarks of the ``width`` wide pose copy) aligned for SFace on five
+    of its landmarks in the full-size frame. The engine's decode of the frame (``scanned``) is
+    used when it is that same full-size frame (at most FRAME_MAX_SIDE: neither decode reduced
+    it)."""
     if scanned is not None and max(scanned.image.shape[:2]) <= FRAME_MAX_SIDE:
         image = scanned.image
     else:
@@ -338,6 +392,4 @@ def _describe(
         [full[36:42].mean(axis=0), full[42:48].mean(axis=0), full[30], full[48], full[54]]
     )
     row[14] = 1.0
-    crop = m.sface.alignCrop(image, row)
-    feature = np.asarray(m.sface.feature(crop), dtype=np.float64).ravel()
-    return feature / max(float(np.linalg.norm(feature)), 1e-12)
+    return m.sface.alignCrop(image, row)

@@ -145,12 +145,23 @@ def test_the_probe_frame_is_embedded_from_the_checks_scan_as_from_its_bytes(phot
     assert reading.code == "", reading
     assert reading.probe == front // 2
     assert reading.scanned is not None
+    # Embedded by the check itself (while SFace compared the identities), as from the bytes.
+    assert reading.scanned.embedding is not None
     assert np.array_equal(engine.embed(reading.scanned), engine.embed(frames[reading.probe]))
     assert reading.identity_similarities[0] >= livecheck.SAME_PERSON_MIN
     # ... and the poses read are those of the check on its own.
     alone = livecheck.read_burst(_challenge(), frames)
     assert [f.pose for f in reading.frames] == [f.pose for f in alone.frames]
     assert reading.detections <= 2 and reading.near_detections == len(frames) - 1
+
+
+def test_with_the_engine_turns_by_someone_else_leave_no_embedding(photos, engine):
+    # The engine embeds the probe frame while SFace compares the turn with it: when the turn
+    # is somebody else's, that embedding goes with the refusal.
+    frames = lf.burst([photos["b1"], photos["a2"]], STEPS, front=1, turn=2)
+    reading = livecheck.read_burst(_challenge(), frames, engine)
+    assert reading.code == liveness.TWO_PEOPLE
+    assert reading.probe is None and reading.scanned is None
 
 
 def _with_a_small_second_face(photos) -> bytes:
