@@ -72,8 +72,16 @@ def _valid_entries(request) -> dict[str, str]:
 
 
 def entries(request) -> dict[str, str]:
-    """Account id -> nonce for every account this browser is still trusted for."""
-    return {key: value.rpartition(":")[0] for key, value in _valid_entries(request).items()}
+    """Account id -> nonce for every account this browser is still trusted for; read once per
+    request and cookie (a face sign-in asks three times: its counters, the trust check and its
+    face-work budget)."""
+    raw = request.COOKIES.get(COOKIE)
+    read = getattr(request, "_trusted_entries", None)
+    if read is None or read[0] != raw:
+        valid = _valid_entries(request)
+        read = (raw, {key: value.rpartition(":")[0] for key, value in valid.items()})
+        request._trusted_entries = read
+    return dict(read[1])
 
 
 def nonce_for(request, user_id: int | None) -> str | None:

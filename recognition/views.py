@@ -68,13 +68,14 @@ def enrol_challenge(request):
 
 def _after_face(request, person):
     """Signed in by face: a person who must use a second factor enters it next."""
-    if person.second_factor_required() and signin.has_second_factor(person):
+    second_factor = person.second_factor_required()
+    if second_factor and signin.has_second_factor(person):
         signin.start_pending(request, person, "")
         request.session["signed_in_with"] = "face"
         return redirect("portal:login-code")
     signin.finish(request, person)
     request.session["signed_in_with"] = "face"
-    if person.second_factor_required():
+    if second_factor:
         return redirect("portal:two-factor")
     return redirect("portal:home")
 

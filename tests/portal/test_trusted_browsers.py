@@ -171,3 +171,20 @@ def test_the_log_says_why_a_browser_is_not_trusted(captured, resident):
     assert trusted.why_not_trusted(_request(browser), staff.pk) == "password_changed"
     User.objects.filter(pk=staff.pk).update(is_active=False)
     assert trusted.why_not_trusted(_request(browser), staff.pk) == "inactive"
+
+
+def test_a_request_reads_its_trusted_accounts_once_and_sees_another_cookie(
+    staff, django_assert_num_queries
+):
+    # A face sign-in asks about the cookie three times (counters, trust, face-work budget):
+    # one query, not three; a request whose cookie is replaced is read again.
+    request = RequestFactory().get("/")
+    request.COOKIES[trusted.COOKIE] = trusted.cookie_for(staff, "n1")
+    with django_assert_num_queries(1):
+        assert trusted.entries(request) == {str(staff.pk): "n1"}
+        assert trusted.is_trusted(request, staff.pk)
+        assert trusted.nonce_for(request, staff.pk) == "n1"
+    request.COOKIES[trusted.COOKIE] = trusted.cookie_for(staff, "n2")
+    assert trusted.nonce_for(request, staff.pk) == "n2"
+    del request.COOKIES[trusted.COOKIE]
+    assert not trusted.is_trusted(request, staff.pk)
