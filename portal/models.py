@@ -38,6 +38,23 @@ class User(AbstractUser):
         related_name="+",
     )
 
+    # How many times the account was disabled: a browser trusted before the last time is
+    # trusted no more once the account is enabled again (portal.trusted).
+    disabled_times = models.PositiveIntegerField(_("times disabled"), default=0, editable=False)
+
+    def save(self, *args, **kwargs) -> None:
+        fields = kwargs.get("update_fields")
+        if (
+            self.pk is not None
+            and not self.is_active
+            and (fields is None or "is_active" in fields)
+            and type(self).objects.filter(pk=self.pk, is_active=True).exists()
+        ):
+            self.disabled_times += 1
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "disabled_times"}
+        super().save(*args, **kwargs)
+
     def roles(self) -> set[str]:
         return set(self.memberships.current().values_list("role", flat=True))
 

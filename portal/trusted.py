@@ -6,8 +6,9 @@ locks the account's untrusted counters never locks its owner's browser out.
 Each entry is bound to the account's password as it was when the browser earned its trust (a
 keyed hash of the stored password hash, as Django binds sessions): a password change or reset
 voids every browser trusted before it, with no list to keep. An account that is disabled or
-deleted has no trusted browser; one deleted and made again under the same id has another
-password hash, so the old cookies stay void.
+deleted has no trusted browser; one enabled again has none of before (the binding counts the
+times it was disabled); one deleted and made again under the same id has another password
+hash, so the old cookies stay void.
 """
 
 import secrets
@@ -30,8 +31,12 @@ def _max_age() -> int:
 
 
 def binding(user) -> str:
-    """Changes whenever the account's password does (its hash carries a fresh salt)."""
-    return salted_hmac(_BINDING_SALT, f"{user.pk}:{user.password}", algorithm="sha256").hexdigest()
+    """Changes whenever the account's password does (its hash carries a fresh salt), and each
+    time the account is disabled (an account enabled again trusts no browser of before)."""
+    bound = f"{user.pk}:{user.password}"
+    if user.disabled_times:
+        bound += f":{user.disabled_times}"  # none before the first: earlier cookies stay valid
+    return salted_hmac(_BINDING_SALT, bound, algorithm="sha256").hexdigest()
 
 
 def entry(user, nonce: str) -> str:

@@ -17,6 +17,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def dies_with_its_parent() -> None:
+    """Run in a child before it starts (``preexec_fn``): on Linux the child is sent SIGTERM
+    when the process that started it dies, so that a test run or a bench that is killed
+    leaves no worker behind (a Celery worker's SIGTERM is its warm shutdown)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_worker(
     env: dict,
     log_path: Path,
@@ -55,6 +66,7 @@ def start_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=new_session,
+            preexec_fn=dies_with_its_parent,  # noqa: PLW1509 (started from the main thread)
         )
 
 

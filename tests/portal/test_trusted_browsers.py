@@ -132,6 +132,26 @@ def test_a_disabled_account_has_no_trusted_browser(captured):
     assert not trusted.is_trusted(_request(thief), staff.pk)
 
 
+def test_an_account_enabled_again_trusts_no_browser_of_before(captured, settings):
+    # Disabled and enabled again as the admin's change form does it (a save of the account):
+    # the cookie captured before is an untrusted client's, and the owner earns trust anew.
+    staff, browser, thief = captured
+    staff.first_name = "Renamed"
+    staff.save()  # any other change keeps the trust
+    assert trusted.is_trusted(_request(thief), staff.pk)
+    staff.is_active = False
+    staff.save()
+    staff.is_active = True
+    staff.save()
+    assert not trusted.is_trusted(_request(thief), staff.pk)
+    assert TRUSTED_ONLY in _face_sign_in(thief)
+    _sign_in_fully(browser, staff)
+    browser.post("/accounts/logout/")
+    _lock_untrusted_clients("staff", settings)
+    assert not _treated_as_trusted(thief, "staff")
+    assert _treated_as_trusted(browser, "staff")
+
+
 def test_a_deleted_account_leaves_no_trust_even_to_an_account_with_its_id(captured):
     staff, _browser, thief = captured
     staff_id = staff.pk
