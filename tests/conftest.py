@@ -26,6 +26,21 @@ from tests.paths import ARTIFACTS
 from tests.photos import load_photos
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database; before it is dropped, the connections to it that this
+    run's threads left open (a thread's connection closes only when it is collected) are
+    ended, so that the database is dropped rather than left behind with a warning."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def building_a(db) -> Building:
     return Building.objects.create(

@@ -359,7 +359,9 @@ def live_post(client, routes, fields: dict, photos, *, make=None, **extra):
 
 
 def warm_turns(photo: bytes) -> None:
-    """Builds (and caches) the photo's turned faces now, so that a timed request that follows
-    spends its time on the server, not on making frames."""
+    """Builds (and caches) the photo's turned faces and the shakes that keep them readable now,
+    so that a timed request that follows (or threads making bursts at once) spend their time on
+    the server, not on making frames."""
     for pose in liveness.TURNS:
         turned(photo, pose)
+        _readable_shakes(photo, pose)  # the shakes a burst draws from, read by the worker
