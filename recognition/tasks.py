@@ -63,7 +63,10 @@ def warm_door_galleries(sender=None, **_kwargs) -> None:
 
 @worker_process_init.connect
 def load_engine_in_child(**_kwargs) -> None:
-    """Loads the model (and the liveness check's landmarks) once per worker process."""
+    """Loads the model (and the liveness check's landmarks) once per worker process, and
+    starts its burst reader (FACE_LIVE_READER), which loads its own meanwhile."""
+    if settings.FACE_LIVE_READER:
+        livecheck.start_reader()
     get_engine()
     livecheck.models()
 

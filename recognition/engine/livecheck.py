@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from recognition.engine import OTHER_FACE_MIN_SCORE, ScannedPhoto, imaging, liveness
+from recognition.engine import OTHER_FACE_MIN_SCORE, ScannedPhoto, imaging, liveness, livereader
 from recognition.engine.imaging import ImageRejected
 
 # The page sends 480 x 360 frames. Poses are read on frames decoded to at most POSE_SIDE (JPEG
@@ -268,6 +268,9 @@ def _scanned_face(scan: ScannedPhoto, width: int, reading: BurstReading, min_fac
     return tuple(v * ratio for v in (best.left, best.top, right, bottom))
 
 
+_UNREAD = object()  # the first frame's face, when nobody has looked for it yet
+
+
 def _read(
     m: _Models,
     challenge,
@@ -277,20 +280,99 @@ def _read(
     min_face: int = 0,
     embedder=None,
 ) -> None:
+    first: Any = _UNREAD
+    scans: dict[int, ScannedPhoto] = {}
+    if scanner is not None:
+        scan = _scan(scanner, frames[0]) if frames else None
+        if scan is not None:
+            scans[0] = scan
+            first = _scanned_face(scan, 1.0, reading, min_face)  # in widths of the frame
+    if embedder is not None and 0 in scans:
+        if _read_beside(challenge, frames, reading, scans[0], first, scanner, embedder):
+            return
+    probe, checked, points_by_frame, widths = _poses(m, challenge, frames, reading, first)
+    if scanner is not None:
+        # The probe frame's whole-frame scan, by the engine: for the first frame, made above;
+        # for another, made now, as the engine's embedding of it would make it.
+        reading.scanned = scans[probe] if probe in scans else _scan(scanner, frames[probe])
+    # SFace compares the identities on a helper thread while the engine embeds the probe
+    # frame here: OpenCV lets go of the interpreter in SFace's network, dlib does not in its
+    # own, so the two networks run on two cores. The faces are aligned first, here, so that
+    # the helper needs the interpreter only between its two passes.
+    crops = _crops(m, frames, probe, checked, points_by_frame, widths, reading.scanned)
+    started = threading.Event()
+    identity = _helper().submit(_features, m, crops, started)
+    if embedder is not None and reading.scanned is not None:
+        started.wait()
+        # Used only if the identities agree.
+        reading.scanned = _embedded(embedder, reading.scanned)
+    _compare(reading, identity.result())
+    reading.probe = probe
+
+
+def _read_beside(challenge, frames, reading, scan, first, scanner, embedder) -> bool:
+    """The burst read by this process's reader (:mod:`recognition.engine.livereader`) while
+    the engine embeds the first frame here; False, having changed nothing, when there is no
+    reader to ask or it failed (the caller then reads the burst itself)."""
+    reader = _readers.current()
+    if reader is None:
+        return False
+    try:
+        answer = reader.ask((challenge, frames, first))
+        if answer is None:
+            return False
+        # The person looks at the camera first, as the page asks: the first frame is the
+        # probe, embedded now, used only if the reading says so.
+        ahead = _embedded(embedder, scan)
+        apart: BurstReading = answer()
+    except livereader.ReaderFailed:
+        return False
+    reading.frames = apart.frames
+    reading.identity_similarities = apart.identity_similarities
+    reading.embedded = apart.embedded
+    reading.detections += apart.detections
+    reading.near_detections += apart.near_detections
+    if apart.code:
+        raise _Refused(apart.code)
+    probe = apart.probe
+    reading.scanned = ahead if probe == 0 else _scan(scanner, frames[probe])
+    reading.probe = probe
+    return True
+
+
+def read_apart(challenge, frames: list[bytes], first) -> BurstReading:
+    """The reading of a burst without the engine (the reader process's job): poses and
+    identities, the first frame's face as the engine found it (``first``, in widths of the
+    frame; None when it found none). ``scanned`` stays None: the engine is the worker's."""
+    m = models()
+    reading = BurstReading()
+    try:
+        probe, checked, points_by_frame, widths = _poses(m, challenge, frames, reading, first)
+        crops = _crops(m, frames, probe, checked, points_by_frame, widths)
+        _compare(reading, _features(m, crops, threading.Event()))
+        reading.probe = probe
+    except _Refused as refused:
+        reading.code = refused.code
+    return reading
+
+
+def _poses(m: _Models, challenge, frames: list[bytes], reading: BurstReading, first):
+    """Every frame's pose, the challenge's rules applied: the probe frame, the turns whose
+    identity is checked (one, drawn at random), each frame's 68 landmarks and pose-copy
+    width. ``first`` is the first frame's face as the engine's scan found it (in widths of
+    the frame; None for no face), or _UNREAD."""
     box = None  # where the face was in the last frame that had one (pose-copy pixels)
     points_by_frame: list[np.ndarray | None] = []
     widths: list[int] = []
-    scans: dict[int, ScannedPhoto] = {}
     for index, data in enumerate(frames):
         small = m.cv2.cvtColor(_decode(data, POSE_SIDE), m.cv2.COLOR_BGR2GRAY)
         widths.append(small.shape[1])
-        found = _detect_near(m, small, box, reading) if box is not None else None
-        scan = _scan(scanner, data) if scanner is not None and index == 0 else None
-        if scan is not None:
-            scans[index] = scan
-            found = _scanned_face(scan, small.shape[1], reading, min_face)
-        elif found is None:
-            found = _detect(m, data, small.shape[1], reading)
+        if index == 0 and first is not _UNREAD:
+            found = None if first is None else tuple(v * small.shape[1] for v in first)
+        else:
+            found = _detect_near(m, small, box, reading) if box is not None else None
+            if found is None:
+                found = _detect(m, data, small.shape[1], reading)
         box = found
         if found is None:
             points_by_frame.append(None)
@@ -311,31 +393,26 @@ def _read(
     # turn, so somebody else would have to make every turn for them, and cannot know which
     # one is looked at (docs/face-engine.md, "A live person, not a photo").
     checked = [_RANDOM.choice(turns)]
-    if scanner is not None:
-        # The probe frame's whole-frame scan, by the engine: for the first frame, made above;
-        # for another, made now, as the engine's embedding of it would make it.
-        reading.scanned = scans[probe] if probe in scans else _scan(scanner, frames[probe])
-    # SFace compares the identities on a helper thread while the engine embeds the probe
-    # frame here: OpenCV lets go of the interpreter in SFace's network, dlib does not in its
-    # own, so the two networks run on two cores. The faces are aligned first, here, so that
-    # the helper needs the interpreter only between its two passes.
-    crops = [
-        _aligned(m, frames[probe], points_by_frame[probe], widths[probe], reading.scanned),
+    return probe, checked, points_by_frame, widths
+
+
+def _crops(m, frames, probe, checked, points_by_frame, widths, scanned=None) -> list[np.ndarray]:
+    """The probe's face and the checked turns' faces, aligned for SFace."""
+    return [
+        _aligned(m, frames[probe], points_by_frame[probe], widths[probe], scanned),
         *(_aligned(m, frames[i], points_by_frame[i], widths[i]) for i in checked),
     ]
-    started = threading.Event()
-    identity = _helper().submit(_features, m, crops, started)
-    if embedder is not None and reading.scanned is not None:
-        started.wait()
-        # Used only if the identities agree.
-        reading.scanned = _embedded(embedder, reading.scanned)
-    reference, *turned = identity.result()
+
+
+def _compare(reading: BurstReading, features: list[np.ndarray]) -> None:
+    """Refuses the burst (and drops the probe's embedding) when a checked turn is not the
+    probe's person."""
+    reference, *turned = features
     reading.identity_similarities = [float(reference @ other) for other in turned]
-    reading.embedded = len(crops)
+    reading.embedded = len(features)
     if any(value < SAME_PERSON_MIN for value in reading.identity_similarities):
         reading.scanned = None
         raise _Refused(liveness.TWO_PEOPLE)
-    reading.probe = probe
 
 
 def _features(m: _Models, crops: list[np.ndarray], started: threading.Event) -> list[np.ndarray]:
@@ -359,6 +436,23 @@ def _embedded(embed, scanned: ScannedPhoto) -> ScannedPhoto:
 
 
 _helpers: dict[int, ThreadPoolExecutor] = {}
+_readers = livereader.Readers()
+
+
+def start_reader() -> None:
+    """Starts this process's burst reader (:mod:`recognition.engine.livereader`): from then
+    on, a burst given with the engine is read there while the engine embeds its first frame
+    here. Worker processes call it once, after the fork."""
+    _readers.start()
+
+
+def reader() -> livereader.Reader | None:
+    """This process's burst reader, when started."""
+    return _readers.current()
+
+
+def stop_reader() -> None:
+    _readers.stop()
 
 
 def _helper() -> ThreadPoolExecutor:
