@@ -5,10 +5,11 @@ burst (the page's 10 frames built from one photo, as bench/verify.py sends them)
 real PostgreSQL database and Redis, and times each part by its own (exclusive) time: the
 burst's way out of Redis, decoding, the whole-frame and near-the-face HOG scans, the 68
 landmarks, SFace, the engine's detection, crop and network, decrypting the template, SQL
-queries, and the rest. One raw embedding of the probe photo is timed alternately, as
+queries, and the rest (the burst reader's own parts run in its process, and show here only as
+the wait for its reading). One raw embedding of the probe photo is timed alternately, as
 bench/verify.py does. With --profile, cProfile's top functions by cumulative time follow.
 Usage: .venv/bin/python bench/live_parts.py [--runs 20] [--photos DIR] [--profile]
-       [--database NAME] [--redis-db N] [--front 1 --turn 2]
+       [--database NAME] [--redis-db N] [--front 1 --turn 2] [--no-reader]
 """
 
 import argparse
@@ -105,7 +106,7 @@ def instrument(clock: Clock, engine) -> None:
     from django.db import connection
 
     from recognition import tasks
-    from recognition.engine import imaging, livecheck
+    from recognition.engine import imaging, livecheck, livereader
     from recognition.lifecycle import crypto
 
     m = livecheck.models()
@@ -120,6 +121,8 @@ def instrument(clock: Clock, engine) -> None:
     clock.wrap(engine, "_represent", "engine: Dlib network (x2, mirror)")
     clock.wrap(crypto, "decrypt_embedding", "decrypting the template")
     clock.wrap(tasks, "burst", "broker: burst out of Redis, opened, unpacked")
+    clock.wrap(livereader.Reader, "ask", "reader: the burst sent to it")
+    clock.wrap(livereader.Reader, "_answer", "reader: waiting for its reading")
 
     def sql(execute, query, params, many, context):
         clock.enter("SQL queries")
@@ -140,6 +143,9 @@ def main() -> None:
     parser.add_argument("--front", type=int, default=1, help="frames per front pose")
     parser.add_argument("--turn", type=int, default=2, help="frames per turn")
     parser.add_argument("--profile", action="store_true", help="cProfile's top functions too")
+    parser.add_argument(
+        "--no-reader", action="store_true", help="read bursts in the task's process (as before)"
+    )
     args = parser.parse_args()
     enrolled = (args.photos / "person_a_1.jpg").read_bytes()
     probe = (args.photos / "person_a_2.jpg").read_bytes()
@@ -161,6 +167,9 @@ def main() -> None:
 
     engine = get_engine()
     livecheck.models()
+    if not args.no_reader:  # as a worker process does (FACE_LIVE_READER)
+        livecheck.start_reader()
+        livecheck.reader().wait_ready(60)
     staff = enrolled_staff(engine, enrolled)
 
     def prepared() -> tuple:
@@ -203,7 +212,11 @@ def main() -> None:
     _stack.drop_database(args.database)
     runs = args.runs
     task = sum(totals) / runs
-    print(f"runs {runs}, load average {os.getloadavg()[0]:.1f} at the end")
+    reader = livecheck.reader()
+    print(
+        f"runs {runs}, load average {os.getloadavg()[0]:.1f} at the end; bursts read by the "
+        f"reader process: {reader.answered if reader else 0}"
+    )
     print(f"raw embedding of the probe photo p50 {statistics.median(raw) * 1000:7.1f} ms")
     print(
         f"worker task p50 {statistics.median(totals) * 1000:7.1f} ms, "

@@ -63,12 +63,14 @@ def warm_door_galleries(sender=None, **_kwargs) -> None:
 
 @worker_process_init.connect
 def load_engine_in_child(**_kwargs) -> None:
-    """Loads the model (and the liveness check's landmarks) once per worker process, and
-    starts its burst reader (FACE_LIVE_READER), which loads its own meanwhile."""
+    """Loads the model once per worker process, and the liveness check's models: in the burst
+    reader (FACE_LIVE_READER), a process that loads them meanwhile, else here. (With a reader
+    they are loaded here only when a burst must be read here: the reader failed.)"""
     if settings.FACE_LIVE_READER:
         livecheck.start_reader()
     get_engine()
-    livecheck.models()
+    if not settings.FACE_LIVE_READER:
+        livecheck.models()
 
 
 @worker_process_init.connect

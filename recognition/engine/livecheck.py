@@ -227,7 +227,6 @@ def read_burst(
     reading = BurstReading()
     try:
         _read(
-            models(),
             challenge,
             frames,
             reading,
@@ -272,7 +271,6 @@ _UNREAD = object()  # the first frame's face, when nobody has looked for it yet
 
 
 def _read(
-    m: _Models,
     challenge,
     frames: list[bytes],
     reading: BurstReading,
@@ -290,6 +288,7 @@ def _read(
     if embedder is not None and 0 in scans:
         if _read_beside(challenge, frames, reading, scans[0], first, scanner, embedder):
             return
+    m = models()  # loaded here when first needed: a worker with a reader may never need them
     probe, checked, points_by_frame, widths = _poses(m, challenge, frames, reading, first)
     if scanner is not None:
         # The probe frame's whole-frame scan, by the engine: for the first frame, made above;

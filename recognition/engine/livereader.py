@@ -81,35 +81,34 @@ class Reader:
         return self.ready
 
     def ask(self, job: tuple):
-        """Sends a job; returns a function that waits for its answer (None when the reader
-        failed), or None when the reader cannot take it now (loading, or busy with another
-        thread's burst)."""
+        """Sends a job; returns a function that waits for its answer. None when the reader is
+        busy with another thread's burst; ReaderFailed when it is not there (ended, or never
+        ready: a reader still loading its models is waited for, READY_SECONDS at most, as the
+        worker would take as long to load them itself)."""
         if not self.busy.acquire(blocking=False):
             return None
         try:
-            if not self.wait_ready(0):
-                self.busy.release()
-                return None
+            if not self.wait_ready(READY_SECONDS):
+                raise TimeoutError
             self.connection.send(job)
-        except (OSError, EOFError, ValueError):
+        except (OSError, EOFError, ValueError, TimeoutError):
             self.busy.release()
             self.stop()
             raise ReaderFailed from None
+        return self._answer
 
-        def answer():
-            try:
-                if not self.connection.poll(ANSWER_SECONDS):
-                    raise TimeoutError
-                reading = self.connection.recv()
-                self.answered += 1
-                return reading
-            except (OSError, EOFError, TimeoutError):
-                self.stop()
-                raise ReaderFailed from None
-            finally:
-                self.busy.release()
-
-        return answer
+    def _answer(self):
+        try:
+            if not self.connection.poll(ANSWER_SECONDS):
+                raise TimeoutError
+            reading = self.connection.recv()
+            self.answered += 1
+            return reading
+        except (OSError, EOFError, TimeoutError):
+            self.stop()
+            raise ReaderFailed from None
+        finally:
+            self.busy.release()
 
     def stop(self) -> None:
         try:

@@ -1,5 +1,7 @@
 """Face sign-in for staff: 1:1 against their own template, the code route one click away."""
 
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -88,3 +90,32 @@ def test_a_stranger_at_the_same_address_cannot_use_up_the_face_checks_of_a_trust
     client.post("/accounts/logout/")
     assert client.post(challenge_url).status_code == 200
     assert client.post(challenge_url).status_code == 429
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def test_the_pool_child_has_the_burst_read_by_its_reader_process(
+    client, enrolled_staff, celery_worker_process, photos
+):
+    # FACE_LIVE_READER (on by default): each pool child started its own reader process, which
+    # does the reading of a live sign-in's burst (its CPU time grows by it).
+    pool = _children(celery_worker_process.pid)
+    assert pool
+    readers = [
+        reader
+        for child in pool
+        for reader in _children(child)
+        if b"recognition.engine.livereader" in Path(f"/proc/{reader}/cmdline").read_bytes()
+    ]
+    assert len(readers) == len(pool)
+    before = sum(_cpu_ticks(reader) for reader in readers)
+    response = _face_sign_in(client, "staff", photos["a2"])
+    assert response.status_code == 302
+    assert sum(_cpu_ticks(reader) for reader in readers) > before

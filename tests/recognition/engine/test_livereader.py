@@ -93,6 +93,20 @@ def test_the_reader_reads_every_burst_as_the_workers_process_does(photos, reader
         assert np.array_equal(engine.embed(reading.scanned), engine.embed(expected.scanned))
 
 
+def test_a_reader_still_loading_its_models_is_waited_for(photos):
+    # A worker's first burst may come before its reader is ready: reading it in the worker
+    # instead would load the models there too, for good.
+    frames = lf.burst([photos["a2"]], STEPS, front=1, turn=2)
+    livecheck.start_reader()
+    try:
+        reader = livecheck.reader()
+        assert not reader.ready
+        assert livecheck.read_burst(_challenge(), frames, get_engine()).code == ""
+        assert reader.answered == 1
+    finally:
+        livecheck.stop_reader()
+
+
 def test_a_second_face_in_the_first_frame_is_refused_before_the_reader_is_asked(photos, reader):
     frames = lf.burst([photos["a2"]], STEPS, front=1, turn=2)
     frames[0] = lf.jpeg(lf.fit_frame(photos["two"]))
