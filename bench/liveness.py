@@ -13,6 +13,7 @@ APCER: share of attacks the check accepts, per attack type. BPCER: share of bona
 it refuses. Time: the check of one burst (every frame read, the identity passes) plus the
 engine embedding the probe frame, against one raw embedding of the original photo.
 Usage: .venv/bin/python bench/liveness.py [--challenges 4] [--photos DIR] [--front 1 --turn 2]
+       [--reader]
 """
 
 import argparse
@@ -51,6 +52,12 @@ def main() -> None:
     )
     parser.add_argument("--front", type=int, default=FRONT, help="frames per front pose")
     parser.add_argument("--turn", type=int, default=TURN, help="frames per turn")
+    parser.add_argument(
+        "--reader",
+        action="store_true",
+        help="read the bursts in a reader process while the probe frame is embedded, as a "
+        "worker does (FACE_LIVE_READER)",
+    )
     args = parser.parse_args()
     front, turn = args.front, args.turn
     people = defaultdict(list)
@@ -58,6 +65,9 @@ def main() -> None:
         people[path.stem.rsplit("_", 1)[0]].append(path.read_bytes())
     engine = get_engine()
     livecheck.models()
+    if args.reader:
+        livecheck.start_reader()
+        livecheck.reader().wait_ready(60)
     rng = random.Random(14)
 
     def challenge(steps=None):
@@ -125,8 +135,10 @@ def main() -> None:
                 frames = lf.burst([photo, other_photos[0]], chall.steps, front=front, turn=turn)
                 check("two people", chall, frames)
 
+    reader = livecheck.reader()
     print(
         f"people: {len(people)}, photos: {sum(map(len, people.values()))}, model {engine.model_id}"
+        f"; bursts read by a reader process: {reader.answered if reader else 0}"
     )
     for kind, accepted in results.items():
         rate = sum(accepted) / len(accepted)

@@ -320,9 +320,13 @@ def _read_beside(challenge, frames, reading, scan, first, scanner, embedder) -> 
         answer = reader.ask((challenge, frames, first))
         if answer is None:
             return False
-        # The person looks at the camera first, as the page asks: the first frame is the
-        # probe, embedded now, used only if the reading says so.
-        ahead = _embedded(embedder, scan)
+        try:
+            # The person looks at the camera first, as the page asks: the first frame is the
+            # probe, embedded now, used only if the reading says so.
+            ahead = _embedded(embedder, scan)
+        except BaseException:  # the task's time limit, say: the reader's answer is dropped
+            reader.abandon()
+            raise
         apart: BurstReading = answer()
     except livereader.ReaderFailed:
         return False

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -37,8 +38,10 @@ ANSWER_SECONDS = 10.0
 # How long a new reader may take to load its models before the worker stops waiting for it
 # (the bursts meanwhile are read in the worker).
 READY_SECONDS = 60.0
-# Readers that failed in one worker process before it stops starting new ones.
+# Readers that may end within FAILURE_WINDOW seconds in one worker process before it stops
+# starting new ones for the rest of that window.
 MAX_FAILURES = 3
+FAILURE_WINDOW = 600.0
 
 
 def _dies_with_its_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -58,6 +61,7 @@ class Reader:
         self.ready = False
         self.busy = threading.Lock()
         self.answered = 0  # bursts this reader has read
+        self._sent = 0  # jobs sent; each answer carries its job's number
 
     @classmethod
     def start(cls) -> Reader:
@@ -81,16 +85,17 @@ class Reader:
         return self.ready
 
     def ask(self, job: tuple):
-        """Sends a job; returns a function that waits for its answer. None when the reader is
-        busy with another thread's burst; ReaderFailed when it is not there (ended, or never
-        ready: a reader still loading its models is waited for, READY_SECONDS at most, as the
-        worker would take as long to load them itself)."""
+        """Sends a job; returns a function that waits for its answer, which must be called (or
+        ``abandon``). None when the reader is busy with another thread's burst; ReaderFailed
+        when it is not there (ended, or never ready: a reader still loading its models is
+        waited for, READY_SECONDS at most, as the worker would take as long to load them)."""
         if not self.busy.acquire(blocking=False):
             return None
         try:
             if not self.wait_ready(READY_SECONDS):
                 raise TimeoutError
-            self.connection.send(job)
+            self._sent += 1
+            self.connection.send((self._sent, job))
         except (OSError, EOFError, ValueError, TimeoutError):
             self.busy.release()
             self.stop()
@@ -98,17 +103,26 @@ class Reader:
         return self._answer
 
     def _answer(self):
+        """This job's reading. An answer to an earlier job, abandoned (the task interrupted
+        by its time limit while it waited, say), is passed over: never another burst's."""
+        deadline = time.monotonic() + ANSWER_SECONDS
         try:
-            if not self.connection.poll(ANSWER_SECONDS):
-                raise TimeoutError
-            reading = self.connection.recv()
-            self.answered += 1
-            return reading
+            while True:
+                if not self.connection.poll(max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError
+                number, reading = self.connection.recv()
+                if number == self._sent:
+                    self.answered += 1
+                    return reading
         except (OSError, EOFError, TimeoutError):
             self.stop()
             raise ReaderFailed from None
         finally:
             self.busy.release()
+
+    def abandon(self) -> None:
+        """Gives up waiting for the job sent last; its answer will be passed over."""
+        self.busy.release()
 
     def stop(self) -> None:
         try:
@@ -129,33 +143,47 @@ class ReaderFailed(Exception):
 
 class Readers:
     """At most one reader per process (a reader does not survive the worker's fork: a child
-    starts its own)."""
+    starts its own). One that ends is started again at the next burst, unless MAX_FAILURES
+    ended in this process within FAILURE_WINDOW seconds: the bursts are then read in the worker
+    until the window has passed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_pid: dict[int, Reader] = {}
-        self._failures: dict[int, int] = {}
+        self._failures: dict[int, list[float]] = {}
+
+    def _failing(self, pid: int) -> bool:
+        recent = [
+            at for at in self._failures.get(pid, []) if at > time.monotonic() - FAILURE_WINDOW
+        ]
+        self._failures[pid] = recent
+        return len(recent) >= MAX_FAILURES
 
     def start(self) -> None:
         pid = os.getpid()
         with self._lock:
-            if pid not in self._by_pid and self._failures.get(pid, 0) < MAX_FAILURES:
+            if pid not in self._by_pid and not self._failing(pid):
                 self._by_pid[pid] = Reader.start()
 
     def current(self) -> Reader | None:
-        """This process's reader, started again when it failed (a few times at most); None
-        when it never was started here."""
+        """This process's reader, a new one when it ended (the next burst waits for it to load,
+        as the worker would take as long to load the models itself); None when there is
+        none."""
         pid = os.getpid()
         reader = self._by_pid.get(pid)
-        if reader is None or reader.alive():
+        if reader is not None and reader.alive():
             return reader
         with self._lock:
-            if self._by_pid.get(pid) is reader:
-                failures = self._failures[pid] = self._failures.get(pid, 0) + 1
-                log.warning("the burst reader process ended (%d times here)", failures)
+            if reader is not None and self._by_pid.get(pid) is reader:
+                self._failures.setdefault(pid, []).append(time.monotonic())
+                log.warning(
+                    "the burst reader process ended (%d times lately)", len(self._failures[pid])
+                )
                 del self._by_pid[pid]
+            elif reader is None and not self._failures.get(pid):
+                return None  # never started here
         self.start()
-        return None
+        return self._by_pid.get(pid)
 
     def stop(self) -> None:
         """Ends this process's reader, and forgets how many failed: a reader started after
@@ -184,7 +212,8 @@ def serve(fd: int) -> None:
             job = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(livecheck.read_apart(*job))
+        number, (challenge, frames, first) = job
+        connection.send((number, livecheck.read_apart(challenge, frames, first)))
 
 
 if __name__ == "__main__":
