@@ -34,6 +34,14 @@ little more than the one embedding the match needs (docs/face-engine.md, "Time p
   SFace's two passes run on a helper thread: OpenCV lets go of the interpreter in its network,
   dlib keeps it in its own, so the two use two cores and the identity check costs next to
   nothing in time (``BurstReading.scanned`` then carries the embedding, dropped with a refusal).
+- **The whole reading beside the embedding.** In a worker process with a burst reader
+  (:mod:`recognition.engine.livereader`, ``start_reader``), the engine scans the first frame,
+  the reader reads every frame's pose and compares the identities (``read_apart``, the same
+  functions as here) in its own process, and the engine meanwhile embeds the first frame, the
+  probe whenever the person faced the camera first. dlib keeps the interpreter through its
+  detector and landmarks too, so only a process of its own can read the poses beside the main
+  network. The reading is the same either way; without a reader, or when it fails, it is made
+  here as above.
 
 The 68-point model comes with ``face-recognition-models``; all three models are loaded once per
 worker process, after the fork, like the engine.
