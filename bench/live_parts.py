@@ -195,8 +195,8 @@ def main() -> None:
     totals, raw = [], []
     profiler = cProfile.Profile() if args.profile else None
     for _ in range(args.runs):
-        challenge, reference = prepared()
         spent, calls, overlapped = dict(clock.spent), dict(clock.calls), dict(clock.overlapped)
+        challenge, reference = prepared()  # the bench's frames: drawn with the check's models
         started = time.perf_counter()
         engine.embed(probe)
         raw.append(time.perf_counter() - started)

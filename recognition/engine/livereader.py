@@ -10,8 +10,8 @@ first, as the page asks), and takes the reading back.
 
 The process is the worker's own: started by it (``Reader.start``), fed over a socket pair
 only it holds, ended when the worker ends (the socket closes; on Linux the kernel also sends it
-SIGTERM). Anything wrong with it (not ready, dead, late) and the worker reads the burst itself,
-as it does without one: the reader changes the time, never the answer.
+SIGTERM). Anything wrong with it (ended, late, never ready) and the worker reads the burst
+itself, as it does without one: the reader changes the time, never the answer.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ READY = "ready"
 # about 0.1 s on an idle machine and 40 frames, the most a burst may hold, a few times that
 # under load.
 ANSWER_SECONDS = 10.0
-# How long a new reader may take to load its models before the worker stops waiting for it
-# (the bursts meanwhile are read in the worker).
+# How long a burst waits for a new reader to load its models before the worker gives up on it
+# and reads the burst itself.
 READY_SECONDS = 60.0
 # Readers that may end within FAILURE_WINDOW seconds in one worker process before it stops
 # starting new ones for the rest of that window.
@@ -180,6 +180,7 @@ class Readers:
                     "the burst reader process ended (%d times lately)", len(self._failures[pid])
                 )
                 del self._by_pid[pid]
+                reader.stop()
             elif reader is None and not self._failures.get(pid):
                 return None  # never started here
         self.start()
@@ -201,8 +202,8 @@ def serve(fd: int) -> None:
     closes the socket."""
     from recognition.engine import livecheck
 
-    # The worker's warm shutdown and a terminal's Ctrl-C reach the whole process group: the
-    # reader ends when its worker does, by the socket closing.
+    # A terminal's Ctrl-C reaches the whole process group: the reader ends when its worker
+    # does, by the socket closing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(fd)
     livecheck.models()
