@@ -58,9 +58,10 @@ if DEBUG and (not SECRET_KEY or not FACE_ENCRYPTION_KEYS):
     _dev = _dev_secrets()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [_dev["FACE_ENCRYPTION_KEYS"]]
-# The operator's face benchmark reads photos and runs the model, nothing else: no request is
-# signed and nothing stored is decrypted, so it runs on throwaway secrets when none are set.
-_OFFLINE_COMMANDS = {"face_benchmark"}
+# The operator's face benchmark reads photos and runs the model, and preparing the model copies
+# its weights, nothing else: no request is signed and nothing stored is decrypted, so both run
+# on throwaway secrets when none are set (a machine or an image made ready before its secrets).
+_OFFLINE_COMMANDS = {"face_benchmark", "prepare_face_model"}
 if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in _OFFLINE_COMMANDS:
     SECRET_KEY = SECRET_KEY or secrets.token_urlsafe(64)
     FACE_ENCRYPTION_KEYS = FACE_ENCRYPTION_KEYS or [

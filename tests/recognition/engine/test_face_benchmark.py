@@ -101,6 +101,18 @@ def test_face_benchmark_runs_without_production_secrets(photo_dir, tmp_path):
     assert refused.returncode != 0 and "SECRET_KEY must be set" in refused.stderr
 
 
+def test_the_model_is_prepared_without_production_secrets(tmp_path):
+    """A machine or an image is made ready (the weights in place) before its secrets exist."""
+    home, var = tmp_path / "deepface", tmp_path / "var"
+    done = _manage(
+        "prepare_face_model", home=tmp_path, DEEPFACE_HOME=str(home), PORTAL_VAR_DIR=str(var)
+    )
+    assert done.returncode == 0, done.stderr
+    weights = home / ".deepface" / "weights"
+    assert (weights / "dlib_face_recognition_resnet_model_v1.dat").stat().st_size
+    assert not (var / "dev-secrets.json").exists()
+
+
 def test_face_benchmark_checks_each_sets_threshold_on_the_other(photo_dir, tmp_path, capsys):
     first = _csv(photo_dir, ["a1.jpg,a2.jpg,1", "a1.jpg,b1.jpg,0"])
     other_dir = tmp_path / "other"
