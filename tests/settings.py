@@ -28,6 +28,9 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WhiteNoise warns at every live server's start when STATIC_ROOT is missing; pages here serve
+# from STATICFILES_DIRS, so an empty folder is all it needs.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # The audit log refuses TRUNCATE (consent migration 0006) except where this is on: test
 # databases are emptied with TRUNCATE between transactional tests.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c portal.audit_truncate=on"  # noqa: F405
